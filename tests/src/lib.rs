@@ -1,0 +1,15 @@
+//! Shared helpers for monwire's tests, fuzz targets and benchmarks.
+//!
+//! - [`peers`]: the rule for tests that need an outside peer (pyzmq, liblo, Python
+//!   `websockets`): skip with a reason when `MONWIRE_REQUIRE_PEERS` is unset, fail when it is set.
+//! - [`vectors`]: the golden vectors under `tests/vectors/<protocol>/` and the fuzz corpora.
+//! - [`strategies`]: proptest strategies for [`monwire_event::Event`].
+//! - one module per protocol with its round-trip bodies, shared by the fuzz targets and the
+//!   stable corpus-replay tests.
+#![deny(missing_docs)]
+// Test helpers fail loudly: a panic here is a failed test, which is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod peers;
+pub mod strategies;
+pub mod vectors;
