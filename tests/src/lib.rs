@@ -13,3 +13,11 @@
 pub mod peers;
 pub mod strategies;
 pub mod vectors;
+#[cfg(feature = "galaxy")]
+pub mod galaxy;
+#[cfg(feature = "sysadm")]
+pub mod sysadm;
+#[cfg(feature = "nsm")]
+pub mod nsm;
+#[cfg(feature = "zmq")]
+pub mod zmq;

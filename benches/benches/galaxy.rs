@@ -1,0 +1,90 @@
+//! Galaxy: decoding the captured Hub stream (messages/s and MB/s), PR printing and text parsing.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use monwire_galaxy::codec::Codec;
+use monwire_galaxy::message::Frame;
+use monwire_galaxy::text::{pr_frame, read_frame};
+
+fn capture() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/vectors/galaxy/cap.hub2gui"
+    );
+    std::fs::read(path).expect("the capture")
+}
+
+fn frames(stream: &[u8]) -> Vec<Frame> {
+    let codec = Codec::default();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Ok(Some((m, used))) = codec.decode_message(&stream[at..]) {
+        out.extend(m.into_frame());
+        at += used;
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let one = capture();
+    let copies = 100;
+    let stream = one.repeat(copies);
+    let messages = frames(&one).len() * copies;
+    let codec = Codec::default();
+
+    let mut g = c.benchmark_group("galaxy_decode");
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements(messages as u64));
+    g.bench_function("hub_stream_messages", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            let mut n = 0;
+            while let Ok(Some((m, used))) = codec.decode_message(black_box(&stream[at..])) {
+                black_box(m);
+                at += used;
+                n += 1;
+            }
+            assert_eq!(n, messages);
+        })
+    });
+    g.throughput(Throughput::Bytes(stream.len() as u64));
+    g.bench_function("hub_stream_bytes", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            while let Ok(Some((m, used))) = codec.decode_message(black_box(&stream[at..])) {
+                black_box(m);
+                at += used;
+            }
+        })
+    });
+    g.finish();
+
+    let fs = frames(&one);
+    let text: Vec<Vec<u8>> = fs.iter().map(pr_frame).collect();
+    let text_bytes: usize = text.iter().map(Vec::len).sum();
+    let mut g = c.benchmark_group("galaxy_text");
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Bytes(text_bytes as u64));
+    g.bench_function("pr_print", |b| {
+        b.iter(|| {
+            for f in &fs {
+                black_box(pr_frame(black_box(f)));
+            }
+        })
+    });
+    g.bench_function("pr_parse", |b| {
+        b.iter(|| {
+            for t in &text {
+                black_box(read_frame(black_box(t)));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

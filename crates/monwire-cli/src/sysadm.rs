@@ -1,0 +1,539 @@
+//! `monwire watch|serve|decode sysadm` and the SysAdm side of `monwire bridge` and the demo.
+//!
+//! # `decode sysadm` input
+//!
+//! One SysAdm JSON message per line (a websocket text frame's payload, as the server or the
+//! client writes it); empty lines are skipped. Events print as their `monwire_event::Event`;
+//! requests and replies print as an `other` event named after the message, with
+//! `sysadm.message` (`request`, `reply`, `error`), `sysadm.namespace`, `sysadm.id` and
+//! `sysadm.args`. A line that does not decode is reported on stderr with its line number and
+//! the decoder's position, and the exit status is 1.
+//!
+//! # `serve sysadm` script
+//!
+//! Every `--interval` (default 1 s) the server publishes, in order: a `system-state`
+//! (host `monwire-demo`, pool `tank` ONLINE, priority `0 - Information`), a dispatcher class
+//! job `sysadm_pkg_install-{…n}` as `pending`, `running` with an output chunk and `finished`
+//! with return code `0`, and a `life-preserver` snapshot of `tank/usr/home`, where `n` counts
+//! the rounds. `--count N` stops after N rounds. Password auth: with `--user U` the password is
+//! `MONWIRE_SYSADM_PASSWORD`; without `--user` any username and password are accepted.
+//!
+//! # Passwords
+//!
+//! `watch sysadm --user U` reads the password from `MONWIRE_SYSADM_PASSWORD`, or prompts on the
+//! terminal (echo off through `stty`); it is never an argument.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use clap::Args;
+use monwire_event::{Event, Kind, Protocol};
+use monwire_sysadm::codec::{Limits, decode as decode_message};
+use monwire_sysadm::event::{to_event, unwrap_bridged};
+use monwire_sysadm::message::{
+    Body, ClassEvent, Dispatcher, EventBody, JobState, LifePreserver, LpClass, Message, Object,
+    Priority, ProcessLog, Reply, Request, SystemState, Zpool,
+};
+use monwire_sysadm::session::{
+    AllowAll, ClientConfig, ClientEvent, ServerConfig, StaticUser, Verifier,
+};
+use monwire_sysadm::tokio::{
+    ClientOptions, ClientTls, ServerHandle, ServerOptions, ServerTls, spawn_client, spawn_server,
+};
+
+use crate::output::{Printer, note};
+use crate::{Failure, Run, Sink, Status};
+
+const PASSWORD_ENV: &str = "MONWIRE_SYSADM_PASSWORD";
+
+/// `monwire watch sysadm`.
+#[derive(Args, Debug)]
+pub(crate) struct WatchArgs {
+    /// The server: wss://HOST[:PORT] (default port 12150) or ws://… .
+    url: String,
+    /// Log in as this user (password from MONWIRE_SYSADM_PASSWORD or a terminal prompt).
+    #[arg(long)]
+    user: Option<String>,
+    /// Trust this CA or self-signed certificate (PEM) in addition to the system CAs.
+    #[arg(long, conflicts_with = "insecure")]
+    ca: Option<PathBuf>,
+    /// Accept ANY server certificate: encrypted but unauthenticated (anyone on the path can
+    /// pose as the server and read the password).
+    #[arg(long)]
+    insecure: bool,
+    /// Event types to subscribe to (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "dispatcher,life-preserver,system-state"
+    )]
+    subscribe: Vec<String>,
+    /// Send credentials over plain ws:// to a non-loopback host anyway.
+    #[arg(long)]
+    force_plain: bool,
+    /// Stop after this many SysAdm events (session events not counted).
+    #[arg(long)]
+    count: Option<u64>,
+}
+
+fn password(user: &str) -> Result<String, Failure> {
+    if let Ok(p) = std::env::var(PASSWORD_ENV) {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage(format!(
+            "--user {user}: set {PASSWORD_ENV} (no terminal to prompt on)"
+        )));
+    }
+    eprint!("SysAdm password for {user}: ");
+    let _ = std::io::stderr().flush();
+    let echo_off = std::process::Command::new("stty")
+        .arg("-echo")
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    if echo_off {
+        let _ = std::process::Command::new("stty").arg("echo").status();
+    }
+    eprintln!();
+    read.map_err(|e| Failure::Runtime(format!("reading the password: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("sysadm: starting the runtime: {e}")))
+}
+
+/// The `Event` to print for what a client reported.
+fn client_event(ev: ClientEvent, source: &str) -> Event {
+    let mut e = match ev {
+        ClientEvent::Event(m) => unwrap_bridged(&m)
+            .or_else(|| to_event(&m))
+            .unwrap_or_else(|| Event::new(Protocol::SysAdm, Kind::Other, m.name.clone())),
+        ClientEvent::Session(e) => e,
+    };
+    if e.source.is_none() {
+        e.source = Some(source.to_owned());
+    }
+    e.with_observed(SystemTime::now())
+}
+
+/// `monwire watch sysadm`: connect, authenticate, subscribe and print every event; reconnects
+/// on its own.
+pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+    let mut opts = ClientOptions::new(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
+    opts.tls = match (&args.ca, args.insecure) {
+        (_, true) => ClientTls::InsecureAcceptAnyCertificate,
+        (Some(ca), false) => ClientTls::Verify {
+            ca_file: Some(ca.clone()),
+        },
+        (None, false) => ClientTls::System,
+    };
+    if args.insecure {
+        note("sysadm: --insecure: the server's certificate is NOT checked");
+    }
+    let credentials = match &args.user {
+        Some(u) => Some((u.clone(), password(u)?)),
+        None => None,
+    };
+    opts.config = ClientConfig {
+        credentials,
+        subscriptions: args.subscribe.clone(),
+        ..Default::default()
+    };
+    opts.allow_plain_credentials = args.force_plain;
+    let source = opts.url.to_string();
+    let rt = runtime()?;
+    rt.block_on(async {
+        let mut client = spawn_client(opts).map_err(|e| Failure::Usage(e.to_string()))?;
+        let mut seen = 0u64;
+        while let Some(ev) = client.next().await {
+            let wire = matches!(ev, ClientEvent::Event(_));
+            if sink(client_event(ev, &source)).is_break() {
+                break;
+            }
+            if wire {
+                seen += 1;
+                if args.count.is_some_and(|n| seen >= n) {
+                    break;
+                }
+            }
+        }
+        client.close();
+        Ok(Status::Ok)
+    })
+}
+
+/// `monwire decode sysadm`.
+#[derive(Args, Debug)]
+pub(crate) struct DecodeArgs {
+    /// The capture: one JSON message per line; `-` or nothing for stdin.
+    file: Option<PathBuf>,
+}
+
+/// Decodes one JSON message per line.
+pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+    let what = crate::capture::name(args.file.as_deref());
+    let input = crate::capture::open(args.file.as_deref())?;
+    let mut status = Status::Ok;
+    let limits = Limits::default();
+    crate::capture::for_each_line(input, &what, |n, line| {
+        if line.trim().is_empty() {
+            return ControlFlow::Continue(());
+        }
+        match decode_message(line.as_bytes(), &limits) {
+            Ok(m) => printer.event(&message_event(&m)),
+            Err(e) => {
+                eprintln!("monwire: {what}: line {n}: {e}");
+                status = Status::BadInput;
+                ControlFlow::Continue(())
+            }
+        }
+    })?;
+    Ok(status)
+}
+
+fn message_event(m: &Message) -> Event {
+    if let Some(e) = unwrap_bridged(m).or_else(|| to_event(m)) {
+        return e;
+    }
+    let what = match &m.body {
+        Body::Request(_) | Body::NoArgs => "request",
+        Body::Reply(_) => "reply",
+        Body::Error(_) => "error",
+        Body::Event(_) => "event",
+    };
+    let kind = if what == "error" {
+        Kind::Failed
+    } else {
+        Kind::Other
+    };
+    // Credentials and tokens never reach the output.
+    let args = match &m.body {
+        Body::Request(Request::Auth(c)) => {
+            format!(
+                "{{\"password\":\"<redacted>\",\"username\":{}}}",
+                serde_json::Value::from(c.username.as_str())
+            )
+        }
+        Body::Request(Request::AuthToken { .. }) => "{\"token\":\"<redacted>\"}".to_owned(),
+        Body::Reply(Reply::Token(_)) => "[\"<redacted>\",0]".to_owned(),
+        _ => m.args().map(|a| a.to_string()).unwrap_or_default(),
+    };
+    Event::new(Protocol::SysAdm, kind, m.name.clone())
+        .with_subject(m.namespace.clone())
+        .with_attr("sysadm.message", what)
+        .with_attr("sysadm.namespace", m.namespace.clone())
+        .with_attr("sysadm.id", m.id.clone())
+        .with_attr("sysadm.args", args)
+}
+
+/// TLS options shared by `serve sysadm` and `bridge`.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct ListenArgs {
+    /// Where to listen (e.g. 127.0.0.1:12150).
+    #[arg(long)]
+    listen: SocketAddr,
+    /// Certificate chain (PEM); with --key. Default: a self-signed certificate made at start.
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key (PEM).
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    /// Serve plain ws:// (loopback addresses only).
+    #[arg(long, conflicts_with_all = ["cert", "key"])]
+    plain: bool,
+    /// Require this user (password from MONWIRE_SYSADM_PASSWORD); without it any login works.
+    #[arg(long)]
+    user: Option<String>,
+    /// Write the generated self-signed certificate (PEM) here, for clients' --ca.
+    #[arg(long)]
+    cert_out: Option<PathBuf>,
+}
+
+async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
+    if args.plain && !args.listen.ip().is_loopback() {
+        return Err(Failure::Usage(format!(
+            "--plain is for loopback addresses only, not {}",
+            args.listen
+        )));
+    }
+    let tls = match (&args.cert, &args.key, args.plain) {
+        (_, _, true) => ServerTls::Plain,
+        (Some(cert), Some(key), _) => ServerTls::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ => ServerTls::SelfSigned {
+            names: vec!["localhost".into(), args.listen.ip().to_string()],
+        },
+    };
+    let verifier: Box<dyn Verifier> = match &args.user {
+        Some(u) => {
+            let password = std::env::var(PASSWORD_ENV)
+                .map_err(|_| Failure::Usage(format!("--user {u}: set {PASSWORD_ENV}")))?;
+            Box::new(StaticUser {
+                username: u.clone(),
+                password,
+            })
+        }
+        None => Box::new(AllowAll),
+    };
+    let hostname = std::env::var("HOSTNAME").unwrap_or_else(|_| "monwire".to_owned());
+    let (srv, mut events) = spawn_server(ServerOptions {
+        listen: args.listen,
+        tls,
+        config: ServerConfig {
+            hostname,
+            ..Default::default()
+        },
+        verifier,
+    })
+    .await
+    .map_err(|e| Failure::Runtime(format!("sysadm: {}: {e}", args.listen)))?;
+    if let (Some(path), Some(pem)) = (&args.cert_out, srv.certificate_pem()) {
+        std::fs::write(path, pem)
+            .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
+    }
+    note(format!("sysadm: serving {}", srv.url()));
+    tokio::spawn(async move {
+        while let Some(e) = events.recv().await {
+            note(format!("sysadm: {}", crate::output::human(&e)));
+        }
+    });
+    Ok(srv)
+}
+
+/// `monwire serve sysadm`.
+#[derive(Args, Debug)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    listen: ListenArgs,
+    /// Time between rounds of the script, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    interval: u64,
+    /// Stop after this many rounds (default: run until interrupted).
+    #[arg(long)]
+    count: Option<u64>,
+}
+
+/// The scripted feed: one round (see the module docs).
+pub(crate) fn script(round: u64) -> Vec<Message> {
+    let pid = format!("sysadm_pkg_install-{{monwire-demo-{round}}}");
+    let cmd = "pkg install -y www/firefox".to_owned();
+    let mut out = Vec::new();
+    let mut pool = Zpool::default();
+    for (slot, v) in [
+        (&mut pool.alloc, "13.1G"),
+        (&mut pool.altroot, "-"),
+        (&mut pool.capacity, "12%"),
+        (&mut pool.dedup, "1.00x"),
+        (&mut pool.expandsz, "-"),
+        (&mut pool.frag, "6%"),
+        (&mut pool.free, "93.9G"),
+        (&mut pool.health, "ONLINE"),
+        (&mut pool.size, "107G"),
+    ] {
+        *slot = Some(v.to_owned());
+    }
+    out.push(Message::event(EventBody::SystemState(SystemState {
+        hostname: Some("monwire-demo".into()),
+        zpools: Some(vec![("tank".into(), pool)]),
+        priority: Some(Priority::from_level(0)),
+        ..Default::default()
+    })));
+    let job = |state: JobState, output: Option<&str>, rc: Option<&str>| {
+        let mut log = ProcessLog {
+            process_id: Some(pid.clone()),
+            state: Some(state.clone()),
+            cmd_list: Some(vec![cmd.clone()]),
+            ..Default::default()
+        };
+        if state != JobState::Pending {
+            log.time_started = Some("2026-01-01T00:00:00".into());
+        }
+        if let Some(o) = output {
+            log.outputs.push((cmd.clone(), o.to_owned()));
+            if state == JobState::Running {
+                log.current_cmd = Some(cmd.clone());
+            }
+        }
+        if let Some(rc) = rc {
+            log.return_codes.push((cmd.clone(), rc.to_owned()));
+            log.time_finished = Some("2026-01-01T00:00:05".into());
+        }
+        let mut extras = Object::new();
+        extras.insert("action".into(), "pkg_install".into());
+        extras.insert("pkg_log".into(), output.unwrap_or_default().into());
+        Message::event(EventBody::Dispatcher(Dispatcher::Class(ClassEvent {
+            event_system: "sysadm/pkg".into(),
+            state: Some(state),
+            process_details: Some(log),
+            extras,
+        })))
+    };
+    out.push(job(JobState::Pending, None, None));
+    out.push(job(
+        JobState::Running,
+        Some("[1/1] Installing firefox...\n"),
+        None,
+    ));
+    out.push(job(
+        JobState::Finished,
+        Some("[1/1] Installing firefox...\ndone\n"),
+        Some("0"),
+    ));
+    out.push(Message::event(EventBody::LifePreserver(LifePreserver {
+        class: Some(LpClass::Snapshot),
+        message: Some(format!("round {round}: New snapshot of tank/usr/home")),
+        priority: Some(Priority::from_level(1)),
+        extra: Object::new(),
+    })));
+    out
+}
+
+/// `monwire serve sysadm`: publishes the scripted feed.
+pub(crate) fn serve(args: &ServeArgs) -> Run {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let srv = start_server(&args.listen).await?;
+        let mut round = 0u64;
+        loop {
+            round += 1;
+            for m in script(round) {
+                srv.publish(&m)
+                    .map_err(|e| Failure::Runtime(format!("sysadm: publish: {e}")))?;
+            }
+            if args.count.is_some_and(|n| round >= n) {
+                // Let the last round reach the subscribers.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(args.interval)).await;
+        }
+        srv.shutdown();
+        Ok(Status::Ok)
+    })
+}
+
+/// `monwire bridge`.
+#[derive(Args, Debug)]
+pub(crate) struct BridgeArgs {
+    #[command(flatten)]
+    listen: ListenArgs,
+    /// The live source to republish (as `monwire watch` takes it).
+    #[command(subcommand)]
+    source: crate::WatchCmd,
+}
+
+/// `monwire bridge`: runs the source and publishes every event it yields as a SysAdm event
+/// (`monwire-<protocol>`, args = the event JSON; SysAdm events as themselves).
+pub(crate) fn bridge(args: &BridgeArgs) -> Run {
+    let rt = runtime()?;
+    let srv = rt.block_on(start_server(&args.listen))?;
+    let status = args.source.run(&mut |e| {
+        if let Err(err) = srv.publish_event(&e) {
+            note(format!("bridge: cannot publish {}: {err}", e.name));
+        }
+        ControlFlow::Continue(())
+    });
+    srv.shutdown();
+    status
+}
+
+/// The demo's SysAdm part: our server (wss, self-signed) and our client (trusting exactly that
+/// certificate) on loopback; one round of the script must arrive in full.
+pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
+    let fail = |e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: sysadm: {e}"));
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (srv, _events) = spawn_server(ServerOptions {
+            listen: "127.0.0.1:0".parse().map_err(|e| fail(&e))?,
+            tls: ServerTls::SelfSigned {
+                names: vec!["localhost".into()],
+            },
+            config: ServerConfig {
+                hostname: "monwire-demo".into(),
+                ..Default::default()
+            },
+            verifier: Box::new(StaticUser {
+                username: "demo".into(),
+                password: "demo".into(),
+            }),
+        })
+        .await
+        .map_err(|e| fail(&e))?;
+        let ca =
+            std::env::temp_dir().join(format!("monwire-demo-sysadm-{}.pem", std::process::id()));
+        std::fs::write(&ca, srv.certificate_pem().unwrap_or_default()).map_err(|e| fail(&e))?;
+        let url = format!("wss://localhost:{}", srv.local_addr().port());
+        let mut opts = ClientOptions::new(&url).map_err(|e| fail(&e))?;
+        opts.tls = ClientTls::Verify {
+            ca_file: Some(ca.clone()),
+        };
+        opts.config.credentials = Some(("demo".into(), "demo".into()));
+        let mut client = spawn_client(opts).map_err(|e| fail(&e))?;
+        let expected = script(1);
+        let mut subscribed = 0;
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while got.len() < expected.len() {
+            let ev = tokio::time::timeout_at(deadline, client.next())
+                .await
+                .map_err(|_| {
+                    fail(&format!(
+                        "only {} of {} scripted events arrived",
+                        got.len(),
+                        expected.len()
+                    ))
+                })?
+                .ok_or_else(|| fail(&"the client stopped"))?;
+            match &ev {
+                ClientEvent::Session(e) if e.name == "subscribed" => {
+                    subscribed += 1;
+                    if subscribed == 3 {
+                        for m in &expected {
+                            srv.publish(m).map_err(|e| fail(&e))?;
+                        }
+                    }
+                }
+                ClientEvent::Event(m) => got.push(m.clone()),
+                _ => {}
+            }
+            let _ = printer.event(&client_event(ev, &url));
+        }
+        client.close();
+        srv.shutdown();
+        let _ = std::fs::remove_file(&ca);
+        if got != expected {
+            return Err(fail(
+                &"the events that arrived differ from the ones published",
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// The protocols `monwire serve` can play the producer role of.
+#[derive(clap::Subcommand, Debug)]
+pub(crate) enum ServeCmd {
+    /// A SysAdm-compatible event server publishing a documented scripted feed.
+    Sysadm(ServeArgs),
+}
+
+impl ServeCmd {
+    /// Runs the server until its script ends (or forever).
+    pub(crate) fn run(&self) -> Run {
+        match self {
+            ServeCmd::Sysadm(args) => serve(args),
+        }
+    }
+}

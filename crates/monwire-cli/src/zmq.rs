@@ -1,0 +1,305 @@
+//! `monwire watch zmq` and `monwire decode zmq`.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, ValueEnum};
+use monwire_event::Event;
+use monwire_zmq::codec::{ByteOrder, Codec};
+use monwire_zmq::event::{v1_to_event, v2_to_event};
+use monwire_zmq::zmq::{AttachOptions, Monitor, TryRecv};
+use monwire_zmq::{EventMask, V1Message};
+
+use crate::output::{Printer, note};
+use crate::{Failure, Run, Sink, Status, capture};
+
+/// ZeroMQ socket types `watch zmq` can open.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum SocketKind {
+    /// DEALER
+    Dealer,
+    /// ROUTER
+    Router,
+    /// PUB
+    Pub,
+    /// SUB (subscribed to everything)
+    Sub,
+    /// REQ
+    Req,
+    /// REP
+    Rep,
+    /// PUSH
+    Push,
+    /// PULL
+    Pull,
+    /// PAIR
+    Pair,
+}
+
+impl SocketKind {
+    fn zmq(self) -> zmq::SocketType {
+        match self {
+            SocketKind::Dealer => zmq::DEALER,
+            SocketKind::Router => zmq::ROUTER,
+            SocketKind::Pub => zmq::PUB,
+            SocketKind::Sub => zmq::SUB,
+            SocketKind::Req => zmq::REQ,
+            SocketKind::Rep => zmq::REP,
+            SocketKind::Push => zmq::PUSH,
+            SocketKind::Pull => zmq::PULL,
+            SocketKind::Pair => zmq::PAIR,
+        }
+    }
+}
+
+/// `monwire watch zmq`: open a socket of a type, attach a monitor, bind or connect it, and
+/// print its monitor events live. Messages the socket receives are read and discarded.
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("endpoint").required(true).multiple(true))]
+pub(crate) struct WatchArgs {
+    /// Connect the socket to ENDPOINT (e.g. tcp://127.0.0.1:5555); may repeat.
+    #[arg(long, value_name = "ENDPOINT", group = "endpoint")]
+    connect: Vec<String>,
+    /// Bind the socket to ENDPOINT (e.g. tcp://127.0.0.1:5555 or tcp://*:*); may repeat.
+    #[arg(long, value_name = "ENDPOINT", group = "endpoint")]
+    bind: Vec<String>,
+    /// The socket type.
+    #[arg(long = "type", value_enum, default_value = "dealer")]
+    socket_type: SocketKind,
+    /// Events to watch: `all`, a number (0xFFFF), or names joined by `,`
+    /// (connected,disconnected).
+    #[arg(long, default_value = "all", value_parser = parse_mask)]
+    events: EventMask,
+    /// Exit after this many events.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+    /// Use an unbounded monitor pipe (never stalls the socket, memory grows while unread).
+    #[arg(long)]
+    unbounded: bool,
+}
+
+fn parse_mask(text: &str) -> Result<EventMask, String> {
+    let mask = EventMask::parse(text)
+        .ok_or_else(|| format!("{text:?} is not `all`, a number, or event names"))?;
+    if !mask.fits_v1() {
+        return Err(format!(
+            "0x{:x} has bits above 0xFFFF, which v1 monitors do not take",
+            mask.bits()
+        ));
+    }
+    Ok(mask)
+}
+
+fn observed(msg: &V1Message, source: &str) -> Event {
+    let mut e = v1_to_event(msg).with_observed(SystemTime::now());
+    e.source = Some(source.to_owned());
+    e
+}
+
+/// Runs `watch zmq`, delivering events to `sink`.
+pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+    let rt = |op: &str, e: &dyn std::fmt::Display| Failure::Runtime(format!("zmq: {op}: {e}"));
+    let ctx = zmq::Context::new();
+    let socket = ctx
+        .socket(args.socket_type.zmq())
+        .map_err(|e| rt("creating the socket", &e))?;
+    if matches!(args.socket_type, SocketKind::Sub) {
+        socket
+            .set_subscribe(b"")
+            .map_err(|e| rt("subscribing", &e))?;
+    }
+    let options = AttachOptions::new().unbounded(args.unbounded);
+    let mut monitor = Monitor::attach_with(&ctx, &socket, args.events, options)
+        .map_err(|e| rt("attaching the monitor", &e))?;
+    let kind = format!("{:?}", args.socket_type).to_lowercase();
+    let mut source = kind.clone();
+    for ep in &args.bind {
+        socket
+            .bind(ep)
+            .map_err(|e| rt(&format!("binding {ep}"), &e))?;
+        let last = socket
+            .get_last_endpoint()
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_else(|| ep.clone());
+        note(format!("{kind} socket bound to {last}"));
+        source = format!("{kind} {last}");
+    }
+    for ep in &args.connect {
+        socket
+            .connect(ep)
+            .map_err(|e| rt(&format!("connecting to {ep}"), &e))?;
+        note(format!("{kind} socket connecting to {ep}"));
+        source = format!("{kind} {ep}");
+    }
+    let mut seen = 0u64;
+    loop {
+        if args.count.is_some_and(|n| seen >= n) {
+            return Ok(Status::Ok);
+        }
+        // Read and discard data so peers are not held up by our queue.
+        while socket.recv_multipart(zmq::DONTWAIT).is_ok() {}
+        match monitor.recv_timeout(Duration::from_millis(200)) {
+            Ok(TryRecv::Message(m)) => {
+                seen += 1;
+                if sink(observed(&m, &source)).is_break() {
+                    return Ok(Status::Ok);
+                }
+            }
+            Ok(TryRecv::Empty) => {}
+            Ok(TryRecv::Ended) => return Ok(Status::Ok),
+            Err(e) => note(format!("zmq: {e}")),
+        }
+    }
+}
+
+/// The capture layout `decode zmq` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Layout {
+    /// `.hex` files: one frame per line, the whole file one message; others: `lines`.
+    Auto,
+    /// One message per line: frames as hex separated by spaces, `""` for an empty frame,
+    /// `#` starts a comment line.
+    Lines,
+    /// One frame per line (an empty line is an empty frame); the whole input is one message.
+    Frames,
+}
+
+/// The monitor format version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Version {
+    /// v1 for 2 frames, v2 otherwise.
+    Auto,
+    /// Two frames (`zmq_socket_monitor`).
+    V1,
+    /// `n + 4` frames (`zmq_socket_monitor_versioned`, DRAFT).
+    V2,
+}
+
+/// Byte orders for `--byte-order`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Order {
+    /// This host's order.
+    Native,
+    /// Little-endian (x86_64, aarch64).
+    Little,
+    /// Big-endian.
+    Big,
+}
+
+/// `monwire decode zmq`: decode a capture of monitor messages and print one event per
+/// message.
+///
+/// Capture format (`--layout lines`, the default): one message per line, its frames as hex
+/// separated by spaces, `""` for an empty frame; blank lines and lines starting with `#` are
+/// skipped. A `.hex` golden-vector file (one frame per line, the file one message) is read with
+/// `--layout frames`, chosen automatically by the extension. A bad message is reported on
+/// stderr with its line number and the run goes on; the exit code is then 1.
+#[derive(Args, Debug)]
+pub(crate) struct DecodeArgs {
+    /// The capture file; `-` or nothing for stdin.
+    file: Option<PathBuf>,
+    /// The capture layout.
+    #[arg(long, value_enum, default_value = "auto")]
+    layout: Layout,
+    /// The monitor format.
+    #[arg(long = "format", value_enum, default_value = "auto")]
+    version: Version,
+    /// The byte order of the integers in the capture.
+    #[arg(long, value_enum, default_value = "native")]
+    byte_order: Order,
+}
+
+fn unhex(token: &str) -> Result<Vec<u8>, String> {
+    if token == "\"\"" {
+        return Ok(Vec::new());
+    }
+    if token.len() % 2 != 0 {
+        return Err(format!("odd number of hex digits in {token:?}"));
+    }
+    (0..token.len())
+        .step_by(2)
+        .map(|i| {
+            token
+                .get(i..i + 2)
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| format!("not hex: {token:?}"))
+        })
+        .collect()
+}
+
+/// Decodes one message's frames and prints its event; `Err` is the message for stderr.
+fn decode_one(
+    codec: &Codec,
+    version: Version,
+    frames: &[Vec<u8>],
+    printer: &mut Printer,
+) -> Result<ControlFlow<()>, String> {
+    let v2 = match version {
+        Version::Auto => frames.len() != 2,
+        Version::V1 => false,
+        Version::V2 => true,
+    };
+    let event = if v2 {
+        let m = codec.decode_v2(frames).map_err(|e| format!("v2: {e}"))?;
+        v2_to_event(&m.to_owned())
+    } else {
+        let m = codec.decode_v1(frames).map_err(|e| format!("v1: {e}"))?;
+        v1_to_event(&m.to_owned())
+    };
+    Ok(printer.event(&event))
+}
+
+/// Runs `decode zmq`.
+pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+    let codec = Codec::new().with_byte_order(match args.byte_order {
+        Order::Native => ByteOrder::Native,
+        Order::Little => ByteOrder::Little,
+        Order::Big => ByteOrder::Big,
+    });
+    let what = capture::name(args.file.as_deref());
+    let input = capture::open(args.file.as_deref())?;
+    let layout = match args.layout {
+        Layout::Auto if args.file.as_ref().is_some_and(|p| p.extension().is_some_and(|x| x == "hex")) => Layout::Frames,
+        Layout::Auto => Layout::Lines,
+        other => other,
+    };
+    let mut status = Status::Ok;
+    if layout == Layout::Frames {
+        let text = capture::read_all(input, &what)?;
+        let text = String::from_utf8(text)
+            .map_err(|e| Failure::Runtime(format!("{what}: not text: {e}")))?;
+        let mut frames = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            match unhex(line.trim()) {
+                Ok(f) => frames.push(f),
+                Err(e) => {
+                    eprintln!("monwire: {what}:{}: {e}", i + 1);
+                    return Ok(Status::BadInput);
+                }
+            }
+        }
+        if let Err(e) = decode_one(&codec, args.version, &frames, printer) {
+            eprintln!("monwire: {what}: {e}");
+            status = Status::BadInput;
+        }
+        return Ok(status);
+    }
+    capture::for_each_line(input, &what, |n, line| {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return ControlFlow::Continue(());
+        }
+        let frames: Result<Vec<Vec<u8>>, String> = line.split_whitespace().map(unhex).collect();
+        match frames.and_then(|f| decode_one(&codec, args.version, &f, printer)) {
+            Ok(flow) => flow,
+            Err(e) => {
+                eprintln!("monwire: {what}:{n}: {e}");
+                status = Status::BadInput;
+                ControlFlow::Continue(())
+            }
+        }
+    })?;
+    Ok(status)
+}

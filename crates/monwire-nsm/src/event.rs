@@ -1,0 +1,316 @@
+//! Mapping to and from [`monwire_event::Event`], lossless both ways.
+//!
+//! Messages on `/ray/…` paths (and `/minor_error`, and replies or errors answering a `/ray/`
+//! path) map to [`Protocol::Ray`]; everything else to [`Protocol::Nsm`]. Attribute keys use
+//! the protocol's prefix (`nsm.` or `ray.`, written `<p>.` below).
+//!
+//! | Message | `name` | `subject` | attributes |
+//! |---|---|---|---|
+//! | every message | | | `<p>.path`: the OSC path |
+//! | `client_state ,ssi` | `client_state` | client id | `<p>.jack_name`, `<p>.started` (int) |
+//! | `client_state ,ssi "" "" N` | `client_state` | `""` | `<p>.count` (int) |
+//! | `client_state ,si` | `client_state` | client id | `<p>.started` |
+//! | `client_event` | the event string (`stopped_by_itself`, `switched_to:new`) | client id | `<p>.new_id` for the parameterised events |
+//! | `client_updated` | `client_updated` | client id | `<p>.jack_name`, `<p>.started` |
+//! | `monitor_announce`, `monitor_quit`, `monitor_reset`, `save`, `session_is_loaded` | the last path segment | `""` | |
+//! | `/reply` | `reply` | the answered path | `<p>.args` (list of strings) |
+//! | `/error`, `/minor_error` | `error`, `minor_error` | the answered path | `<p>.code` (int), `<p>.message` |
+//! | `announce` | `announce` | application name | `nsm.capabilities` (colon form), `nsm.executable`, `nsm.api_major`, `nsm.api_minor`, `nsm.pid` |
+//! | `open` | `open` | client id | `nsm.instance_path`, `nsm.display_name` |
+//!
+//! # Normalization table
+//!
+//! | Kind | NSM / Ray |
+//! |---|---|
+//! | `starting` | `start_request` |
+//! | `started` | `started` |
+//! | `added` | `joined` |
+//! | `ready` | `ready`, `session_is_loaded` |
+//! | `failed` | `open_error`, `save_error` (severity error), `/error` (error), `/minor_error` (warn) |
+//! | `saved` | `saved` |
+//! | `stopping` | `stop_request` |
+//! | `stopped` | `stopped_by_server`, `stopped_by_itself` (severity warn) |
+//! | `removed` | `removed` |
+//! | `updated` | `id_changed_to:`, `switched_to:`, `new_alternative:`, `client_updated` |
+//! | `state` | `client_state` (entries and the end marker) |
+//! | `end_of_stream` | `monitor_quit` |
+//! | `other` | `save_request`, unknown events, `monitor_announce`, `monitor_reset`, `/reply`, `announce`, `open`, `save` |
+
+use monwire_event::{Event, Kind, Protocol, Severity, Value};
+
+use crate::error::FromEventError;
+use crate::message::{Capabilities, ClientEvent, ErrorCode, Family, Message};
+
+fn protocol_of(msg: &Message) -> Protocol {
+    match msg {
+        Message::ClientState { family, .. }
+        | Message::ClientStateEnd { family, .. }
+        | Message::ClientStateLegacy { family, .. }
+        | Message::ClientEvent { family, .. }
+        | Message::ClientUpdated { family, .. } => match family {
+            Family::Nsm => Protocol::Nsm,
+            Family::Ray => Protocol::Ray,
+        },
+        Message::MonitorAnnounce | Message::MonitorQuit | Message::MinorError { .. } => {
+            Protocol::Ray
+        }
+        Message::Reply { path, .. } | Message::Error { path, .. } if path.starts_with("/ray/") => {
+            Protocol::Ray
+        }
+        _ => Protocol::Nsm,
+    }
+}
+
+/// The normalized kind and severity of a client event.
+pub fn classify(event: &ClientEvent) -> (Kind, Severity) {
+    match event {
+        ClientEvent::StartRequest => (Kind::Starting, Severity::Info),
+        ClientEvent::Started => (Kind::Started, Severity::Info),
+        ClientEvent::Joined => (Kind::Added, Severity::Info),
+        ClientEvent::Ready => (Kind::Ready, Severity::Info),
+        ClientEvent::OpenError | ClientEvent::SaveError => (Kind::Failed, Severity::Error),
+        ClientEvent::Saved => (Kind::Saved, Severity::Info),
+        ClientEvent::StopRequest => (Kind::Stopping, Severity::Info),
+        ClientEvent::StoppedByServer => (Kind::Stopped, Severity::Info),
+        ClientEvent::StoppedByItself => (Kind::Stopped, Severity::Warn),
+        ClientEvent::Removed => (Kind::Removed, Severity::Info),
+        ClientEvent::SwitchedTo(_)
+        | ClientEvent::IdChangedTo(_)
+        | ClientEvent::NewAlternative(_) => (Kind::Updated, Severity::Info),
+        ClientEvent::SaveRequest | ClientEvent::Other(_) => (Kind::Other, Severity::Info),
+    }
+}
+
+fn leaf(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The event for a message. Codecs have no clock: `observed` and `source` stay `None`.
+pub fn to_event(msg: &Message) -> Event {
+    let protocol = protocol_of(msg);
+    let p = protocol.as_str().to_owned();
+    let key = |k: &str| format!("{p}.{k}");
+    let path = msg.path();
+    let base = |kind: Kind, name: &str| {
+        Event::new(protocol.clone(), kind, name).with_attr(key("path"), path.as_str())
+    };
+    match msg {
+        Message::ClientState {
+            client_id,
+            jack_name,
+            started,
+            ..
+        } => base(Kind::State, "client_state")
+            .with_subject(client_id.as_str())
+            .with_attr(key("jack_name"), jack_name.as_str())
+            .with_attr(key("started"), *started),
+        Message::ClientStateEnd { count, .. } => {
+            base(Kind::State, "client_state").with_attr(key("count"), *count)
+        }
+        Message::ClientStateLegacy {
+            client_id, started, ..
+        } => base(Kind::State, "client_state")
+            .with_subject(client_id.as_str())
+            .with_attr(key("started"), *started),
+        Message::ClientEvent {
+            client_id, event, ..
+        } => {
+            let (kind, severity) = classify(event);
+            let mut e = base(kind, &event.to_wire())
+                .with_subject(client_id.as_str())
+                .with_severity(severity);
+            if let ClientEvent::SwitchedTo(id)
+            | ClientEvent::IdChangedTo(id)
+            | ClientEvent::NewAlternative(id) = event
+            {
+                e = e.with_attr(key("new_id"), id.as_str());
+            }
+            e
+        }
+        Message::ClientUpdated {
+            client_id,
+            jack_name,
+            started,
+            ..
+        } => base(Kind::Updated, "client_updated")
+            .with_subject(client_id.as_str())
+            .with_attr(key("jack_name"), jack_name.as_str())
+            .with_attr(key("started"), *started),
+        Message::MonitorQuit => base(Kind::EndOfStream, leaf(&path)),
+        Message::SessionIsLoaded => base(Kind::Ready, leaf(&path)),
+        Message::MonitorAnnounce | Message::MonitorReset | Message::Save => {
+            base(Kind::Other, leaf(&path))
+        }
+        Message::Reply {
+            path: answered,
+            args,
+        } => base(Kind::Other, "reply")
+            .with_subject(answered.as_str())
+            .with_attr(
+                key("args"),
+                args.iter()
+                    .map(|a| Value::Str(a.clone()))
+                    .collect::<Vec<Value>>(),
+            ),
+        Message::Error {
+            path: answered,
+            code,
+            message,
+        }
+        | Message::MinorError {
+            path: answered,
+            code,
+            message,
+        } => {
+            let minor = matches!(msg, Message::MinorError { .. });
+            base(Kind::Failed, if minor { "minor_error" } else { "error" })
+                .with_subject(answered.as_str())
+                .with_severity(if minor {
+                    Severity::Warn
+                } else {
+                    Severity::Error
+                })
+                .with_attr(key("code"), code.to_i32())
+                .with_attr(key("message"), message.as_str())
+        }
+        Message::Announce {
+            app_name,
+            capabilities,
+            executable,
+            api_major,
+            api_minor,
+            pid,
+        } => base(Kind::Other, "announce")
+            .with_subject(app_name.as_str())
+            .with_attr(key("capabilities"), capabilities.to_wire())
+            .with_attr(key("executable"), executable.as_str())
+            .with_attr(key("api_major"), *api_major)
+            .with_attr(key("api_minor"), *api_minor)
+            .with_attr(key("pid"), *pid),
+        Message::Open {
+            instance_path,
+            display_name,
+            client_id,
+        } => base(Kind::Other, "open")
+            .with_subject(client_id.as_str())
+            .with_attr(key("instance_path"), instance_path.as_str())
+            .with_attr(key("display_name"), display_name.as_str()),
+    }
+}
+
+/// Rebuilds the message an [`Event`] from [`to_event`] describes. The `kind` and `severity`
+/// are derived values and are not consulted.
+pub fn from_event(event: &Event) -> Result<Message, FromEventError> {
+    let p = match event.protocol {
+        Protocol::Nsm => "nsm",
+        Protocol::Ray => "ray",
+        ref other => return Err(FromEventError::Protocol(other.as_str().to_owned())),
+    };
+    let key = |k: &str| format!("{p}.{k}");
+    let str_attr = |k: &str| -> Result<String, FromEventError> {
+        event
+            .attr(&key(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| FromEventError::Attribute(key(k)))
+    };
+    let int_attr = |k: &str| -> Result<i32, FromEventError> {
+        event
+            .attr(&key(k))
+            .and_then(Value::as_i64)
+            .and_then(|v| i32::try_from(v).ok())
+            .ok_or_else(|| FromEventError::Attribute(key(k)))
+    };
+    let path = str_attr("path")?;
+    let subject = event.subject.clone();
+    let fam = if let Some(l) = path.strip_prefix(Family::Nsm.prefix()) {
+        Some((Family::Nsm, l))
+    } else {
+        path.strip_prefix(Family::Ray.prefix())
+            .map(|l| (Family::Ray, l))
+    };
+    if let Some((family, l)) = fam {
+        return match l {
+            "client_state" => {
+                if event.attr(&key("count")).is_some() {
+                    Ok(Message::ClientStateEnd {
+                        family,
+                        count: int_attr("count")?,
+                    })
+                } else if event.attr(&key("jack_name")).is_some() {
+                    Ok(Message::ClientState {
+                        family,
+                        client_id: subject,
+                        jack_name: str_attr("jack_name")?,
+                        started: int_attr("started")?,
+                    })
+                } else {
+                    Ok(Message::ClientStateLegacy {
+                        family,
+                        client_id: subject,
+                        started: int_attr("started")?,
+                    })
+                }
+            }
+            "client_event" => Ok(Message::ClientEvent {
+                family,
+                client_id: subject,
+                event: ClientEvent::parse(&event.name),
+            }),
+            "client_updated" => Ok(Message::ClientUpdated {
+                family,
+                client_id: subject,
+                jack_name: str_attr("jack_name")?,
+                started: int_attr("started")?,
+            }),
+            _ => Err(FromEventError::Unknown(path)),
+        };
+    }
+    let msg = match path.as_str() {
+        "/ray/server/monitor_announce" => Message::MonitorAnnounce,
+        "/ray/server/monitor_quit" => Message::MonitorQuit,
+        "/nsm/server/monitor_reset" => Message::MonitorReset,
+        "/nsm/client/save" => Message::Save,
+        "/nsm/client/session_is_loaded" => Message::SessionIsLoaded,
+        "/reply" => {
+            let list = event
+                .attr(&key("args"))
+                .and_then(Value::as_list)
+                .ok_or_else(|| FromEventError::Attribute(key("args")))?;
+            let args = list
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()
+                .ok_or_else(|| FromEventError::Attribute(key("args")))?;
+            Message::Reply {
+                path: subject,
+                args,
+            }
+        }
+        "/error" => Message::Error {
+            path: subject,
+            code: ErrorCode::from_i32(int_attr("code")?),
+            message: str_attr("message")?,
+        },
+        "/minor_error" => Message::MinorError {
+            path: subject,
+            code: ErrorCode::from_i32(int_attr("code")?),
+            message: str_attr("message")?,
+        },
+        "/nsm/server/announce" => Message::Announce {
+            app_name: subject,
+            capabilities: Capabilities::parse(&str_attr("capabilities")?),
+            executable: str_attr("executable")?,
+            api_major: int_attr("api_major")?,
+            api_minor: int_attr("api_minor")?,
+            pid: int_attr("pid")?,
+        },
+        "/nsm/client/open" => Message::Open {
+            instance_path: str_attr("instance_path")?,
+            display_name: str_attr("display_name")?,
+            client_id: subject,
+        },
+        _ => return Err(FromEventError::Unknown(path)),
+    };
+    Ok(msg)
+}

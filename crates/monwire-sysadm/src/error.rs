@@ -1,0 +1,145 @@
+//! Errors: decoding, encoding and session state.
+
+use thiserror::Error;
+
+/// A message or routed frame could not be decoded.
+///
+/// It says *what* was wrong ([`kind`](DecodeError::kind), carrying the offending value) and
+/// *where*: the byte [`offset`](DecodeError::offset) into the input, serde_json's 1-based
+/// [`line`](DecodeError::line)/[`column`](DecodeError::column) for JSON syntax errors (0 when
+/// not applicable), and the JSON [`path`](DecodeError::path) of the field (`$` for the whole
+/// message, `$.namespace`, …).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{kind} at {path} (byte {offset}, line {line}, column {column})")]
+pub struct DecodeError {
+    /// Byte offset into the input where the problem was found (best effort for JSON errors).
+    pub offset: usize,
+    /// 1-based line of a JSON syntax error, 0 if not a syntax error.
+    pub line: usize,
+    /// 1-based column of a JSON syntax error, 0 if not a syntax error.
+    pub column: usize,
+    /// JSON path of the offending field (`$`, `$.name`, `$.args`).
+    pub path: String,
+    /// What was wrong.
+    pub kind: DecodeErrorKind,
+}
+
+impl DecodeError {
+    pub(crate) fn at(path: impl Into<String>, offset: usize, kind: DecodeErrorKind) -> Self {
+        DecodeError {
+            offset,
+            line: 0,
+            column: 0,
+            path: path.into(),
+            kind,
+        }
+    }
+}
+
+/// What was wrong with the input.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// The input is longer than [`Limits::max_message_len`](crate::codec::Limits).
+    #[error("message of {len} bytes exceeds the limit of {max}")]
+    TooLong {
+        /// The input length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Arrays/objects nest deeper than [`Limits::max_depth`](crate::codec::Limits).
+    #[error("JSON nesting deeper than {max}")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// The input is not UTF-8.
+    #[error("input is not UTF-8")]
+    NotUtf8,
+    /// serde_json rejected the text (its message, without its position).
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// The message is valid JSON but not an object.
+    #[error("expected a JSON object, found {0}")]
+    NotAnObject(String),
+    /// A required envelope field is missing.
+    #[error("missing field `{0}`")]
+    MissingField(&'static str),
+    /// An envelope field has the wrong JSON type (the value, as compact JSON, truncated).
+    #[error("expected a string, found {0}")]
+    NotAString(String),
+    /// A routed bridge frame has no LF after the connection id.
+    #[error("routed frame has no newline after the connection id")]
+    NoRouteSeparator,
+    /// A routed bridge frame's connection id is not UTF-8 text.
+    #[error("routed frame connection id is not UTF-8")]
+    BadRouteId,
+}
+
+/// A message could not be encoded.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The value nests deeper than the limit.
+    #[error("value nests deeper than {max}")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// A number has no JSON form.
+    #[error("number has no JSON form")]
+    BadNumber,
+    /// The encoded message would be longer than the limit.
+    #[error("encoded message of {len} bytes exceeds the limit of {max}")]
+    TooLong {
+        /// The encoded length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// A session was asked to do something its state does not allow.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// The operation needs an open connection.
+    #[error("not connected")]
+    NotConnected,
+    /// The operation needs an authenticated connection.
+    #[error("not authenticated")]
+    NotAuthenticated,
+    /// No such connection.
+    #[error("unknown connection {0}")]
+    UnknownConnection(u64),
+    /// A message could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+/// A `monwire_event::Event` could not be turned into a SysAdm message.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum FromEventError {
+    /// The event is not a SysAdm event.
+    #[error("not a sysadm event (protocol {0})")]
+    WrongProtocol(String),
+    /// A session event (connected, subscribed, …) has no wire message.
+    #[error("session event `{0}` has no wire form")]
+    SessionEvent(String),
+    /// The attribute `sysadm.args` is missing or not text.
+    #[error("attribute sysadm.args missing or not text")]
+    MissingArgs,
+    /// An attribute holding JSON text did not decode.
+    #[error("attribute {attr}: {error}")]
+    BadJson {
+        /// The attribute key.
+        attr: &'static str,
+        /// The decode error.
+        error: DecodeError,
+    },
+    /// The event could not be serialized as JSON (for bridging).
+    #[error("event has no JSON form: {0}")]
+    Unserializable(String),
+}

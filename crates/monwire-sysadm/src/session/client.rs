@@ -1,0 +1,456 @@
+//! The client session.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use monwire_event::{Event, Kind};
+
+use crate::codec::{Limits, decode, encode_text};
+use crate::event::{session, session_event};
+use crate::message::{Body, EventBody, Message, PeerType, Reply, Targets, names};
+
+/// Client settings.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// Username and password for `rpc/auth` (`None`: no password auth). Never shown by `Debug`.
+    pub credentials: Option<(String, String)>,
+    /// Event types to subscribe to, re-sent on every connection.
+    pub subscriptions: Vec<String>,
+    /// Send a keepalive (`rpc/identify` + `rpc/query`) after this long without sending (90 s,
+    /// as the reference client).
+    pub keepalive: Duration,
+    /// First reconnect delay (1 s); doubles up to [`reconnect_max`](ClientConfig::reconnect_max).
+    pub reconnect_min: Duration,
+    /// Longest reconnect delay (60 s, the reference client's fixed delay).
+    pub reconnect_max: Duration,
+    /// How long a token stays usable after its last use (900 s, sliding).
+    pub token_lifetime: Duration,
+    /// Accept a `bridge` peer as well as a `server`.
+    pub accept_bridge: bool,
+    /// Decode/encode limits.
+    pub limits: Limits,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("user", &self.credentials.as_ref().map(|(u, _)| u))
+            .field("password", &self.credentials.as_ref().map(|_| "<redacted>"))
+            .field("subscriptions", &self.subscriptions)
+            .field("keepalive", &self.keepalive)
+            .field("reconnect_min", &self.reconnect_min)
+            .field("reconnect_max", &self.reconnect_max)
+            .field("accept_bridge", &self.accept_bridge)
+            .finish()
+    }
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            credentials: None,
+            subscriptions: names::SUBSCRIBABLE
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            keepalive: Duration::from_secs(90),
+            reconnect_min: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(60),
+            token_lifetime: Duration::from_secs(900),
+            accept_bridge: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What the client reports.
+// Wire events are the common case; boxing them would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientEvent {
+    /// A SysAdm event message (typed; map it with [`crate::event::to_event`]).
+    Event(Message),
+    /// Something happened to the session (see [`crate::event::session`]).
+    Session(Event),
+}
+
+/// What the client wants sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientTransmit {
+    /// A text frame.
+    Text(String),
+    /// Close the connection (code 1000).
+    Close,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Pending {
+    Identify,
+    AuthPassword,
+    AuthToken,
+    Subscribe(String),
+    Unsubscribe(String),
+    Keepalive,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// No connection; connect at `retry_at` (`None`: now).
+    Disconnected,
+    Identifying,
+    Authenticating,
+    Ready,
+    /// Closed for good (user close or fatal auth failure).
+    Closed,
+}
+
+/// The sans-IO SysAdm client (see the [module docs](super) for the run loop).
+///
+/// Life cycle: [`wants_connect`](Client::wants_connect) says when to open the websocket;
+/// after it opens call [`handle_connected`](Client::handle_connected), feed every received
+/// text frame to [`handle_text`](Client::handle_text), and call
+/// [`handle_disconnected`](Client::handle_disconnected) when it closes or fails to open. The
+/// client identifies, authenticates (token first when it holds a live one, then password),
+/// subscribes to every configured type, keeps the connection alive, and after a loss schedules
+/// a reconnect with exponential back-off and resubscribes.
+pub struct Client {
+    config: ClientConfig,
+    state: State,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    next_id: u64,
+    pending: HashMap<String, Pending>,
+    token: Option<(String, Instant)>,
+    last_sent: Option<Instant>,
+    transmit: std::collections::VecDeque<ClientTransmit>,
+    events: std::collections::VecDeque<ClientEvent>,
+    connections: u64,
+    peer: String,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .field("has_token", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client that wants to connect right away; `peer` names the server in events.
+    pub fn new(config: ClientConfig, peer: impl Into<String>) -> Client {
+        Client {
+            backoff: config.reconnect_min,
+            config,
+            state: State::Disconnected,
+            retry_at: None,
+            next_id: 0,
+            pending: HashMap::new(),
+            token: None,
+            last_sent: None,
+            transmit: Default::default(),
+            events: Default::default(),
+            connections: 0,
+            peer: peer.into(),
+        }
+    }
+
+    /// Whether the adapter should open a connection now.
+    pub fn wants_connect(&self, now: Instant) -> bool {
+        self.state == State::Disconnected && self.retry_at.is_none_or(|t| now >= t)
+    }
+
+    /// Whether the session is closed for good.
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Whether identify, auth and the subscribe requests are done.
+    pub fn is_ready(&self) -> bool {
+        self.state == State::Ready
+    }
+
+    /// The subscribed (desired) event types.
+    pub fn subscriptions(&self) -> &[String] {
+        &self.config.subscriptions
+    }
+
+    fn id(&mut self, what: &str) -> String {
+        self.next_id += 1;
+        format!("monwire-{what}-{}", self.next_id)
+    }
+
+    fn send(&mut self, now: Instant, msg: &Message, pending: Option<Pending>) {
+        match encode_text(msg, &self.config.limits) {
+            Ok(text) => {
+                if let Some(p) = pending {
+                    self.pending.insert(msg.id.clone(), p);
+                }
+                self.transmit.push_back(ClientTransmit::Text(text));
+                self.last_sent = Some(now);
+            }
+            Err(e) => self.session(Kind::Failed, session::DECODE_ERROR, |ev| {
+                ev.with_attr("sysadm.error", e.to_string())
+            }),
+        }
+    }
+
+    fn session(&mut self, kind: Kind, name: &str, f: impl FnOnce(Event) -> Event) {
+        let ev = f(session_event(kind, name, &self.peer));
+        self.events.push_back(ClientEvent::Session(ev));
+    }
+
+    /// The websocket is open: starts identify.
+    pub fn handle_connected(&mut self, now: Instant) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.connections += 1;
+        self.state = State::Identifying;
+        self.pending.clear();
+        let n = self.connections;
+        self.session(Kind::Connected, session::CONNECTED, |e| {
+            e.with_attr("sysadm.connection", n)
+        });
+        let id = self.id("identify");
+        self.send(now, &Message::identify(&id), Some(Pending::Identify));
+    }
+
+    /// The websocket closed, or failed to open: schedules a reconnect unless closed for good.
+    pub fn handle_disconnected(&mut self, now: Instant) {
+        self.pending.clear();
+        self.transmit.clear();
+        if self.state == State::Closed {
+            return;
+        }
+        let was_connected = self.state != State::Disconnected;
+        self.state = State::Disconnected;
+        if was_connected {
+            self.session(Kind::Disconnected, session::DISCONNECTED, |e| e);
+        }
+        let delay = self.backoff;
+        self.backoff = (self.backoff * 2).min(self.config.reconnect_max);
+        self.retry_at = Some(now + delay);
+        self.session(Kind::Connecting, session::RECONNECTING, |e| {
+            e.with_attr(
+                "sysadm.delay_ms",
+                u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            )
+        });
+    }
+
+    /// Closes for good (no reconnect).
+    pub fn close(&mut self) {
+        if self.state != State::Closed && self.state != State::Disconnected {
+            self.transmit.push_back(ClientTransmit::Close);
+        }
+        self.state = State::Closed;
+    }
+
+    /// Subscribes to more event types (now if ready, and on every later connection).
+    pub fn subscribe(&mut self, now: Instant, name: &str) {
+        if !self.config.subscriptions.iter().any(|s| s == name) {
+            self.config.subscriptions.push(name.to_owned());
+        }
+        if self.state == State::Ready {
+            self.send_subscribe(now, name);
+        }
+    }
+
+    /// Unsubscribes.
+    pub fn unsubscribe(&mut self, now: Instant, name: &str) {
+        self.config.subscriptions.retain(|s| s != name);
+        if self.state == State::Ready {
+            let id = self.id("event");
+            self.send(
+                now,
+                &Message::unsubscribe(&id, Targets::One(name.to_owned())),
+                Some(Pending::Unsubscribe(name.to_owned())),
+            );
+        }
+    }
+
+    fn send_subscribe(&mut self, now: Instant, name: &str) {
+        let id = self.id("event");
+        self.send(
+            now,
+            &Message::subscribe(&id, Targets::One(name.to_owned())),
+            Some(Pending::Subscribe(name.to_owned())),
+        );
+        self.touch_token(now);
+    }
+
+    fn touch_token(&mut self, now: Instant) {
+        if let Some((_, used)) = &mut self.token {
+            *used = now;
+        }
+    }
+
+    fn authenticate(&mut self, now: Instant) {
+        let live = self
+            .token
+            .as_ref()
+            .filter(|(_, used)| now.saturating_duration_since(*used) < self.config.token_lifetime)
+            .map(|(t, _)| t.clone());
+        let id = self.id("auth");
+        if let Some(token) = live {
+            self.state = State::Authenticating;
+            self.send(
+                now,
+                &Message::auth_token(&id, &token),
+                Some(Pending::AuthToken),
+            );
+        } else if let Some((u, p)) = self.config.credentials.clone() {
+            self.token = None;
+            self.state = State::Authenticating;
+            self.send(
+                now,
+                &Message::auth(&id, &u, &p),
+                Some(Pending::AuthPassword),
+            );
+        } else {
+            self.token = None;
+            self.ready(now);
+        }
+    }
+
+    fn ready(&mut self, now: Instant) {
+        self.state = State::Ready;
+        self.backoff = self.config.reconnect_min;
+        for name in self.config.subscriptions.clone() {
+            self.send_subscribe(now, &name);
+        }
+    }
+
+    /// One received text (or binary) frame.
+    pub fn handle_text(&mut self, now: Instant, bytes: &[u8]) {
+        let msg = match decode(bytes, &self.config.limits) {
+            Ok(m) => m,
+            Err(e) => {
+                self.session(Kind::Failed, session::DECODE_ERROR, |ev| {
+                    ev.with_attr("sysadm.error", e.to_string())
+                });
+                return;
+            }
+        };
+        if let Body::Event(_) = &msg.body {
+            self.events.push_back(ClientEvent::Event(msg));
+            return;
+        }
+        let Some(pending) = self.pending.remove(&msg.id) else {
+            // A request from a bridge, or a reply we did not ask for: nothing to do.
+            return;
+        };
+        match (pending, &msg.body) {
+            (Pending::Identify, Body::Reply(Reply::Identify(p))) => {
+                let ok = p.peer_type == PeerType::Server
+                    || (self.config.accept_bridge && p.peer_type == PeerType::Bridge);
+                if !ok {
+                    let t = p.peer_type.as_str().to_owned();
+                    self.session(Kind::Failed, session::AUTH_FAILED, |e| {
+                        e.with_attr("sysadm.error", format!("peer identifies as {t:?}"))
+                    });
+                    self.close();
+                } else if self.state == State::Identifying {
+                    self.authenticate(now);
+                }
+            }
+            (Pending::AuthPassword | Pending::AuthToken, Body::Reply(Reply::Token(t))) => {
+                self.token = Some((t.token.clone(), now));
+                self.session(Kind::Authenticated, session::AUTHENTICATED, |e| e);
+                self.ready(now);
+            }
+            (Pending::AuthToken, Body::Error(_)) => {
+                // The token lapsed: fall back to the password.
+                self.token = None;
+                self.authenticate(now);
+            }
+            (Pending::AuthPassword, other) => {
+                let why = match other {
+                    Body::Error(e) => e.describe(),
+                    _ => "unexpected reply".to_owned(),
+                };
+                self.session(Kind::Failed, session::AUTH_FAILED, |e| {
+                    e.with_attr("sysadm.error", why)
+                });
+                self.close();
+            }
+            (
+                Pending::Subscribe(name) | Pending::Unsubscribe(name),
+                Body::Reply(Reply::Subscription(r)),
+            ) => {
+                let confirmed = r.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
+                let subs: Vec<monwire_event::Value> = self
+                    .config
+                    .subscriptions
+                    .iter()
+                    .map(|s| s.as_str().into())
+                    .collect();
+                self.session(Kind::Updated, session::SUBSCRIBED, |e| {
+                    e.with_attr("sysadm.requested", name)
+                        .with_attr("sysadm.confirmed", confirmed)
+                        .with_attr("sysadm.subscriptions", subs)
+                });
+            }
+            (Pending::Subscribe(name) | Pending::Unsubscribe(name), Body::Error(err)) => {
+                let why = err.describe();
+                self.session(Kind::Failed, session::SUBSCRIBED, |e| {
+                    e.with_attr("sysadm.requested", name)
+                        .with_attr("sysadm.error", why)
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Call when [`poll_timeout`](Client::poll_timeout) passes: sends the keepalive.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.state == State::Ready
+            && self
+                .last_sent
+                .is_none_or(|t| now.saturating_duration_since(t) >= self.config.keepalive)
+        {
+            let id = self.id("identify");
+            self.send(now, &Message::identify(&id), Some(Pending::Keepalive));
+            if self.token.is_some() {
+                let id = self.id("ping");
+                self.send(now, &Message::query(&id), Some(Pending::Keepalive));
+                self.touch_token(now);
+            }
+        }
+    }
+
+    /// When to call [`handle_timeout`](Client::handle_timeout) (keepalive), or when to
+    /// reconnect (then [`wants_connect`](Client::wants_connect) is true).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Disconnected => self.retry_at,
+            State::Ready => self.last_sent.map(|t| t + self.config.keepalive),
+            _ => None,
+        }
+    }
+
+    /// The next frame to send.
+    pub fn poll_transmit(&mut self) -> Option<ClientTransmit> {
+        self.transmit.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+}
+
+/// A typed event body of a [`ClientEvent::Event`].
+impl ClientEvent {
+    /// The typed body when this is a wire event.
+    pub fn event_body(&self) -> Option<&EventBody> {
+        match self {
+            ClientEvent::Event(m) => m.as_event(),
+            ClientEvent::Session(_) => None,
+        }
+    }
+}

@@ -1,0 +1,723 @@
+//! The server session.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use monwire_event::{Event, Kind};
+use serde_json::Value;
+
+use crate::codec::{Limits, decode, encode_text};
+use crate::error::{EncodeError, StateError};
+use crate::event::{BRIDGED_PREFIX, session, session_event};
+use crate::message::{
+    Body, Dispatcher, ErrorCode, EventBody, JobState, Message, Object, PeerIdentity, PeerType,
+    Reply, SubscriptionVerb, TokenGrant, names, ns,
+};
+
+/// Checks a username and password.
+pub trait Verifier: Send {
+    /// Whether `username` may log in with `password`.
+    fn verify(&mut self, username: &str, password: &str) -> bool;
+}
+
+/// A verifier that accepts any username/password (loopback tests, demos).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AllowAll;
+
+impl Verifier for AllowAll {
+    fn verify(&mut self, _: &str, _: &str) -> bool {
+        true
+    }
+}
+
+/// A verifier for one user. `Debug` hides the password.
+#[derive(Clone)]
+pub struct StaticUser {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl fmt::Debug for StaticUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticUser")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier for StaticUser {
+    fn verify(&mut self, username: &str, password: &str) -> bool {
+        // Compare without an early exit on the first differing byte.
+        let eq = |a: &str, b: &str| {
+            a.len() == b.len()
+                && a.bytes()
+                    .zip(b.bytes())
+                    .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                    == 0
+        };
+        eq(username, &self.username) & eq(password, &self.password)
+    }
+}
+
+/// Server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The host name in identify replies.
+    pub hostname: String,
+    /// Decode/encode limits.
+    pub limits: Limits,
+    /// Token lifetime after last use (900 s, sliding, as SysAdm).
+    pub token_lifetime: Duration,
+    /// Close connections not authenticated this long after connecting (30 s).
+    pub auth_deadline: Duration,
+    /// Close connections that sent nothing for this long (30 min).
+    pub idle_timeout: Duration,
+    /// Per-connection queue bound, in frames (replies and events). Default 1024.
+    pub queue_capacity: usize,
+    /// Accept subscriptions to `monwire-*` bridged event names (a monwire extension).
+    pub accept_bridged_names: bool,
+    /// Stop delivering events after `auth_clear` (SysAdm keeps delivering; default true).
+    pub stop_on_auth_clear: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            hostname: "monwire".to_owned(),
+            limits: Limits::default(),
+            token_lifetime: Duration::from_secs(900),
+            auth_deadline: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30 * 60),
+            queue_capacity: 1024,
+            accept_bridged_names: true,
+            stop_on_auth_clear: true,
+        }
+    }
+}
+
+/// A connection handle.
+pub type ConnId = u64;
+
+/// What to do on a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    /// Send this text frame (shared between subscribers: one encoding per published event).
+    Text(Arc<str>),
+    /// Close the connection (code 1000).
+    Close,
+}
+
+/// What the server did when a subscriber's queue was full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverflowAction {
+    /// The oldest queued incremental dispatcher update (state `pending`/`running`) was dropped.
+    DroppedIncremental,
+    /// Nothing droppable: the queue was emptied and the connection is closed (the client
+    /// reconnects, resubscribes and gets the cached state again).
+    Closed,
+}
+
+impl OverflowAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            OverflowAction::DroppedIncremental => "dropped_incremental",
+            OverflowAction::Closed => "closed",
+        }
+    }
+}
+
+struct Queued {
+    out: Outgoing,
+    droppable: bool,
+}
+
+struct Conn {
+    connected_at: Instant,
+    last_received: Instant,
+    token: Option<String>,
+    ever_authed: bool,
+    subscriptions: Vec<String>,
+    queue: VecDeque<Queued>,
+    closing: bool,
+    label: String,
+}
+
+struct TokenInfo {
+    user: String,
+    last_used: Instant,
+}
+
+/// The sans-IO SysAdm-compatible event server (see the [module docs](super) for the run loop).
+///
+/// Call [`accept`](Server::accept) for each new websocket, [`handle_text`](Server::handle_text)
+/// for each received frame, [`handle_closed`](Server::handle_closed) when one goes away, and
+/// [`publish`](Server::publish) for each event. Then drain
+/// [`poll_transmit`](Server::poll_transmit) for every connection and
+/// [`poll_event`](Server::poll_event), and call [`handle_timeout`](Server::handle_timeout) at
+/// [`poll_timeout`](Server::poll_timeout).
+///
+/// # Overflow policy
+///
+/// Each connection's queue holds at most
+/// [`queue_capacity`](ServerConfig::queue_capacity) frames. Publishing never blocks. When an
+/// event finds a subscriber's queue full, the oldest queued *incremental* dispatcher update
+/// (a `pending`/`running` dispatcher event, superseded by the job's later events) is dropped;
+/// if there is none, the queue is emptied and the connection is closed, since a client that
+/// reconnects resubscribes and receives the cached `system-state`/`life-preserver` again.
+/// Either way an [`OVERFLOW`](crate::event::session::OVERFLOW) session event reports it, with
+/// `sysadm.action` and the running `sysadm.dropped` count.
+pub struct Server {
+    config: ServerConfig,
+    verifier: Box<dyn Verifier>,
+    conns: HashMap<ConnId, Conn>,
+    tokens: HashMap<String, TokenInfo>,
+    cache: HashMap<String, Arc<str>>,
+    next_conn: ConnId,
+    events: VecDeque<Event>,
+    dropped: u64,
+    random: RandomState,
+    counter: u64,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("connections", &self.conns.len())
+            .field("tokens", &self.tokens.len())
+            .finish_non_exhaustive()
+    }
+}
+
+const TOKEN_CHARS: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+impl Server {
+    /// A server checking passwords with `verifier`.
+    pub fn new(config: ServerConfig, verifier: impl Verifier + 'static) -> Server {
+        Server::new_boxed(config, Box::new(verifier))
+    }
+
+    /// A server checking passwords with a boxed `verifier`.
+    pub fn new_boxed(config: ServerConfig, verifier: Box<dyn Verifier>) -> Server {
+        Server {
+            config,
+            verifier,
+            conns: HashMap::new(),
+            tokens: HashMap::new(),
+            cache: HashMap::new(),
+            next_conn: 0,
+            events: VecDeque::new(),
+            dropped: 0,
+            random: RandomState::new(),
+            counter: 0,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// A new connection from `peer` (a label for events, e.g. the address).
+    pub fn accept(&mut self, now: Instant, peer: &str) -> ConnId {
+        self.next_conn += 1;
+        let id = self.next_conn;
+        self.conns.insert(
+            id,
+            Conn {
+                connected_at: now,
+                last_received: now,
+                token: None,
+                ever_authed: false,
+                subscriptions: Vec::new(),
+                queue: VecDeque::new(),
+                closing: false,
+                label: peer.to_owned(),
+            },
+        );
+        self.session(Kind::Connected, session::CONNECTED, peer, id, |e| e);
+        id
+    }
+
+    /// The connection went away (or the adapter closed it).
+    pub fn handle_closed(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            self.session(
+                Kind::Disconnected,
+                session::DISCONNECTED,
+                &c.label,
+                conn,
+                |e| e,
+            );
+        }
+    }
+
+    /// Number of open connections.
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// The longest queue of any connection.
+    pub fn max_queued(&self) -> usize {
+        self.conns
+            .values()
+            .map(|c| c.queue.len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Frames queued for `conn`.
+    pub fn queued(&self, conn: ConnId) -> usize {
+        self.conns.get(&conn).map_or(0, |c| c.queue.len())
+    }
+
+    fn session(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        label: &str,
+        conn: ConnId,
+        f: impl FnOnce(Event) -> Event,
+    ) {
+        let e = f(session_event(kind, name, label).with_attr("sysadm.conn", conn));
+        self.events.push_back(e);
+    }
+
+    fn new_token(&mut self) -> String {
+        let mut out = String::with_capacity(20);
+        while out.len() < 20 {
+            self.counter += 1;
+            let mut h = self.random.build_hasher();
+            h.write_u64(self.counter);
+            let mut bits = h.finish();
+            for _ in 0..10 {
+                if out.len() == 20 {
+                    break;
+                }
+                let i = usize::try_from(bits % 62).unwrap_or(0);
+                out.push(char::from(TOKEN_CHARS.get(i).copied().unwrap_or(b'A')));
+                bits /= 62;
+            }
+        }
+        out
+    }
+
+    fn push(&mut self, conn: ConnId, text: String) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            if !c.closing {
+                c.queue.push_back(Queued {
+                    out: Outgoing::Text(text.into()),
+                    droppable: false,
+                });
+            }
+        }
+    }
+
+    fn reply(&mut self, conn: ConnId, msg: &Message) {
+        if let Ok(text) = encode_text(msg, &self.config.limits) {
+            self.push(conn, text);
+        }
+    }
+
+    fn error(&mut self, conn: ConnId, id: &str, code: ErrorCode) {
+        self.reply(conn, &Message::error(id, code));
+    }
+
+    fn token_valid(&mut self, conn: ConnId, now: Instant) -> bool {
+        let Some(token) = self.conns.get(&conn).and_then(|c| c.token.clone()) else {
+            return false;
+        };
+        let lifetime = self.config.token_lifetime;
+        match self.tokens.get_mut(&token) {
+            Some(t) if now.saturating_duration_since(t.last_used) < lifetime => {
+                t.last_used = now;
+                true
+            }
+            _ => {
+                self.tokens.remove(&token);
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.token = None;
+                }
+                false
+            }
+        }
+    }
+
+    fn subscribable(&self, name: &str) -> bool {
+        names::SUBSCRIBABLE.contains(&name)
+            || (self.config.accept_bridged_names
+                && name.starts_with(BRIDGED_PREFIX)
+                && name.len() > BRIDGED_PREFIX.len())
+    }
+
+    /// One received text (or binary) frame on `conn`.
+    pub fn handle_text(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.last_received = now;
+        let msg = match decode(bytes, &self.config.limits) {
+            Ok(m) => m,
+            Err(_) => return self.error(conn, "", ErrorCode::BadRequest),
+        };
+        let args = match msg.args() {
+            Some(a) => a,
+            // SysAdm reads the whole object as the arguments when `args` is missing.
+            None => Value::Object(msg.to_object()),
+        };
+        let Message {
+            namespace,
+            name,
+            id,
+            ..
+        } = msg;
+        let rpc = namespace.eq_ignore_ascii_case(ns::RPC);
+        if rpc && name.starts_with("auth") {
+            return self.handle_auth(now, conn, &namespace, &name, &id, args);
+        }
+        if rpc && name == "identify" {
+            let reply = Reply::Identify(PeerIdentity {
+                hostname: self.config.hostname.clone(),
+                peer_type: PeerType::Server,
+                extra: Object::new(),
+            });
+            return self.reply(conn, &Message::reply(&namespace, &name, &id, reply));
+        }
+        if !self.token_valid(conn, now) {
+            return self.error(conn, &id, ErrorCode::Unauthorized);
+        }
+        if namespace.eq_ignore_ascii_case(ns::EVENTS) {
+            return self.handle_events(conn, &namespace, &name, &id, args);
+        }
+        if rpc && name == "query" {
+            let mut m = Object::new();
+            for api in [
+                "events/subscribe",
+                "events/unsubscribe",
+                "rpc/identify",
+                "rpc/query",
+            ] {
+                m.insert(api.to_owned(), Value::from("read"));
+            }
+            return self.reply(
+                conn,
+                &Message::reply(&namespace, &name, &id, Reply::Other(Value::Object(m))),
+            );
+        }
+        self.error(conn, &id, ErrorCode::NotFound)
+    }
+
+    fn handle_auth(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        namespace: &str,
+        name: &str,
+        id: &str,
+        args: Value,
+    ) {
+        // Any auth request first revokes the connection's current token.
+        if let Some(old) = self.conns.get_mut(&conn).and_then(|c| c.token.take()) {
+            self.tokens.remove(&old);
+        }
+        let label = self
+            .conns
+            .get(&conn)
+            .map(|c| c.label.clone())
+            .unwrap_or_default();
+        let user = match (name, &args) {
+            ("auth_clear", _) => {
+                if self.config.stop_on_auth_clear {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.subscriptions.clear();
+                    }
+                }
+                return;
+            }
+            ("auth", Value::Object(m)) => {
+                let u = m.get("username").and_then(Value::as_str);
+                let p = m.get("password").and_then(Value::as_str);
+                match (u, p) {
+                    (Some(u), Some(p)) if self.verifier.verify(u, p) => Some(u.to_owned()),
+                    _ => None,
+                }
+            }
+            ("auth_token", Value::Object(m)) => {
+                let lifetime = self.config.token_lifetime;
+                match m
+                    .get("token")
+                    .and_then(Value::as_str)
+                    .and_then(|t| self.tokens.get(t).map(|i| (t, i)))
+                {
+                    Some((_, info)) if now.saturating_duration_since(info.last_used) < lifetime => {
+                        Some(info.user.clone())
+                    }
+                    _ => None,
+                }
+            }
+            // auth_ssl (certificate challenge) is not supported by this server: 401.
+            _ => None,
+        };
+        let Some(user) = user else {
+            self.session(Kind::Failed, session::AUTH_FAILED, &label, conn, |e| {
+                e.with_attr("sysadm.request", name)
+            });
+            return self.error(conn, id, ErrorCode::Unauthorized);
+        };
+        let token = if name == "auth_token" {
+            // Renew and bind the presented token.
+            let t = match &args {
+                Value::Object(m) => m
+                    .get("token")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                _ => String::new(),
+            };
+            if let Some(info) = self.tokens.get_mut(&t) {
+                info.last_used = now;
+            }
+            t
+        } else {
+            let t = self.new_token();
+            self.tokens.insert(
+                t.clone(),
+                TokenInfo {
+                    user: user.clone(),
+                    last_used: now,
+                },
+            );
+            t
+        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.token = Some(token.clone());
+            c.ever_authed = true;
+        }
+        self.session(
+            Kind::Authenticated,
+            session::AUTHENTICATED,
+            &label,
+            conn,
+            |e| e.with_attr("sysadm.user", user),
+        );
+        let reply = Reply::Token(TokenGrant {
+            token,
+            lifetime: 0.into(),
+        });
+        self.reply(conn, &Message::reply(namespace, name, id, reply));
+    }
+
+    fn handle_events(&mut self, conn: ConnId, namespace: &str, name: &str, id: &str, args: Value) {
+        let verb = match name {
+            "subscribe" => SubscriptionVerb::Subscribe,
+            "unsubscribe" => SubscriptionVerb::Unsubscribe,
+            _ => return self.error(conn, id, ErrorCode::BadRequest),
+        };
+        let requested: Vec<String> = match args {
+            Value::String(s) => vec![s],
+            Value::Array(items) if !items.is_empty() => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                })
+                .collect(),
+            _ => return self.error(conn, id, ErrorCode::BadRequest),
+        };
+        let mut last = None;
+        let mut replay = Vec::new();
+        for n in requested {
+            if !self.subscribable(&n) {
+                continue;
+            }
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            match verb {
+                SubscriptionVerb::Subscribe => {
+                    if !c.subscriptions.contains(&n) {
+                        c.subscriptions.push(n.clone());
+                        if let Some(cached) = self.cache.get(&n) {
+                            replay.push(cached.clone());
+                        }
+                    }
+                }
+                SubscriptionVerb::Unsubscribe => c.subscriptions.retain(|s| *s != n),
+            }
+            last = Some(n);
+        }
+        // Cached events go out before the reply, as SysAdm does.
+        for text in replay {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.queue.push_back(Queued {
+                    out: Outgoing::Text(text),
+                    droppable: false,
+                });
+            }
+        }
+        let subs: Vec<monwire_event::Value> = self
+            .conns
+            .get(&conn)
+            .map(|c| c.subscriptions.iter().map(|s| s.as_str().into()).collect())
+            .unwrap_or_default();
+        let label = self
+            .conns
+            .get(&conn)
+            .map(|c| c.label.clone())
+            .unwrap_or_default();
+        self.session(Kind::Updated, session::SUBSCRIBED, &label, conn, |e| {
+            e.with_attr("sysadm.subscriptions", subs)
+        });
+        let reply = Reply::Subscription(last.map(|n| (verb, n)));
+        self.reply(conn, &Message::reply(namespace, name, id, reply));
+    }
+
+    /// Publishes an event message to every connection subscribed to its name; remembers the
+    /// latest `system-state` and `life-preserver` for replay on subscribe. The message is
+    /// encoded once. Returns how many connections it was queued for.
+    pub fn publish(&mut self, message: &Message) -> Result<usize, EncodeError> {
+        let text: Arc<str> = encode_text(message, &self.config.limits)?.into();
+        let name = message.name.as_str();
+        if name == names::SYSTEM_STATE || name == names::LIFE_PRESERVER {
+            self.cache.insert(name.to_owned(), text.clone());
+        }
+        let droppable = matches!(
+            &message.body,
+            Body::Event(EventBody::Dispatcher(d)) if matches!(d.state(), Some(JobState::Pending | JobState::Running))
+                && !matches!(d, Dispatcher::Job(l) if l.cmd_list.is_none())
+        );
+        let cap = self.config.queue_capacity.max(1);
+        let mut delivered = 0;
+        let mut overflows = Vec::new();
+        for (&id, c) in self.conns.iter_mut() {
+            if c.closing || !c.subscriptions.iter().any(|s| s == name) {
+                continue;
+            }
+            if c.queue.len() >= cap {
+                let action = match c.queue.iter().position(|q| q.droppable) {
+                    Some(i) => {
+                        c.queue.remove(i);
+                        OverflowAction::DroppedIncremental
+                    }
+                    None => {
+                        self.dropped += c.queue.len() as u64 + 1;
+                        c.queue.clear();
+                        c.queue.push_back(Queued {
+                            out: Outgoing::Close,
+                            droppable: false,
+                        });
+                        c.closing = true;
+                        OverflowAction::Closed
+                    }
+                };
+                if action == OverflowAction::DroppedIncremental {
+                    self.dropped += 1;
+                }
+                overflows.push((id, c.label.clone(), action));
+                if action == OverflowAction::Closed {
+                    continue;
+                }
+            }
+            c.queue.push_back(Queued {
+                out: Outgoing::Text(text.clone()),
+                droppable,
+            });
+            delivered += 1;
+        }
+        for (id, label, action) in overflows {
+            let dropped = self.dropped;
+            self.session(Kind::Failed, session::OVERFLOW, &label, id, |e| {
+                e.with_severity(monwire_event::Severity::Warn)
+                    .with_attr("sysadm.action", action.as_str())
+                    .with_attr("sysadm.dropped", dropped)
+            });
+        }
+        Ok(delivered)
+    }
+
+    /// Connections with frames waiting.
+    pub fn ready_connections(&self) -> Vec<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, c)| !c.queue.is_empty())
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
+    /// The next frame (or close) for `conn`.
+    pub fn poll_transmit(&mut self, conn: ConnId) -> Option<Outgoing> {
+        self.conns.get_mut(&conn)?.queue.pop_front().map(|q| q.out)
+    }
+
+    /// The next session event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The earliest deadline (auth deadline or idle timeout of some connection).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.conns
+            .values()
+            .filter(|c| !c.closing)
+            .map(|c| {
+                let idle = c.last_received + self.config.idle_timeout;
+                if c.ever_authed {
+                    idle
+                } else {
+                    idle.min(c.connected_at + self.config.auth_deadline)
+                }
+            })
+            .min()
+    }
+
+    /// Closes connections past their deadline (they get [`Outgoing::Close`]) and forgets
+    /// expired tokens.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let auth_deadline = self.config.auth_deadline;
+        let idle = self.config.idle_timeout;
+        let mut closed = Vec::new();
+        for (&id, c) in self.conns.iter_mut() {
+            if c.closing {
+                continue;
+            }
+            let late_auth = !c.ever_authed && now >= c.connected_at + auth_deadline;
+            let late_idle = now >= c.last_received + idle;
+            if late_auth || late_idle {
+                c.queue.clear();
+                c.queue.push_back(Queued {
+                    out: Outgoing::Close,
+                    droppable: false,
+                });
+                c.closing = true;
+                closed.push((
+                    id,
+                    c.label.clone(),
+                    if late_auth { "auth_deadline" } else { "idle" },
+                ));
+            }
+        }
+        for (id, label, why) in closed {
+            self.session(Kind::Closed, session::DISCONNECTED, &label, id, |e| {
+                e.with_attr("sysadm.reason", why)
+            });
+        }
+        let lifetime = self.config.token_lifetime;
+        self.tokens
+            .retain(|_, t| now.saturating_duration_since(t.last_used) < lifetime);
+    }
+
+    /// Whether `conn` exists.
+    pub fn check(&self, conn: ConnId) -> Result<(), StateError> {
+        if self.conns.contains_key(&conn) {
+            Ok(())
+        } else {
+            Err(StateError::UnknownConnection(conn))
+        }
+    }
+}

@@ -1,0 +1,4 @@
+#![no_main]
+//! SysAdm routed bridge frame decode → encode (see `monwire_tests::sysadm::roundtrip_routed`).
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| monwire_tests::sysadm::roundtrip_routed(data));

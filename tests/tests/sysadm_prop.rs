@@ -1,0 +1,194 @@
+#![cfg(feature = "sysadm")]
+//! Property tests: message ↔ JSON text, and event message ↔ `monwire_event::Event` (also
+//! through the Event's JSON form).
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use monwire_sysadm::codec::{Limits, decode, encode};
+use monwire_sysadm::event::{to_event, to_message};
+use monwire_sysadm::message::{Message, Object};
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        prop::sample::select(vec![
+            "process_id",
+            "state",
+            "cmd_list",
+            "current_cmd",
+            "time_started",
+            "time_finished",
+            "return_codes/echo a",
+            "echo a",
+            "event_system",
+            "process_details",
+            "class",
+            "message",
+            "priority",
+            "hostname",
+            "zpools",
+            "updates",
+            "health",
+            "available_connections",
+            "args",
+            "subscribe",
+            "unsubscribe",
+            "token",
+            "username",
+            "password",
+            "hostname",
+            "type",
+            "test_string",
+            "code",
+            "md5_key",
+            "encrypted_string",
+        ])
+        .prop_map(str::to_owned),
+        "[a-z_/ é\u{1F600}]{0,8}",
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e300f64..1e300).prop_map(Value::from),
+        prop::sample::select(vec![
+            "",
+            "running",
+            "pending",
+            "finished",
+            "0",
+            "1 - Information",
+            "9 - Urgent",
+            "ONLINE",
+            "snapshot",
+            "replication",
+            "sysadm/pkg",
+            "echo a",
+            "server",
+            "401",
+        ])
+        .prop_map(Value::from),
+        "[\\PC\n\t\"\\\\\u{1}]{0,12}".prop_map(Value::from),
+    ]
+}
+
+fn json() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((key(), inner), 0..6)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<String, Value>>())),
+        ]
+    })
+}
+
+fn envelope_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "identify",
+            "auth",
+            "auth_token",
+            "auth_ssl",
+            "auth_clear",
+            "query",
+            "subscribe",
+            "unsubscribe",
+            "response",
+            "error",
+            "dispatcher",
+            "life-preserver",
+            "system-state",
+            "bridge",
+            "monwire-zmq",
+        ])
+        .prop_map(str::to_owned),
+        "[a-z-]{0,8}",
+    ]
+}
+
+fn namespace() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec!["rpc", "RPC", "events", "error", "sysadm"])
+            .prop_map(str::to_owned),
+        "[a-z]{0,5}",
+    ]
+}
+
+fn id() -> impl Strategy<Value = String> {
+    prop_oneof![Just(String::new()), "[a-z0-9_-]{1,10}"]
+}
+
+fn message_object() -> impl Strategy<Value = Object> {
+    (
+        namespace(),
+        envelope_name(),
+        prop::option::of(id()),
+        prop::option::of(json()),
+        prop::collection::vec((key(), leaf()), 0..2),
+    )
+        .prop_map(|(ns, name, id, args, extra)| {
+            let mut m: Object = extra
+                .into_iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "namespace" | "name" | "id" | "args"))
+                .collect();
+            m.insert("namespace".into(), ns.into());
+            m.insert("name".into(), name.into());
+            if let Some(id) = id {
+                m.insert("id".into(), id.into());
+            }
+            if let Some(args) = args {
+                m.insert("args".into(), args);
+            }
+            m
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Any well-formed message decodes, re-encodes to the same JSON value, sorted and compact,
+    /// and decodes again to the same typed message.
+    #[test]
+    fn message_json_round_trip(obj in message_object()) {
+        let text = serde_json::to_vec(&Value::Object(obj.clone())).unwrap();
+        let limits = Limits::default();
+        let msg = decode(&text, &limits).unwrap();
+        let out = encode(&msg, &limits).unwrap();
+        let mut expected = obj;
+        expected.entry("id").or_insert(Value::from(""));
+        prop_assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), Value::Object(expected));
+        prop_assert_eq!(decode(&out, &limits).unwrap(), msg.clone());
+        // Typed values rebuilt from their parts encode the same way.
+        let rebuilt = Message::from_parts(msg.namespace.clone(), msg.name.clone(), msg.id.clone(), msg.args(), msg.extra.clone());
+        prop_assert_eq!(rebuilt, msg);
+    }
+
+    /// Every event message maps to an Event and back unchanged, also through the Event JSON.
+    #[test]
+    fn event_round_trip(name in envelope_name(), args in json(), id in id(), obj in prop::collection::vec((key(), json()), 0..6)) {
+        let args = match args {
+            Value::Object(_) => args,
+            // Mostly objects, as on the wire.
+            _ => Value::Object(obj.into_iter().collect()),
+        };
+        let name = if matches!(name.as_str(), "subscribe" | "unsubscribe" | "response" | "error") { "dispatcher".to_owned() } else { name };
+        let mut m = Object::new();
+        m.insert("args".into(), args);
+        m.insert("id".into(), id.into());
+        m.insert("name".into(), name.into());
+        m.insert("namespace".into(), "events".into());
+        let msg = decode(&serde_json::to_vec(&Value::Object(m)).unwrap(), &Limits::default()).unwrap();
+        let event = to_event(&msg).expect("an events message is an event");
+        prop_assert_eq!(event.protocol.clone(), monwire_event::Protocol::SysAdm);
+        prop_assert_eq!(to_message(&event).unwrap(), msg.clone());
+        let json = serde_json::to_string(&event).unwrap();
+        let back: monwire_event::Event = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(to_message(&back).unwrap(), msg);
+    }
+}
