@@ -24,11 +24,6 @@ impl Printer {
         }
     }
 
-    /// Whether this printer writes JSON Lines.
-    pub(crate) fn is_json(&self) -> bool {
-        self.json
-    }
-
     /// Prints one event. `Break` when stdout is gone (a closed pipe): the caller stops.
     pub(crate) fn event(&mut self, e: &Event) -> ControlFlow<()> {
         if self.broken {

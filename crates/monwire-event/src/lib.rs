@@ -28,20 +28,33 @@
 //! # Normalization table
 //!
 //! Which protocol event reads as which [`Kind`]. The protocol's own name is always kept in
-//! [`Event::name`].
+//! [`Event::name`]; each codec crate's `event` module has its full table with severities.
 //!
-//! | Kind | ZeroMQ monitor (`zmq`) |
-//! |---|---|
-//! | `listening` | `LISTENING` |
-//! | `connecting` | `CONNECT_DELAYED`, `CONNECT_RETRIED` |
-//! | `connected` | `CONNECTED`, `ACCEPTED` |
-//! | `ready` | `HANDSHAKE_SUCCEEDED` |
-//! | `disconnected` | `DISCONNECTED` |
-//! | `closed` | `CLOSED` |
-//! | `failed` | `BIND_FAILED`, `ACCEPT_FAILED`, `CLOSE_FAILED`, `HANDSHAKE_FAILED_NO_DETAIL`, `HANDSHAKE_FAILED_PROTOCOL`, `HANDSHAKE_FAILED_AUTH` |
-//! | `stats` | `PIPES_STATS` |
-//! | `end_of_stream` | `MONITOR_STOPPED` |
-//! | `other` | any code this version does not know |
+//! | Kind | ZeroMQ monitor (`zmq`) | NSM / Ray monitor (`nsm`, `ray`) | Galaxy Hub GUI (`galaxy`) | SysAdm (`sysadm`) |
+//! |---|---|---|---|---|
+//! | `listening` | `LISTENING` | | `listener_status` 0 | |
+//! | `connecting` | `CONNECT_DELAYED`, `CONNECT_RETRIED` | | | client reconnecting |
+//! | `connected` | `CONNECTED`, `ACCEPTED` | | `provider_status` `:connected 1`; `handshake` | `bridge` with connections; client connected |
+//! | `authenticated` | | | | client authenticated |
+//! | `ready` | `HANDSHAKE_SUCCEEDED` | `ready`, `session_is_loaded` | `reinitialize` | |
+//! | `disconnected` | `DISCONNECTED` | | `provider_status` `:connected 0` | `bridge` with none; client disconnected |
+//! | `closed` | `CLOSED` | | | |
+//! | `failed` | `BIND_FAILED`, `ACCEPT_FAILED`, `CLOSE_FAILED`, `HANDSHAKE_FAILED_*` | `open_error`, `save_error`, `/error`, `/minor_error` | `listener_status` 1 | dispatcher finished non-zero; life-preserver priority ≥ 6; auth failed; overflow |
+//! | `added` | | `joined` | `new_service_type`, `add_menu_items`, `token_status` 1 | |
+//! | `removed` | | `removed` | `token_status` 2 | |
+//! | `starting` | | `start_request` | | dispatcher `pending` |
+//! | `started` | | `started` | `session_status` 1, `session_alarm_status` 1 | dispatcher `running` (no output yet); replication starting |
+//! | `stopping` | | `stop_request` | | |
+//! | `stopped` | | `stopped_by_server`, `stopped_by_itself` | `session_status` 2, `session_alarm_status` 2 | dispatcher finished with all codes `"0"`; replication finished |
+//! | `updated` | | `switched_to:`, `id_changed_to:`, `new_alternative:`, `client_updated` | `session_lock_status` 1/2, `session_alarm_status` 3 | client subscribed |
+//! | `saved` | | `saved` | | life-preserver `snapshot` |
+//! | `state` | | `client_state` (entries and end marker) | status snapshots (`…_status` 0, `message_queue_status`, `hub_debug_info`) | `system-state` |
+//! | `progress` | | | | dispatcher running with output; replicating |
+//! | `stats` | `PIPES_STATS` | | | |
+//! | `message` | | | `message_event` | |
+//! | `prompt` | | | `hub_debug_prompt` | |
+//! | `end_of_stream` | `MONITOR_STOPPED` | `monitor_quit` | connection closed | |
+//! | `other` | unknown codes | `save_request`, unknown events, requests and replies | any other frame | anything else |
 //!
 //! # Attribute keys
 //!
