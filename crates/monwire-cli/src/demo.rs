@@ -3,10 +3,10 @@
 //! provoked, and 1 (saying which part and what was missing) otherwise.
 
 use std::io::{Read, Write};
-use std::ops::ControlFlow;
 use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
+use monwire_event::Event;
 use monwire_zmq::event::v1_to_event;
 use monwire_zmq::zmq::{Monitor, TryRecv};
 use monwire_zmq::{EventCode, EventMask};
@@ -32,15 +32,27 @@ impl DemoArgs {
 pub(crate) fn run(args: &DemoArgs, printer: &mut Printer) -> Run {
     if args.wants("zmq") {
         note("demo: zmq: two DEALER sockets bind, connect, exchange, fail a handshake, close");
-        zmq_part(printer)?;
+        zmq_part(&mut |e| {
+            let _ = printer.event(&e);
+        })?;
     }
     if args.wants("sysadm") {
         note("demo: sysadm: wss server, self-signed certificate, client trusting exactly it");
         crate::sysadm::demo(printer)?;
+        if args.wants("zmq") {
+            note("demo: bridge: the zmq part again, its events watched through a SysAdm websocket");
+            crate::sysadm::demo_bridge(printer, zmq_part)?;
+        }
     }
     if args.wants("nsm") {
-        note("demo: nsm: a monitor server plays a session to an external monitor over loopback UDP");
+        note(
+            "demo: nsm: a monitor server plays a session to an external monitor over loopback UDP",
+        );
         crate::nsm::demo(printer)?;
+    }
+    if args.wants("galaxy") {
+        note("demo: galaxy: our Hub side plays a script to our GUI server over loopback TCP");
+        crate::galaxy::demo(printer)?;
     }
     // PROTOCOLS: demo
     note("demo: done");
@@ -53,7 +65,7 @@ fn await_event(
     monitor: &mut Monitor,
     label: &str,
     code: EventCode,
-    printer: &mut Printer,
+    sink: &mut dyn FnMut(Event),
 ) -> Result<(), Failure> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -63,9 +75,7 @@ fn await_event(
                 let hit = m.event.code() == code;
                 let mut e = v1_to_event(&m).with_observed(SystemTime::now());
                 e.source = Some(label.to_owned());
-                if printer.event(&e) == ControlFlow::Break(()) {
-                    return Ok(());
-                }
+                sink(e);
                 if hit {
                     return Ok(());
                 }
@@ -90,10 +100,11 @@ fn bogus_greeting() -> [u8; 64] {
     g
 }
 
-fn zmq_part(printer: &mut Printer) -> Result<(), Failure> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| {
-        Failure::Runtime(format!("demo: zmq: {what}: {e}"))
-    };
+/// The zmq part: two DEALER sockets bind, connect, exchange, fail a handshake and close; every
+/// monitor event goes to `sink`.
+pub(crate) fn zmq_part(sink: &mut dyn FnMut(Event)) -> Result<(), Failure> {
+    let fail =
+        |what: &str, e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: zmq: {what}: {e}"));
     let ctx = zmq::Context::new();
     let mut server = ctx.socket(zmq::DEALER).map_err(|e| fail("socket", &e))?;
     let mut client = ctx.socket(zmq::DEALER).map_err(|e| fail("socket", &e))?;
@@ -112,7 +123,7 @@ fn zmq_part(printer: &mut Printer) -> Result<(), Failure> {
         .get_last_endpoint()
         .map_err(|e| fail("last endpoint", &e))?
         .map_err(|_| fail("last endpoint", &"not UTF-8"))?;
-    await_event(&mut server_mon, "server", EventCode::LISTENING, printer)?;
+    await_event(&mut server_mon, "server", EventCode::LISTENING, sink)?;
 
     client.connect(&endpoint).map_err(|e| fail("connect", &e))?;
     client.send("hello", 0).map_err(|e| fail("send", &e))?;
@@ -120,8 +131,18 @@ fn zmq_part(printer: &mut Printer) -> Result<(), Failure> {
     if got != b"hello" {
         return Err(fail("exchange", &"the server received other bytes"));
     }
-    await_event(&mut client_mon, "client", EventCode::HANDSHAKE_SUCCEEDED, printer)?;
-    await_event(&mut server_mon, "server", EventCode::HANDSHAKE_SUCCEEDED, printer)?;
+    await_event(
+        &mut client_mon,
+        "client",
+        EventCode::HANDSHAKE_SUCCEEDED,
+        sink,
+    )?;
+    await_event(
+        &mut server_mon,
+        "server",
+        EventCode::HANDSHAKE_SUCCEEDED,
+        sink,
+    )?;
 
     // A raw TCP peer that offers an unknown security mechanism: the handshake fails.
     let addr = endpoint.trim_start_matches("tcp://");
@@ -130,15 +151,15 @@ fn zmq_part(printer: &mut Printer) -> Result<(), Failure> {
         .map_err(|e| fail("raw greeting", &e))?;
     raw.set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| fail("raw timeout", &e))?;
-    let mut sink = Vec::new();
-    let _ = raw.read_to_end(&mut sink); // the server closes the connection
+    let mut drained = Vec::new();
+    let _ = raw.read_to_end(&mut drained); // the server closes the connection
     await_event(
         &mut server_mon,
         "server",
         EventCode::HANDSHAKE_FAILED_PROTOCOL,
-        printer,
+        sink,
     )?;
-    await_event(&mut server_mon, "server", EventCode::DISCONNECTED, printer)?;
+    await_event(&mut server_mon, "server", EventCode::DISCONNECTED, sink)?;
 
     // Stop the client's monitor and close the client: the server sees it go.
     client_mon.stop(&mut client).map_err(|e| fail("stop", &e))?;
@@ -146,16 +167,16 @@ fn zmq_part(printer: &mut Printer) -> Result<(), Failure> {
         let m = m.map_err(|e| fail("client monitor", &e))?;
         let mut e = v1_to_event(&m).with_observed(SystemTime::now());
         e.source = Some("client".to_owned());
-        let _ = printer.event(&e);
+        sink(e);
     }
     drop(client);
-    await_event(&mut server_mon, "server", EventCode::DISCONNECTED, printer)?;
+    await_event(&mut server_mon, "server", EventCode::DISCONNECTED, sink)?;
     server_mon.stop(&mut server).map_err(|e| fail("stop", &e))?;
     for m in server_mon.by_ref() {
         let m = m.map_err(|e| fail("server monitor", &e))?;
         let mut e = v1_to_event(&m).with_observed(SystemTime::now());
         e.source = Some("server".to_owned());
-        let _ = printer.event(&e);
+        sink(e);
     }
     Ok(())
 }

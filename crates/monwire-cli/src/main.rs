@@ -8,10 +8,11 @@
 
 mod capture;
 mod demo;
+mod galaxy;
+mod nsm;
 mod output;
 mod sysadm;
 mod zmq;
-mod nsm;
 // PROTOCOLS: modules
 
 use std::ops::ControlFlow;
@@ -65,6 +66,9 @@ pub(crate) enum WatchCmd {
     Sysadm(sysadm::WatchArgs),
     /// NSM/RaySession monitor over OSC/UDP: the state list, then every client event.
     Nsm(nsm::WatchArgs),
+    /// Galaxy Communicator Hub GUI: be the Hub's GUI (`--listen`, default port 4111, or
+    /// `--connect` to a Hub listener) and print every status message.
+    Galaxy(galaxy::WatchArgs),
     // PROTOCOLS: watch
 }
 
@@ -76,6 +80,8 @@ enum DecodeCmd {
     Sysadm(sysadm::DecodeArgs),
     /// NSM/RaySession OSC datagrams, one per line as hex.
     Nsm(nsm::DecodeArgs),
+    /// Galaxy messages: the raw byte stream of one direction of a Hub <-> GUI connection.
+    Galaxy(galaxy::DecodeArgs),
     // PROTOCOLS: decode
 }
 
@@ -110,6 +116,7 @@ impl WatchCmd {
             WatchCmd::Zmq(args) => zmq::watch(args, sink),
             WatchCmd::Sysadm(args) => sysadm::watch(args, sink),
             WatchCmd::Nsm(args) => nsm::watch(args, sink),
+            WatchCmd::Galaxy(args) => galaxy::watch(args, sink),
             // PROTOCOLS: watch-run
         }
     }
@@ -123,6 +130,7 @@ fn run(cli: Cli) -> Run {
             DecodeCmd::Zmq(args) => zmq::decode(&args, &mut printer),
             DecodeCmd::Sysadm(args) => sysadm::decode(&args, &mut printer),
             DecodeCmd::Nsm(args) => nsm::decode(&args, &mut printer),
+            DecodeCmd::Galaxy(args) => galaxy::decode(&args, &mut printer),
             // PROTOCOLS: decode-run
         },
         Command::Demo(args) => demo::run(&args, &mut printer),
@@ -151,5 +159,16 @@ fn main() -> ExitCode {
             eprintln!("monwire: {msg}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_subcommand_is_well_formed() {
+        // clap's own consistency checks (unique names, groups) over the whole command tree.
+        super::Cli::command().debug_assert();
     }
 }

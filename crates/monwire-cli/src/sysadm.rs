@@ -522,6 +522,70 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
     })
 }
 
+/// The demo's bridge: a plain `ws://` SysAdm server on loopback republishes every event of
+/// `source` (the demo's zmq part) as `monwire-zmq`; our client, subscribed to `monwire-zmq`,
+/// must receive each one, unwrapped back into the zmq event it was.
+pub(crate) fn demo_bridge(
+    printer: &mut Printer,
+    source: fn(&mut dyn FnMut(Event)) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let fail = |e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: bridge: {e}"));
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (srv, _events) = spawn_server(ServerOptions {
+            listen: "127.0.0.1:0".parse().map_err(|e| fail(&e))?,
+            tls: ServerTls::Plain,
+            config: ServerConfig {
+                hostname: "monwire-demo".into(),
+                ..Default::default()
+            },
+            verifier: Box::new(StaticUser {
+                username: "demo".into(),
+                password: "demo".into(),
+            }),
+        })
+        .await
+        .map_err(|e| fail(&e))?;
+        let url = format!("ws://127.0.0.1:{}", srv.local_addr().port());
+        let mut opts = ClientOptions::new(&url).map_err(|e| fail(&e))?;
+        opts.config.credentials = Some(("demo".into(), "demo".into()));
+        opts.config.subscriptions = vec!["monwire-zmq".into()];
+        let mut client = spawn_client(opts).map_err(|e| fail(&e))?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut published = None;
+        let mut got = 0usize;
+        loop {
+            if published.is_some_and(|n| got >= n) {
+                break;
+            }
+            let ev = tokio::time::timeout_at(deadline, client.next())
+                .await
+                .map_err(|_| fail(&format!("only {got} bridged events arrived")))?
+                .ok_or_else(|| fail(&"the client stopped"))?;
+            match &ev {
+                ClientEvent::Session(e) if e.name == "subscribed" && published.is_none() => {
+                    let mut n = 0usize;
+                    let mut publish = |e: Event| {
+                        if srv.publish_event(&e).is_ok() {
+                            n += 1;
+                        }
+                    };
+                    source(&mut publish)?;
+                    published = Some(n);
+                }
+                ClientEvent::Event(_) => {
+                    got += 1;
+                    let _ = printer.event(&client_event(ev, &url));
+                }
+                _ => {}
+            }
+        }
+        client.close();
+        srv.shutdown();
+        Ok(())
+    })
+}
+
 /// The protocols `monwire serve` can play the producer role of.
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum ServeCmd {

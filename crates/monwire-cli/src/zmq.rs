@@ -169,7 +169,7 @@ pub(crate) enum Layout {
 /// The monitor format version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Version {
-    /// v1 for 2 frames, v2 otherwise.
+    /// v2 for four frames or more, v1 otherwise.
     Auto,
     /// Two frames (`zmq_socket_monitor`).
     V1,
@@ -205,7 +205,7 @@ pub(crate) struct DecodeArgs {
     layout: Layout,
     /// The monitor format.
     #[arg(long = "format", value_enum, default_value = "auto")]
-    version: Version,
+    format: Version,
     /// The byte order of the integers in the capture.
     #[arg(long, value_enum, default_value = "native")]
     byte_order: Order,
@@ -237,7 +237,7 @@ fn decode_one(
     printer: &mut Printer,
 ) -> Result<ControlFlow<()>, String> {
     let v2 = match version {
-        Version::Auto => frames.len() != 2,
+        Version::Auto => frames.len() >= 4,
         Version::V1 => false,
         Version::V2 => true,
     };
@@ -261,7 +261,14 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
     let what = capture::name(args.file.as_deref());
     let input = capture::open(args.file.as_deref())?;
     let layout = match args.layout {
-        Layout::Auto if args.file.as_ref().is_some_and(|p| p.extension().is_some_and(|x| x == "hex")) => Layout::Frames,
+        Layout::Auto
+            if args
+                .file
+                .as_ref()
+                .is_some_and(|p| p.extension().is_some_and(|x| x == "hex")) =>
+        {
+            Layout::Frames
+        }
         Layout::Auto => Layout::Lines,
         other => other,
     };
@@ -280,7 +287,7 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
                 }
             }
         }
-        if let Err(e) = decode_one(&codec, args.version, &frames, printer) {
+        if let Err(e) = decode_one(&codec, args.format, &frames, printer) {
             eprintln!("monwire: {what}: {e}");
             status = Status::BadInput;
         }
@@ -292,7 +299,7 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
             return ControlFlow::Continue(());
         }
         let frames: Result<Vec<Vec<u8>>, String> = line.split_whitespace().map(unhex).collect();
-        match frames.and_then(|f| decode_one(&codec, args.version, &f, printer)) {
+        match frames.and_then(|f| decode_one(&codec, args.format, &f, printer)) {
             Ok(flow) => flow,
             Err(e) => {
                 eprintln!("monwire: {what}:{n}: {e}");

@@ -1,0 +1,304 @@
+//! `monwire watch galaxy`, `monwire decode galaxy` and the Galaxy part of `monwire demo`.
+//!
+//! Capture format for `decode galaxy`: the raw byte stream of **one direction** of a Hub <-> GUI
+//! TCP connection, a concatenation of messages (8-byte header `type, size`, then the XDR body),
+//! as `tests/vectors/galaxy/cap.*` are.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use clap::{Args, ValueEnum};
+use monwire_galaxy::codec::{Codec, StreamDecoder};
+use monwire_galaxy::event::{gui_event_to_event, to_event};
+use monwire_galaxy::message::lossy;
+use monwire_galaxy::script::{Step, default_script};
+use monwire_galaxy::session::{GuiEvent, default_hub_init};
+use monwire_galaxy::text;
+use monwire_galaxy::tokio::{GuiConfig, HubConnection, accept_hub, connect_to_hub};
+
+use crate::output::{Printer, note};
+use crate::{Failure, Run, Sink, Status, capture};
+
+/// `monwire watch galaxy`: be the Hub's GUI and print every status message as an event.
+#[derive(Args, Debug)]
+pub(crate) struct WatchArgs {
+    /// Listen for the Hub (`hub -gui HOST:PORT`) on `[HOST:]PORT`.
+    #[arg(long, value_name = "[HOST:]PORT", conflicts_with = "connect")]
+    listen: Option<String>,
+    /// Connect to a Hub listener (`hub -gui "<listener>:PORT"`).
+    #[arg(long, value_name = "HOST:PORT")]
+    connect: Option<String>,
+    /// Answer every `hub_debug_prompt` with CMD (`c` continue, `s` sessions, `t` tokens, …).
+    /// Without it, prompts are answered with `c`.
+    #[arg(long, value_name = "CMD")]
+    debug_cmd: Option<String>,
+    /// Exit after this many events.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+}
+
+/// How `decode galaxy` prints each message.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum PrintAs {
+    /// One line of PR text per message.
+    Pr,
+    /// PP (pretty) text.
+    Pp,
+    /// Outline text (what the C GUI logs).
+    Outline,
+    /// Events (a line each, or JSON Lines with `--json`).
+    Json,
+    /// The message re-encoded, bytes only (`| cmp - FILE` proves a byte-exact round trip).
+    Raw,
+}
+
+/// `monwire decode galaxy`: a captured byte stream of one direction, one message per block.
+#[derive(Args, Debug)]
+pub(crate) struct DecodeArgs {
+    /// The capture file; `-` or nothing for stdin.
+    file: Option<PathBuf>,
+    /// What to print.
+    #[arg(long, value_enum, default_value = "json")]
+    print: PrintAs,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("galaxy: tokio runtime: {e}")))
+}
+
+fn listen_addr(spec: &str) -> String {
+    if spec.contains(':') {
+        spec.to_owned()
+    } else {
+        format!("0.0.0.0:{spec}")
+    }
+}
+
+/// Runs `watch galaxy`.
+pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+    let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
+    let cmd = args.debug_cmd.clone().unwrap_or_else(|| "c".to_owned());
+    let config = GuiConfig::default().with_debug_cmd(cmd.into_bytes());
+    let rt = runtime()?;
+    rt.block_on(async {
+        let mut conn = match &args.connect {
+            Some(hub) => connect_to_hub(hub.as_str(), config)
+                .await
+                .map_err(|e| fail(format!("connecting to {hub}: {e}")))?,
+            None => {
+                let addr = listen_addr(args.listen.as_deref().unwrap_or("4111"));
+                let listener = tokio::net::TcpListener::bind(&addr)
+                    .await
+                    .map_err(|e| fail(format!("listening on {addr}: {e}")))?;
+                note(format!("galaxy: waiting for the Hub on {addr}"));
+                accept_hub(&listener, config)
+                    .await
+                    .map_err(|e| fail(format!("accepting the Hub: {e}")))?
+            }
+        };
+        let source = conn.peer().to_string();
+        let mut seen = 0u64;
+        while let Some(ev) = conn.next_event().await {
+            let e = gui_event_to_event(&ev)
+                .with_source(source.clone())
+                .with_observed(SystemTime::now());
+            seen += 1;
+            if sink(e).is_break() || args.count.is_some_and(|n| seen >= n) {
+                return Ok(Status::Ok);
+            }
+        }
+        if conn.dropped_events() > 0 {
+            note(format!(
+                "galaxy: {} events dropped while the output was slow",
+                conn.dropped_events()
+            ));
+        }
+        conn.finish()
+            .await
+            .map_err(|e| fail(format!("connection: {e}")))?;
+        Ok(Status::Ok)
+    })
+}
+
+/// Runs `decode galaxy`.
+pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+    let what = capture::name(args.file.as_deref());
+    let bytes = capture::read_all(capture::open(args.file.as_deref())?, &what)?;
+    let codec = Codec::default();
+    let mut dec = StreamDecoder::new(codec);
+    dec.push(&bytes);
+    loop {
+        let at = dec.offset();
+        let msg = match dec.next_message() {
+            Ok(Some(m)) => m,
+            Ok(None) if dec.buffered() == 0 => return Ok(Status::Ok),
+            Ok(None) => {
+                note(format!(
+                    "{what}: truncated message at byte {at} ({} bytes left)",
+                    dec.buffered()
+                ));
+                return Ok(Status::BadInput);
+            }
+            Err(e) => {
+                note(format!("{what}: {e}"));
+                return Ok(Status::BadInput);
+            }
+        };
+        let flow = match args.print {
+            PrintAs::Raw => match codec.encode_message(&msg) {
+                Ok(b) => printer.raw_bytes(&b),
+                Err(e) => {
+                    note(format!("{what}: message at byte {at}: {e}"));
+                    return Ok(Status::BadInput);
+                }
+            },
+            PrintAs::Json => match msg.as_frame() {
+                Some(f) => printer.event(
+                    &to_event(f)
+                        .with_attr("galaxy.msg_type", msg.msg_type.code())
+                        .with_attr("galaxy.offset", at),
+                ),
+                None => printer.raw_line(&format!("{} (no frame)", msg.msg_type)),
+            },
+            style => match msg.as_frame() {
+                Some(f) => {
+                    let t = match style {
+                        PrintAs::Pr => text::pr_frame(f),
+                        PrintAs::Pp => text::pp_frame(f),
+                        _ => text::outline_frame(f),
+                    };
+                    printer.raw_line(&lossy(&t))
+                }
+                None => match &msg.body {
+                    Some(o) => printer.raw_line(&lossy(&text::pr(o))),
+                    None => printer.raw_line(msg.msg_type.name()),
+                },
+            },
+        };
+        if flow.is_break() {
+            return Ok(Status::Ok);
+        }
+    }
+}
+
+/// The demo part: our Hub side plays the default script to our GUI server over loopback TCP.
+pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
+    let fail = |what: String| Failure::Runtime(format!("demo: galaxy: {what}"));
+    let rt = runtime()?;
+    let events = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let addr = listener.local_addr().map_err(|e| fail(e.to_string()))?;
+        let gui = tokio::spawn(async move {
+            let mut conn =
+                accept_hub(&listener, GuiConfig::default().with_debug_cmd("c\n")).await?;
+            let mut events = Vec::new();
+            while let Some(ev) = conn.next_event().await {
+                events.push(ev);
+            }
+            conn.finish().await?;
+            Ok::<_, monwire_galaxy::tokio::Error>(events)
+        });
+        let mut hub = HubConnection::connect(addr, Codec::default(), default_hub_init())
+            .await
+            .map_err(|e| fail(format!("hub side: {e}")))?;
+        let steps = default_script();
+        hub.play(&steps)
+            .await
+            .map_err(|e| fail(format!("hub side: {e}")))?;
+        hub.close()
+            .await
+            .map_err(|e| fail(format!("hub side: {e}")))?;
+        let events = gui
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .map_err(|e| fail(format!("gui: {e}")))?;
+        let sent = steps
+            .iter()
+            .filter(|s| !matches!(s, Step::Sleep(_)))
+            .count();
+        let statuses = events
+            .iter()
+            .filter(|e| matches!(e, GuiEvent::Status(_)))
+            .count();
+        if statuses != sent {
+            return Err(fail(format!("sent {sent} status messages, saw {statuses}")));
+        }
+        Ok(events)
+    })?;
+    for ev in &events {
+        if printer
+            .event(&gui_event_to_event(ev).with_observed(SystemTime::now()))
+            .is_break()
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// `monwire serve galaxy`: play the Hub side against any GUI: the handshake (or the listener
+/// exchange), `reinitialize`, then a script (see `monwire_galaxy::script` for the format; the
+/// built-in default sends one of each Hub status message and a debug prompt), then DISCONNECT.
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("peer").required(true))]
+pub(crate) struct ServeArgs {
+    /// Connect to a GUI server at HOST:PORT (what `hub -gui HOST:PORT` does).
+    #[arg(long, value_name = "HOST:PORT", group = "peer")]
+    gui: Option<String>,
+    /// Listen on PORT for a GUI client (what `hub -gui "<listener>:PORT"` does).
+    #[arg(long, value_name = "PORT", group = "peer")]
+    listen: Option<u16>,
+    /// The script; the built-in default when absent.
+    #[arg(long, value_name = "FILE")]
+    script: Option<PathBuf>,
+}
+
+/// Runs `serve galaxy`; the debug answers are reported on stderr.
+// Hooked into the `serve` subcommand by the CLI owner (its enum lives in sysadm.rs).
+#[allow(dead_code)]
+pub(crate) fn serve(args: &ServeArgs) -> Run {
+    let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
+    let steps = match &args.script {
+        None => default_script(),
+        Some(p) => {
+            let text = std::fs::read(p).map_err(|e| fail(format!("{}: {e}", p.display())))?;
+            monwire_galaxy::script::parse(&text)
+                .map_err(|e| fail(format!("{}: {e}", p.display())))?
+        }
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let mut hub = match (&args.gui, args.listen) {
+            (Some(gui), _) => {
+                HubConnection::connect(gui.as_str(), Codec::default(), default_hub_init())
+                    .await
+                    .map_err(|e| fail(format!("connecting to {gui}: {e}")))?
+            }
+            (None, Some(port)) => {
+                let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
+                    .await
+                    .map_err(|e| fail(format!("listening on {port}: {e}")))?;
+                note(format!("galaxy: waiting for a GUI on port {port}"));
+                HubConnection::accept(&listener, Codec::default(), default_hub_init())
+                    .await
+                    .map_err(|e| fail(format!("GUI: {e}")))?
+            }
+            (None, None) => return Err(Failure::Usage("--gui or --listen".to_owned())),
+        };
+        let answers = hub.play(&steps).await.map_err(|e| fail(e.to_string()))?;
+        for a in answers {
+            note(format!(
+                "galaxy: debug answer {:?}",
+                a.as_deref().map(lossy).unwrap_or_default()
+            ));
+        }
+        hub.close().await.map_err(|e| fail(e.to_string()))?;
+        Ok(Status::Ok)
+    })
+}
