@@ -1,4 +1,6 @@
 //! Galaxy: decoding the captured Hub stream (messages/s and MB/s), PR printing and text parsing.
+// A benchmark that cannot read its input should stop loudly.
+#![allow(clippy::expect_used)]
 
 use std::hint::black_box;
 use std::time::Duration;

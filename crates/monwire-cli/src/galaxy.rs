@@ -260,8 +260,6 @@ pub(crate) struct ServeArgs {
 }
 
 /// Runs `serve galaxy`; the debug answers are reported on stderr.
-// Hooked into the `serve` subcommand by the CLI owner (its enum lives in sysadm.rs).
-#[allow(dead_code)]
 pub(crate) fn serve(args: &ServeArgs) -> Run {
     let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
     let steps = match &args.script {

@@ -1,18 +1,24 @@
-//! NSM / RaySession monitors: `monwire watch nsm`, `monwire decode nsm` and the NSM demo part.
+//! NSM / RaySession monitors: `monwire watch nsm`, `monwire serve nsm`, `monwire decode nsm`
+//! and the NSM demo part.
 //!
 //! Capture format for `decode nsm`: one UDP payload (an OSC message or bundle) per line, as hex;
 //! whitespace inside a line is ignored, empty lines and lines starting with `#` are skipped.
+//!
+//! Script format for `serve nsm`: see [`SCRIPT_FORMAT`] (also printed by
+//! `monwire serve nsm --help`).
 
+use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use monwire_nsm::ClientEvent;
 use monwire_nsm::codec::{self, Limits};
 use monwire_nsm::event::to_event;
+use monwire_nsm::session::MonitorServer;
 use monwire_nsm::session::{ClientConfig, MonitorEvent};
 use monwire_nsm::tokio::{DriverEvent, Monitor, ServerInput, UdpServer, nsm_url, resolve_url};
+use monwire_nsm::{Capability, ClientEvent, Message};
 
 use crate::output::{Printer, note};
 use crate::{Failure, Run, Sink, Status, capture};
@@ -30,6 +36,9 @@ pub(crate) struct WatchArgs {
     /// Seconds to wait for the server's answers.
     #[arg(long, default_value_t = 5)]
     timeout: u64,
+    /// Stop (quit cleanly) after printing this many events.
+    #[arg(long)]
+    count: Option<u64>,
 }
 
 /// `monwire decode nsm`: one datagram as hex per line.
@@ -74,9 +83,15 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
         .map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
         let mut status = Status::Ok;
         let mut quitting = false;
+        let mut printed = 0u64;
         while let Some(item) = mon.recv().await {
             if let Some(e) = item.to_event(server) {
-                if sink(e).is_break() && !quitting {
+                if quitting {
+                    continue;
+                }
+                printed = printed.saturating_add(1);
+                let enough = args.count.is_some_and(|n| printed >= n);
+                if (sink(e).is_break() || enough) && !quitting {
                     quitting = true;
                     mon.quit();
                     if args.as_client {
@@ -256,4 +271,425 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
             .map_err(|e| fail(e.to_string()))?;
         Ok(())
     })
+}
+
+/// The `serve nsm` script format (the `--help` long text).
+pub(crate) const SCRIPT_FORMAT: &str = "\
+Plays a scripted RaySession session to every monitor that announces: RaySession external \
+monitors (/ray/server/monitor_announce) and NSM clients announcing :monitor:. The server \
+answers announce, quit, reset and NSM announce exactly as ray-daemon 0.18 does; the script \
+feeds the session's happenings.
+
+Script: one command per line; words separated by blanks; empty lines and lines starting \
+with # are skipped.
+
+  session NAME          the session's name (default: monwire)
+  client ID JACK_NAME   a client of the session; the client lines before the first other \
+command form the session loaded at start (its clients are what a monitor's state list shows); \
+a later one adds a client (client_updated ID JACK_NAME 0)
+  event ID EVENT        client_event ID EVENT to every monitor (not to the client itself); \
+EVENT is any event name: start_request started joined ready open_error save_request saved \
+save_error stop_request stopped_by_server stopped_by_itself removed, switched_to:ID, \
+id_changed_to:ID, new_alternative:ID, or anything else (sent as is)
+  announced ID          the client announced: client_updated ID JACK_NAME 1
+  trash ID              move the client to the trash (nothing is sent)
+  remove ID             remove a trashed client for good (event removed)
+  load [NAME]           (re)load the session with the current clients, as ray-daemon's \
+load: switched_to for running clients, client_updated 0 for the others, then the state \
+lists to every monitor
+  close                 close the session silently
+  wait MS               pause MS milliseconds
+
+Playing starts when the first monitor announces (monitors announcing later get the current \
+list, then what follows). With --loop the steps play again from the first one after the \
+last (a second apart when the script has no wait); otherwise the server keeps answering after the last step until every external monitor \
+has quit (NSM clients never say goodbye: after one announced, the server stays the full \
+--linger) or --linger seconds have passed, then exits.
+
+Output: progress on stderr; every datagram the server sends, as an event (JSON Lines with \
+--json or when stdout is not a terminal), on stdout. Exit codes: 0 done, 1 runtime failure or \
+a step that could not apply (reported with its line; play goes on), 2 bad arguments or a bad \
+script.
+
+Without --script, this built-in script plays:
+
+";
+
+/// The script played without `--script`.
+pub(crate) const DEFAULT_SCRIPT: &str = "\
+# A two-client session: a synth starts and becomes ready, a DAW starts, saves and crashes.
+session demo
+client synth fluidsynth
+client daw ardour
+wait 100
+event synth start_request
+event synth started
+announced synth
+event synth ready
+event daw start_request
+event daw started
+announced daw
+event daw ready
+event daw save_request
+event daw saved
+wait 100
+event daw stopped_by_itself
+";
+
+fn serve_long_about() -> String {
+    format!("{SCRIPT_FORMAT}{DEFAULT_SCRIPT}")
+}
+
+/// `monwire serve nsm`: a monitor server playing a scripted session.
+#[derive(Args, Debug)]
+#[command(after_long_help = serve_long_about())]
+pub(crate) struct ServeArgs {
+    /// UDP port to bind on 127.0.0.1 (0: any free port, printed on stderr).
+    #[arg(long, default_value_t = 0, conflicts_with = "listen")]
+    port: u16,
+    /// Address to bind instead (`HOST:PORT`, e.g. `0.0.0.0:11111`).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// The script (see above); default: the built-in one.
+    #[arg(long)]
+    script: Option<PathBuf>,
+    /// Play the steps again and again.
+    #[arg(long = "loop")]
+    repeat: bool,
+    /// Seconds to keep answering after the last step while a monitor is still registered.
+    #[arg(long, default_value_t = 10)]
+    linger: u64,
+}
+
+/// One step of a script.
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    Add(String, String),
+    Event(String, ClientEvent),
+    Announced(String),
+    Trash(String),
+    Remove(String),
+    Load(Option<String>),
+    Close,
+    Wait(Duration),
+}
+
+/// A parsed script: the session loaded at start, then the steps.
+#[derive(Debug, Default, PartialEq)]
+struct Script {
+    session: Option<String>,
+    clients: Vec<(String, String)>,
+    steps: Vec<(usize, Step)>,
+}
+
+fn parse_script(text: &str) -> Result<Script, String> {
+    let mut script = Script::default();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let bad = || format!("line {n}: expected {}", usage_of(words.first().copied()));
+        let step = match words.as_slice() {
+            ["session", name] => {
+                script.session = Some((*name).to_owned());
+                continue;
+            }
+            ["client", id, jack] if script.steps.is_empty() => {
+                script.clients.push(((*id).to_owned(), (*jack).to_owned()));
+                continue;
+            }
+            ["client", id, jack] => Step::Add((*id).to_owned(), (*jack).to_owned()),
+            ["event", id, event] => Step::Event((*id).to_owned(), ClientEvent::parse(event)),
+            ["announced", id] => Step::Announced((*id).to_owned()),
+            ["trash", id] => Step::Trash((*id).to_owned()),
+            ["remove", id] => Step::Remove((*id).to_owned()),
+            ["load"] => Step::Load(None),
+            ["load", name] => Step::Load(Some((*name).to_owned())),
+            ["close"] => Step::Close,
+            ["wait", ms] => Step::Wait(Duration::from_millis(ms.parse().map_err(|_| bad())?)),
+            [word, ..] if usage_of(Some(*word)) == "a command" => {
+                return Err(format!("line {n}: unknown command {word:?}"));
+            }
+            _ => return Err(bad()),
+        };
+        script.steps.push((n, step));
+    }
+    Ok(script)
+}
+
+fn usage_of(word: Option<&str>) -> &'static str {
+    match word {
+        Some("session") => "`session NAME`",
+        Some("client") => "`client ID JACK_NAME`",
+        Some("event") => "`event ID EVENT`",
+        Some("announced") => "`announced ID`",
+        Some("trash") => "`trash ID`",
+        Some("remove") => "`remove ID`",
+        Some("load") => "`load [NAME]`",
+        Some("close") => "`close`",
+        Some("wait") => "`wait MILLISECONDS`",
+        _ => "a command",
+    }
+}
+
+/// Applies one step to the server core.
+fn play(
+    core: &mut MonitorServer<SocketAddr>,
+    session: &mut String,
+    step: &Step,
+) -> Result<(), String> {
+    match step {
+        Step::Add(id, jack) => core.add_client(id, jack),
+        Step::Event(id, e) => core
+            .client_event(id, e.clone())
+            .map_err(|e| e.to_string())?,
+        Step::Announced(id) => core.client_announced(id).map_err(|e| e.to_string())?,
+        Step::Trash(id) => core.trash_client(id).map_err(|e| e.to_string())?,
+        Step::Remove(id) => core.remove_definitely(id).map_err(|e| e.to_string())?,
+        Step::Load(name) => {
+            if let Some(name) = name {
+                name.clone_into(session);
+            }
+            let clients: Vec<(String, String)> = core
+                .clients()
+                .map(|(id, jack, _)| (id.to_owned(), jack.to_owned()))
+                .collect();
+            let refs: Vec<(&str, &str)> = clients
+                .iter()
+                .map(|(i, j)| (i.as_str(), j.as_str()))
+                .collect();
+            core.load_session(session, &refs);
+        }
+        Step::Close => core.close_session(),
+        Step::Wait(_) => {}
+    }
+    Ok(())
+}
+
+/// Sends what the core queued, printing each datagram as an event.
+async fn send_queued(
+    socket: &tokio::net::UdpSocket,
+    core: &mut MonitorServer<SocketAddr>,
+    printer: &mut Printer,
+) -> Result<(), Failure> {
+    while let Some((to, msg)) = core.poll_transmit() {
+        let bytes = codec::encode(&msg).map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
+        if let Err(e) = socket.send_to(&bytes, to).await {
+            note(format!("nsm: sending to {to}: {e}"));
+            continue;
+        }
+        let _ = printer.event(&to_event(&msg).with_source(format!("osc.udp://{to}/")));
+    }
+    Ok(())
+}
+
+/// Runs the server until the script ends and the monitors are gone (or forever with `--loop`).
+pub(crate) fn serve(args: &ServeArgs) -> Run {
+    let text = match &args.script {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| Failure::Usage(format!("nsm: {}: {e}", path.display())))?,
+        None => DEFAULT_SCRIPT.to_owned(),
+    };
+    let what = args
+        .script
+        .as_ref()
+        .map_or_else(|| "built-in script".to_owned(), |p| p.display().to_string());
+    let script = parse_script(&text).map_err(|e| Failure::Usage(format!("nsm: {what}: {e}")))?;
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args.port)));
+    // `ServeCmd::run` takes no printer, so the global `--json` is looked up here.
+    let json = std::env::args_os().any(|a| a == "--json");
+    let mut printer = Printer::stdout(json);
+    // A looping script without any `wait` still leaves a second between rounds.
+    let round_pause = if script.steps.iter().any(|(_, s)| matches!(s, Step::Wait(_))) {
+        Duration::ZERO
+    } else {
+        Duration::from_secs(1)
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let socket = tokio::net::UdpSocket::bind(listen)
+            .await
+            .map_err(|e| Failure::Runtime(format!("nsm: binding {listen}: {e}")))?;
+        let addr = socket
+            .local_addr()
+            .map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
+        let mut core = MonitorServer::<SocketAddr>::new();
+        let mut session = script.session.clone().unwrap_or_else(|| "monwire".to_owned());
+        let clients: Vec<(&str, &str)> = script
+            .clients
+            .iter()
+            .map(|(i, j)| (i.as_str(), j.as_str()))
+            .collect();
+        core.load_session(&session, &clients);
+        note(format!(
+            "nsm: serving session {session:?} ({} clients, {} steps) on osc.udp://{addr}/; waiting for a monitor",
+            clients.len(),
+            script.steps.len()
+        ));
+        let limits = Limits::default();
+        let mut buf = vec![0u8; 65_536];
+        let mut status = Status::Ok;
+        // `None` until a monitor announces; then the next step and when it is due.
+        let mut next: Option<(usize, tokio::time::Instant)> = None;
+        let mut finished_at: Option<tokio::time::Instant> = None;
+        // NSM `:monitor:` clients never say goodbye: with one, the server stays for --linger.
+        let mut nsm_client_seen = false;
+        let linger = Duration::from_secs(args.linger);
+        loop {
+            send_queued(&socket, &mut core, &mut printer).await?;
+            if let Some(t) = finished_at {
+                if core.monitors().is_empty() && !nsm_client_seen {
+                    note("nsm: script done and no monitor left; exiting");
+                    return Ok(status);
+                }
+                if tokio::time::Instant::now() >= t + linger {
+                    note("nsm: script done; linger time over; exiting");
+                    return Ok(status);
+                }
+            }
+            let step_due = next.map(|(_, at)| at);
+            let linger_due = finished_at.map(|t| t + linger);
+            tokio::select! {
+                r = socket.recv_from(&mut buf) => {
+                    let (n, from) = r.map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
+                    let datagram = buf.get(..n).unwrap_or_default();
+                    match codec::decode_datagram(datagram, &limits) {
+                        Ok(messages) => {
+                            for m in messages {
+                                let monitor = match &m {
+                                    Message::MonitorAnnounce => true,
+                                    Message::Announce { capabilities, .. } => {
+                                        capabilities.contains(&Capability::Monitor)
+                                    }
+                                    _ => false,
+                                };
+                                if monitor {
+                                    note(format!("nsm: monitor {from} announced"));
+                                    nsm_client_seen |= matches!(m, Message::Announce { .. });
+                                }
+                                if matches!(m, Message::MonitorQuit)
+                                    && core.monitors().contains(&from)
+                                {
+                                    note(format!("nsm: monitor {from} quit"));
+                                }
+                                core.handle_message(from, m);
+                                if monitor && next.is_none() && finished_at.is_none() {
+                                    next = Some((0, tokio::time::Instant::now()));
+                                }
+                            }
+                        }
+                        Err(error) => {
+                            note(format!("nsm: malformed datagram from {from}: {error}"));
+                            if let Some((path, tags)) = error.unaccepted_message() {
+                                core.handle_unknown(from, path, tags);
+                            }
+                            status = Status::BadInput;
+                        }
+                    }
+                }
+                () = sleep_until(step_due), if step_due.is_some() => {
+                    let Some((mut i, _)) = next else { continue };
+                    next = None;
+                    // Play steps until a wait or the end.
+                    loop {
+                        let Some((line, step)) = script.steps.get(i) else {
+                            if args.repeat && !script.steps.is_empty() {
+                                note("nsm: script done; again");
+                                next = Some((0, tokio::time::Instant::now() + round_pause));
+                            } else {
+                                note("nsm: script done");
+                                finished_at = Some(tokio::time::Instant::now());
+                            }
+                            break;
+                        };
+                        i += 1;
+                        if let Step::Wait(d) = step {
+                            next = Some((i, tokio::time::Instant::now() + *d));
+                            break;
+                        }
+                        if let Err(e) = play(&mut core, &mut session, step) {
+                            note(format!("nsm: {what}:{line}: {e}"));
+                            status = Status::BadInput;
+                        }
+                    }
+                }
+                () = sleep_until(linger_due), if linger_due.is_some() => {}
+            }
+        }
+    })
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_script_parses_into_session_and_steps() {
+        let s = parse_script(DEFAULT_SCRIPT).unwrap();
+        assert_eq!(s.session.as_deref(), Some("demo"));
+        assert_eq!(
+            s.clients,
+            vec![
+                ("synth".to_owned(), "fluidsynth".to_owned()),
+                ("daw".to_owned(), "ardour".to_owned())
+            ]
+        );
+        assert_eq!(
+            s.steps.first(),
+            Some(&(5, Step::Wait(Duration::from_millis(100))))
+        );
+        assert_eq!(
+            s.steps.get(1),
+            Some(&(
+                6,
+                Step::Event("synth".to_owned(), ClientEvent::StartRequest)
+            ))
+        );
+    }
+
+    #[test]
+    fn script_commands_parse_and_late_clients_are_added() {
+        let s = parse_script(
+            "# c\n\nclient a A\nevent a switched_to:b\nclient c C\nload x\nload\nclose\n\
+             trash a\nremove a\nannounced c\nevent a weird\n",
+        )
+        .unwrap();
+        let steps: Vec<Step> = s.steps.into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            steps,
+            vec![
+                Step::Event("a".into(), ClientEvent::SwitchedTo("b".into())),
+                Step::Add("c".into(), "C".into()),
+                Step::Load(Some("x".into())),
+                Step::Load(None),
+                Step::Close,
+                Step::Trash("a".into()),
+                Step::Remove("a".into()),
+                Step::Announced("c".into()),
+                Step::Event("a".into(), ClientEvent::Other("weird".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn script_errors_name_the_line_and_the_expected_form() {
+        let e = parse_script("client a A\nwait soon\n").unwrap_err();
+        assert_eq!(e, "line 2: expected `wait MILLISECONDS`");
+        let e = parse_script("\nevent a\n").unwrap_err();
+        assert_eq!(e, "line 2: expected `event ID EVENT`");
+        let e = parse_script("dance\n").unwrap_err();
+        assert_eq!(e, "line 1: unknown command \"dance\"");
+    }
 }

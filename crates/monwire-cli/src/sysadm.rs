@@ -52,7 +52,7 @@ const PASSWORD_ENV: &str = "MONWIRE_SYSADM_PASSWORD";
 /// `monwire watch sysadm`.
 #[derive(Args, Debug)]
 pub(crate) struct WatchArgs {
-    /// The server: wss://HOST[:PORT] (default port 12150) or ws://… .
+    /// The server: `wss://HOST[:PORT]` (default port 12150) or `ws://…`.
     url: String,
     /// Log in as this user (password from MONWIRE_SYSADM_PASSWORD or a terminal prompt).
     #[arg(long)]
@@ -591,6 +591,11 @@ pub(crate) fn demo_bridge(
 pub(crate) enum ServeCmd {
     /// A SysAdm-compatible event server publishing a documented scripted feed.
     Sysadm(ServeArgs),
+    /// An NSM/RaySession monitor server playing a documented scripted session.
+    Nsm(crate::nsm::ServeArgs),
+    /// Play the Galaxy Hub side (handshake, reinitialize, scripted status messages, a debug
+    /// prompt) against a GUI.
+    Galaxy(crate::galaxy::ServeArgs),
 }
 
 impl ServeCmd {
@@ -598,6 +603,8 @@ impl ServeCmd {
     pub(crate) fn run(&self) -> Run {
         match self {
             ServeCmd::Sysadm(args) => serve(args),
+            ServeCmd::Galaxy(args) => crate::galaxy::serve(args),
+            ServeCmd::Nsm(args) => crate::nsm::serve(args),
         }
     }
 }
