@@ -13,9 +13,13 @@ pub fn required() -> bool {
 /// required; otherwise prints the reason on stderr and returns, and the caller returns early.
 pub fn unavailable(peer: &str, why: &str) {
     if required() {
-        panic!("outside peer {peer} is required (MONWIRE_REQUIRE_PEERS is set) but unavailable: {why}");
+        panic!(
+            "outside peer {peer} is required (MONWIRE_REQUIRE_PEERS is set) but unavailable: {why}"
+        );
     }
-    eprintln!("SKIP: outside peer {peer} unavailable ({why}); set up by .ci/run, required when MONWIRE_REQUIRE_PEERS=1");
+    eprintln!(
+        "SKIP: outside peer {peer} unavailable ({why}); set up by .ci/run, required when MONWIRE_REQUIRE_PEERS=1"
+    );
 }
 
 /// The Python interpreter with the test venv's packages: `$MONWIRE_PYTHON`, else `python3`.

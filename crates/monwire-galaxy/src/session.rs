@@ -305,13 +305,12 @@ impl Core {
             return Ok(());
         }
         let status = StatusMessage::from_frame(f);
-        if let StatusMessage::Other(f) = &status {
-            if reply_requested(f) {
+        if let StatusMessage::Other(f) = &status
+            && reply_requested(f) {
                 self.send(MsgType::Reply, echo_reply(f))?;
                 self.events.push_back(GuiEvent::Echoed(f.clone()));
                 return Ok(());
             }
-        }
         self.events.push_back(GuiEvent::Status(status));
         Ok(())
     }

@@ -262,15 +262,14 @@ pub fn decode_routed(bytes: &[u8], limits: &Limits) -> Result<RoutedFrame, Decod
         .map_err(|e| DecodeError::at("$.id", e.valid_up_to(), DecodeErrorKind::BadRouteId))?
         .to_owned();
     let body = bytes.get(nl + 1..).unwrap_or_default();
-    if body.first() != Some(&b'{') {
-        if let Some(decoded) = base64_decode(body) {
+    if body.first() != Some(&b'{')
+        && let Some(decoded) = base64_decode(body) {
             return Ok(RoutedFrame {
                 id,
                 encoding: PayloadEncoding::Base64,
                 payload: decoded,
             });
         }
-    }
     Ok(RoutedFrame {
         id,
         encoding: PayloadEncoding::Plain,
@@ -310,7 +309,7 @@ pub(crate) fn base64_encode(input: &[u8], out: &mut Vec<u8>) {
 /// Decodes canonical standard padded base64 (unused bits zero, no whitespace); `None` otherwise,
 /// so that re-encoding gives back the same text.
 pub(crate) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
-    if input.is_empty() || input.len() % 4 != 0 {
+    if input.is_empty() || !input.len().is_multiple_of(4) {
         return None;
     }
     let val = |c: u8| -> Option<u32> {

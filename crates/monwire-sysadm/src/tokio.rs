@@ -324,11 +324,9 @@ pub fn client_tls_config(tls: &ClientTls) -> Result<Arc<rustls::ClientConfig>, E
                 .iter()
                 .map(std::path::Path::new)
                 .find(|p| p.exists())
-            {
-                if let Ok(certs) = read_certs(bundle) {
+                && let Ok(certs) = read_certs(bundle) {
                     roots.add_parsable_certificates(certs);
                 }
-            }
             if let ClientTls::Verify {
                 ca_file: Some(path),
             } = tls

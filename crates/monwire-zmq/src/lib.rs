@@ -7,7 +7,7 @@
 //! directions:
 //!
 //! - **Consumer role:** decode frames handed over by any binding ([`codec`]), or attach to a
-//!   `zmq::Socket` and read its monitor live ([`zmq`](crate::zmq), feature `zmq`).
+//!   `zmq::Socket` and read its monitor live ([`zmq`], feature `zmq`).
 //! - **Producer role:** encode frames, for tests, proxies and re-publishing ([`codec`]).
 //!
 //! The core is sans-IO: [`codec`] and [`session`] are pure functions and state over bytes, with

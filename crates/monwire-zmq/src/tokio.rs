@@ -36,10 +36,10 @@ impl MonitorStream {
                 let mut monitor = monitor;
                 let mut tx = Some(tx);
                 for item in monitor.by_ref() {
-                    if let Some(sender) = &tx {
-                        if sender.blocking_send(item).is_err() {
-                            tx = None; // receiver gone: keep draining, discard
-                        }
+                    if let Some(sender) = &tx
+                        && sender.blocking_send(item).is_err()
+                    {
+                        tx = None; // receiver gone: keep draining, discard
                     }
                 }
             })?;

@@ -366,16 +366,41 @@ impl Monitor {
         // 2. Stop with the NULL endpoint.
         stop_null(socket)?;
         // 3. Read on to MONITOR_STOPPED: the stopping thread queued it before returning.
+        //    Read the reader itself, not through `recv_timeout`, which would hand back (and
+        //    this loop would re-queue, forever) the messages the drain already queued.
         let deadline = Instant::now() + Duration::from_secs(2);
+        let mut first_err = None;
         while !self.session.is_ended() {
-            match self.recv_timeout(deadline.saturating_duration_since(Instant::now()))? {
-                TryRecv::Message(m) => self.queue.push_back(m),
-                TryRecv::Ended => break,
-                TryRecv::Empty => return Err(MonitorError::NotStopped),
+            match self.step(::zmq::DONTWAIT) {
+                Ok(Step::Message(m)) => self.queue.push_back(m),
+                Ok(Step::Filtered) => {}
+                Ok(Step::Ended) => break,
+                Ok(Step::Empty) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let Some(reader) = self.reader.as_ref() else {
+                        break;
+                    };
+                    if left.is_zero() {
+                        return Err(MonitorError::NotStopped);
+                    }
+                    let ms = i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1);
+                    match reader.poll(::zmq::POLLIN, ms) {
+                        Ok(_) | Err(::zmq::Error::EINTR) => {}
+                        Err(::zmq::Error::ETERM) => {
+                            self.session.handle_term();
+                            self.reader = None;
+                        }
+                        Err(e) => return Err(zerr("polling")(e)),
+                    }
+                }
+                Err(MonitorError::Decode(e)) => {
+                    first_err.get_or_insert(MonitorError::Decode(e));
+                }
+                Err(e) => return Err(e),
             }
         }
         // 4. The reader was closed when MONITOR_STOPPED arrived.
-        Ok(())
+        first_err.map_or(Ok(()), Err)
     }
 }
 

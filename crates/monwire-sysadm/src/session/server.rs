@@ -309,14 +309,13 @@ impl Server {
     }
 
     fn push(&mut self, conn: ConnId, text: String) {
-        if let Some(c) = self.conns.get_mut(&conn) {
-            if !c.closing {
+        if let Some(c) = self.conns.get_mut(&conn)
+            && !c.closing {
                 c.queue.push_back(Queued {
                     out: Outgoing::Text(text.into()),
                     droppable: false,
                 });
             }
-        }
     }
 
     fn reply(&mut self, conn: ConnId, msg: &Message) {
@@ -433,11 +432,10 @@ impl Server {
             .unwrap_or_default();
         let user = match (name, &args) {
             ("auth_clear", _) => {
-                if self.config.stop_on_auth_clear {
-                    if let Some(c) = self.conns.get_mut(&conn) {
+                if self.config.stop_on_auth_clear
+                    && let Some(c) = self.conns.get_mut(&conn) {
                         c.subscriptions.clear();
                     }
-                }
                 return;
             }
             ("auth", Value::Object(m)) => {
