@@ -54,7 +54,7 @@ pub fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
 /// Parses hex text (whitespace ignored). Panics on bad hex: vectors are ours.
 pub fn unhex(text: &str) -> Vec<u8> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    assert!(digits.len() % 2 == 0, "odd number of hex digits");
+    assert!(digits.len().is_multiple_of(2), "odd number of hex digits");
     digits
         .chunks(2)
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())

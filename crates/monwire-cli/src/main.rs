@@ -134,7 +134,7 @@ fn run(cli: Cli) -> Run {
             // PROTOCOLS: decode-run
         },
         Command::Demo(args) => demo::run(&args, &mut printer),
-        Command::Serve { protocol } => protocol.run(),
+        Command::Serve { protocol } => protocol.run(&mut printer),
         Command::Bridge(args) => sysadm::bridge(&args),
         // PROTOCOLS: commands-run
     }

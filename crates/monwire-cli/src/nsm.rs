@@ -4,8 +4,27 @@
 //! Capture format for `decode nsm`: one UDP payload (an OSC message or bundle) per line, as hex;
 //! whitespace inside a line is ignored, empty lines and lines starting with `#` are skipped.
 //!
-//! Script format for `serve nsm`: see [`SCRIPT_FORMAT`] (also printed by
-//! `monwire serve nsm --help`).
+//! Script format for `serve nsm` (the full text is [`SCRIPT_FORMAT`], printed by
+//! `monwire serve nsm --help`): one command per line, words separated by blanks, empty lines
+//! and `#` lines skipped:
+//!
+//! ```text
+//! session NAME          the session's name (default: monwire)
+//! client ID JACK_NAME   before the first other command: a client of the session loaded at
+//!                       start; later: add a client (client_updated ID JACK_NAME 0)
+//! event ID EVENT        client_event ID EVENT (any name: started, ready, switched_to:ID, …)
+//! announced ID          client_updated ID JACK_NAME 1
+//! trash ID              move the client to the trash (nothing is sent)
+//! remove ID             remove a trashed client for good (event removed)
+//! load [NAME]           reload the session as ray-daemon does (switched_to, client_updated 0,
+//!                       then the state lists to every monitor)
+//! close                 close the session silently
+//! wait MS               pause MS milliseconds
+//! ```
+//!
+//! Playing starts when the first monitor announces (`/ray/server/monitor_announce`, or an NSM
+//! announce with `:monitor:`); the server answers as ray-daemon 0.18 does (the sans-IO
+//! `MonitorServer` core). Progress goes to stderr, every datagram sent to stdout as an event.
 
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
@@ -350,7 +369,7 @@ pub(crate) struct ServeArgs {
     /// Address to bind instead (`HOST:PORT`, e.g. `0.0.0.0:11111`).
     #[arg(long)]
     listen: Option<std::net::SocketAddr>,
-    /// The script (see above); default: the built-in one.
+    /// The script (format: see `--help`); default: the built-in one.
     #[arg(long)]
     script: Option<PathBuf>,
     /// Play the steps again and again.
@@ -487,7 +506,7 @@ async fn send_queued(
 }
 
 /// Runs the server until the script ends and the monitors are gone (or forever with `--loop`).
-pub(crate) fn serve(args: &ServeArgs) -> Run {
+pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
     let text = match &args.script {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| Failure::Usage(format!("nsm: {}: {e}", path.display())))?,
@@ -501,9 +520,6 @@ pub(crate) fn serve(args: &ServeArgs) -> Run {
     let listen = args
         .listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], args.port)));
-    // `ServeCmd::run` takes no printer, so the global `--json` is looked up here.
-    let json = std::env::args_os().any(|a| a == "--json");
-    let mut printer = Printer::stdout(json);
     // A looping script without any `wait` still leaves a second between rounds.
     let round_pause = if script.steps.iter().any(|(_, s)| matches!(s, Step::Wait(_))) {
         Duration::ZERO
@@ -541,7 +557,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Run {
         let mut nsm_client_seen = false;
         let linger = Duration::from_secs(args.linger);
         loop {
-            send_queued(&socket, &mut core, &mut printer).await?;
+            send_queued(&socket, &mut core, printer).await?;
             if let Some(t) = finished_at {
                 if core.monitors().is_empty() && !nsm_client_seen {
                     note("nsm: script done and no monitor left; exiting");

@@ -600,11 +600,11 @@ pub(crate) enum ServeCmd {
 
 impl ServeCmd {
     /// Runs the server until its script ends (or forever).
-    pub(crate) fn run(&self) -> Run {
+    pub(crate) fn run(&self, printer: &mut Printer) -> Run {
         match self {
             ServeCmd::Sysadm(args) => serve(args),
             ServeCmd::Galaxy(args) => crate::galaxy::serve(args),
-            ServeCmd::Nsm(args) => crate::nsm::serve(args),
+            ServeCmd::Nsm(args) => crate::nsm::serve(args, printer),
         }
     }
 }

@@ -215,7 +215,7 @@ fn unhex(token: &str) -> Result<Vec<u8>, String> {
     if token == "\"\"" {
         return Ok(Vec::new());
     }
-    if token.len() % 2 != 0 {
+    if !token.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits in {token:?}"));
     }
     (0..token.len())

@@ -1,6 +1,7 @@
 //! `monwire watch galaxy` against `monwire serve galaxy` on loopback: every scripted status
 //! message of the built-in script arrives as an event, in order, and the debug prompt is
 //! answered (the serve side reports the answer).
+#![allow(clippy::unwrap_used)] // test helpers fail loudly
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
