@@ -10,14 +10,14 @@
 // Test helpers fail loudly: a panic here is a failed test, which is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-pub mod peers;
-pub mod strategies;
-pub mod vectors;
 #[cfg(feature = "galaxy")]
 pub mod galaxy;
-#[cfg(feature = "sysadm")]
-pub mod sysadm;
 #[cfg(feature = "nsm")]
 pub mod nsm;
+pub mod peers;
+pub mod strategies;
+#[cfg(feature = "sysadm")]
+pub mod sysadm;
+pub mod vectors;
 #[cfg(feature = "zmq")]
 pub mod zmq;

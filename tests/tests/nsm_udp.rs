@@ -144,13 +144,12 @@ async fn our_server_and_our_nsm_monitor_client_over_udp() {
         .load_session("demo", &[("synth", "fluidsynth")]);
     let server_task = tokio::spawn(async move {
         loop {
-            if let ServerInput::Messages { messages, .. } = server.recv().await.unwrap() {
-                if messages
+            if let ServerInput::Messages { messages, .. } = server.recv().await.unwrap()
+                && messages
                     .iter()
                     .any(|m| matches!(m, Message::Reply { path, .. } if path == "/nsm/client/open"))
-                {
-                    return server;
-                }
+            {
+                return server;
             }
         }
     });

@@ -341,9 +341,10 @@ pub fn from_event(event: &Event) -> Result<Frame, EventError> {
     let mut f = Frame::clause(event.name.as_bytes().to_vec());
     for (k, v) in event.attributes.iter() {
         if let Some(key) = k.strip_prefix("galaxy.")
-            && key != "pr" {
-                f.set(format!(":{key}"), value_object(v));
-            }
+            && key != "pr"
+        {
+            f.set(format!(":{key}"), value_object(v));
+        }
     }
     Ok(f)
 }

@@ -147,9 +147,10 @@ pub fn default_script() -> Vec<Step> {
     let mut steps = parse(DEFAULT_SCRIPT.as_bytes()).unwrap_or_default();
     for s in &mut steps {
         if let Step::Send(f) = s
-            && f.is_named("message_queue_status") {
-                f.set(":queue", crate::message::Object::Int32(vec![]));
-            }
+            && f.is_named("message_queue_status")
+        {
+            f.set(":queue", crate::message::Object::Int32(vec![]));
+        }
     }
     steps
 }

@@ -306,11 +306,12 @@ impl Core {
         }
         let status = StatusMessage::from_frame(f);
         if let StatusMessage::Other(f) = &status
-            && reply_requested(f) {
-                self.send(MsgType::Reply, echo_reply(f))?;
-                self.events.push_back(GuiEvent::Echoed(f.clone()));
-                return Ok(());
-            }
+            && reply_requested(f)
+        {
+            self.send(MsgType::Reply, echo_reply(f))?;
+            self.events.push_back(GuiEvent::Echoed(f.clone()));
+            return Ok(());
+        }
         self.events.push_back(GuiEvent::Status(status));
         Ok(())
     }

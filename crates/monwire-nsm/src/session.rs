@@ -1139,9 +1139,10 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
         }
         self.fan_out_event(id, &event);
         if let ClientEvent::IdChangedTo(new) = &event
-            && let Some(c) = self.clients.iter_mut().find(|c| c.id == id) {
-                new.clone_into(&mut c.id);
-            }
+            && let Some(c) = self.clients.iter_mut().find(|c| c.id == id)
+        {
+            new.clone_into(&mut c.id);
+        }
         Ok(())
     }
 

@@ -263,13 +263,14 @@ pub fn decode_routed(bytes: &[u8], limits: &Limits) -> Result<RoutedFrame, Decod
         .to_owned();
     let body = bytes.get(nl + 1..).unwrap_or_default();
     if body.first() != Some(&b'{')
-        && let Some(decoded) = base64_decode(body) {
-            return Ok(RoutedFrame {
-                id,
-                encoding: PayloadEncoding::Base64,
-                payload: decoded,
-            });
-        }
+        && let Some(decoded) = base64_decode(body)
+    {
+        return Ok(RoutedFrame {
+            id,
+            encoding: PayloadEncoding::Base64,
+            payload: decoded,
+        });
+    }
     Ok(RoutedFrame {
         id,
         encoding: PayloadEncoding::Plain,

@@ -166,9 +166,9 @@ fn describe(body: &EventBody, e: &mut Event) {
                     .iter()
                     .find(|(_, c)| c.trim() != "0")
                     .or(l.return_codes.first())
-                {
-                    e.attributes.insert("sysadm.return_code", code.clone());
-                }
+            {
+                e.attributes.insert("sysadm.return_code", code.clone());
+            }
             let has_output = log.is_some_and(|l| l.current_cmd.is_some() || !l.outputs.is_empty());
             e.kind = match state {
                 Some(JobState::Pending) => Kind::Starting,
@@ -315,10 +315,12 @@ pub fn bridged_name(protocol: &Protocol) -> String {
 /// SysAdm session event or any other protocol's event wrapped as `monwire-<protocol>` with the
 /// event's JSON form as `args`.
 pub fn bridged_message(event: &Event) -> Result<Message, FromEventError> {
-    if event.protocol == Protocol::SysAdm && event.attr("sysadm.session").is_none()
-        && let Ok(m) = to_message(event) {
-            return Ok(m);
-        }
+    if event.protocol == Protocol::SysAdm
+        && event.attr("sysadm.session").is_none()
+        && let Ok(m) = to_message(event)
+    {
+        return Ok(m);
+    }
     let args =
         serde_json::to_value(event).map_err(|e| FromEventError::Unserializable(e.to_string()))?;
     let name = bridged_name(&event.protocol);

@@ -324,9 +324,10 @@ pub fn client_tls_config(tls: &ClientTls) -> Result<Arc<rustls::ClientConfig>, E
                 .iter()
                 .map(std::path::Path::new)
                 .find(|p| p.exists())
-                && let Ok(certs) = read_certs(bundle) {
-                    roots.add_parsable_certificates(certs);
-                }
+                && let Ok(certs) = read_certs(bundle)
+            {
+                roots.add_parsable_certificates(certs);
+            }
             if let ClientTls::Verify {
                 ca_file: Some(path),
             } = tls

@@ -310,12 +310,13 @@ impl Server {
 
     fn push(&mut self, conn: ConnId, text: String) {
         if let Some(c) = self.conns.get_mut(&conn)
-            && !c.closing {
-                c.queue.push_back(Queued {
-                    out: Outgoing::Text(text.into()),
-                    droppable: false,
-                });
-            }
+            && !c.closing
+        {
+            c.queue.push_back(Queued {
+                out: Outgoing::Text(text.into()),
+                droppable: false,
+            });
+        }
     }
 
     fn reply(&mut self, conn: ConnId, msg: &Message) {
@@ -433,9 +434,10 @@ impl Server {
         let user = match (name, &args) {
             ("auth_clear", _) => {
                 if self.config.stop_on_auth_clear
-                    && let Some(c) = self.conns.get_mut(&conn) {
-                        c.subscriptions.clear();
-                    }
+                    && let Some(c) = self.conns.get_mut(&conn)
+                {
+                    c.subscriptions.clear();
+                }
                 return;
             }
             ("auth", Value::Object(m)) => {
