@@ -1,0 +1,119 @@
+//! Property tests: monitor message ↔ v1/v2 frames ↔ `Event` (and its JSON) round trips.
+#![cfg(feature = "zmq")]
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use monwire_event::Event;
+use monwire_tests::zmq::codec;
+use monwire_zmq::event::{v1_from_event, v1_to_event, v2_from_event, v2_to_event};
+use monwire_zmq::{EventCode, MonitorEvent, V1Message, V2Message};
+use proptest::prelude::*;
+
+/// A known code (more often) or any code below `bound`.
+fn code(bound: u64) -> impl Strategy<Value = EventCode> {
+    let known: Vec<EventCode> = EventCode::KNOWN
+        .iter()
+        .copied()
+        .filter(|c| c.0 < bound)
+        .collect();
+    prop_oneof![
+        3 => proptest::sample::select(known),
+        1 => (0..bound).prop_map(EventCode),
+    ]
+}
+
+/// A value: often small (0 is `MONITOR_STOPPED`'s and `HANDSHAKE_SUCCEEDED`'s), sometimes a
+/// protocol-error code, sometimes anything up to `max`.
+fn value(max: u64) -> impl Strategy<Value = u64> {
+    prop_oneof![
+        0..4u64,
+        (0x1000_0000..0x1000_0020u64).prop_map(move |v| v.min(max)),
+        0..=max,
+    ]
+}
+
+fn endpoint() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(Vec::new()),
+        "(tcp|ipc|inproc)://[a-z0-9.:*/]{0,30}".prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 0..40),
+    ]
+}
+
+fn v1_message() -> impl Strategy<Value = V1Message> {
+    (code(1 << 16), value(u64::from(u32::MAX)), endpoint())
+        .prop_map(|(c, v, ep)| V1Message::new(MonitorEvent::from_raw(c, &[v]), ep))
+}
+
+fn v2_message() -> impl Strategy<Value = V2Message> {
+    (
+        code(u64::MAX),
+        proptest::collection::vec(value(u64::MAX), 1..=3),
+        endpoint(),
+        endpoint(),
+    )
+        .prop_map(|(c, vs, l, r)| V2Message::new(MonitorEvent::from_raw(c, &vs), l, r))
+}
+
+fn json_round_trip(event: &Event) -> Event {
+    let json = serde_json::to_string(event).unwrap();
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{json}: {e}"))
+}
+
+proptest! {
+    #[test]
+    fn v1_round_trips_through_frames_and_event(msg in v1_message()) {
+        let codec = codec();
+        // from_raw is lossless: the code and value come back out.
+        let values = msg.event.values();
+        prop_assert_eq!(values.len(), 1);
+        let frames = codec.encode_v1(&msg.view()).unwrap();
+        prop_assert_eq!(frames[0].len(), 6);
+        prop_assert_eq!(&frames[1], &msg.endpoint);
+        let code = u16::from_le_bytes([frames[0][0], frames[0][1]]);
+        prop_assert_eq!(u64::from(code), msg.event.code().0);
+        let value = u32::from_le_bytes([frames[0][2], frames[0][3], frames[0][4], frames[0][5]]);
+        prop_assert_eq!(u64::from(value), values[0]);
+        let decoded = codec.decode_v1(&frames).unwrap();
+        prop_assert_eq!(decoded.to_owned(), msg.clone());
+
+        let event = v1_to_event(&msg);
+        prop_assert_eq!(v1_from_event(&event).unwrap(), msg.clone());
+        let parsed = json_round_trip(&event);
+        prop_assert_eq!(&parsed, &event);
+        prop_assert_eq!(v1_from_event(&parsed).unwrap(), msg);
+    }
+
+    #[test]
+    fn v2_round_trips_through_frames_and_event(msg in v2_message()) {
+        let codec = codec();
+        let values = msg.event.values();
+        let frames = codec.encode_v2(&msg.view());
+        prop_assert_eq!(frames.len(), values.len() + 4);
+        prop_assert_eq!(&frames[0], &msg.event.code().0.to_le_bytes().to_vec());
+        prop_assert_eq!(&frames[1], &(values.len() as u64).to_le_bytes().to_vec());
+        for (frame, v) in frames[2..].iter().zip(values.iter()) {
+            prop_assert_eq!(frame, &v.to_le_bytes().to_vec());
+        }
+        prop_assert_eq!(&frames[values.len() + 2], &msg.local);
+        prop_assert_eq!(&frames[values.len() + 3], &msg.remote);
+        let decoded = codec.decode_v2(&frames).unwrap();
+        prop_assert_eq!(decoded.to_owned(), msg.clone());
+
+        let event = v2_to_event(&msg);
+        prop_assert_eq!(v2_from_event(&event).unwrap(), msg.clone());
+        let parsed = json_round_trip(&event);
+        prop_assert_eq!(&parsed, &event);
+        prop_assert_eq!(v2_from_event(&parsed).unwrap(), msg);
+    }
+
+    /// `from_raw` keeps the code and every value, typed or not.
+    #[test]
+    fn from_raw_is_lossless(c in code(u64::MAX), vs in proptest::collection::vec(value(u64::MAX), 0..=3)) {
+        let e = MonitorEvent::from_raw(c, &vs);
+        prop_assert_eq!(e.code(), c);
+        let values = e.values();
+        prop_assert_eq!(values.as_slice(), vs.as_slice());
+        prop_assert_eq!(MonitorEvent::from_raw(e.code(), &e.values()), e);
+    }
+}
