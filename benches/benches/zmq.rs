@@ -1,6 +1,7 @@
 //! ZeroMQ monitor: borrowed v1 decode of `LISTENING` (goal: at most 5 ns per event), v2 decode
 //! of `PIPES_STATS`, and a live drain of 100,000 v1 messages over an inproc `PAIR` pair: a raw
-//! `recv_multipart` loop against the same loop plus `MonitorSession::handle_v1`.
+//! `recv_multipart` loop against the same loop plus `MonitorSession::handle_v1`, and against
+//! the `Monitor` iterator reading the same messages.
 // Bench code: a panic is a failed run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use monwire_zmq::codec::{ByteOrder, Codec};
 use monwire_zmq::session::MonitorSession;
+use monwire_zmq::zmq::{AttachOptions, Monitor};
 use monwire_zmq::{EventMask, MonitorEvent, V1Message};
 
 /// The frames of `tests/vectors/zmq/<name>.hex` (one hex frame per line).
@@ -129,7 +131,41 @@ fn drain(c: &mut Criterion) {
         })
     });
 
+    // The attach iterator itself, reading the same pre-encoded messages: `Monitor::connect`
+    // reads a monitor endpoint armed elsewhere, here our PAIR sender.
+    let endpoint = "inproc://monwire-bench-iterator";
+    let itx = ctx.socket(zmq::PAIR).unwrap();
+    itx.set_sndhwm(0).unwrap();
+    itx.bind(endpoint).unwrap();
+    let mut monitor = Monitor::connect(
+        &ctx,
+        endpoint,
+        EventMask::ALL_V1,
+        AttachOptions::new().unbounded(true),
+    )
+    .unwrap();
+    g.bench_function("monitor_iterator", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                fill(&itx, &frames);
+                let start = Instant::now();
+                for m in monitor.by_ref().take(DRAIN) {
+                    black_box(m.unwrap());
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
     g.finish();
+    // End the stream the way libzmq does, so the monitor closes its reader at once.
+    let stopped = Codec::new()
+        .encode_v1(&V1Message::new(MonitorEvent::MonitorStopped, Vec::new()).view())
+        .unwrap();
+    itx.send(&stopped[0][..], zmq::SNDMORE).unwrap();
+    itx.send(&stopped[1][..], 0).unwrap();
+    assert!(monitor.next().is_none());
 }
 
 criterion_group!(benches, decode, drain);

@@ -177,14 +177,30 @@ impl Monitor {
         if !events.fits_v1() {
             return Err(MonitorError::MaskNotV1(events.bits()));
         }
-        let session = MonitorSession::new(events);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let endpoint = format!("inproc://monwire-zmq-monitor.{}.{id}", std::process::id());
-        let mask = i32::try_from(session.armed_mask().bits())
-            .map_err(|_| MonitorError::MaskNotV1(events.bits()))?;
+        let armed = MonitorSession::new(events).armed_mask();
+        let mask =
+            i32::try_from(armed.bits()).map_err(|_| MonitorError::MaskNotV1(events.bits()))?;
         socket
             .monitor(&endpoint, mask)
             .map_err(zerr("arming the monitor"))?;
+        Monitor::connect(ctx, &endpoint, events, options)
+    }
+
+    /// Reads a v1 monitor that was armed elsewhere (by another binding, or C code that called
+    /// `zmq_socket_monitor(s, endpoint, events)` with `MONITOR_STOPPED` in its mask) on the
+    /// `inproc://` `endpoint` of `ctx`. `events` is what the iterator passes on. Everything said
+    /// about back-pressure and teardown applies as for [`attach`](Monitor::attach).
+    pub fn connect(
+        ctx: &::zmq::Context,
+        endpoint: &str,
+        events: EventMask,
+        options: AttachOptions,
+    ) -> Result<Monitor, MonitorError> {
+        if !events.fits_v1() {
+            return Err(MonitorError::MaskNotV1(events.bits()));
+        }
         let reader = ctx
             .socket(::zmq::PAIR)
             .map_err(zerr("creating the reader"))?;
@@ -193,12 +209,12 @@ impl Monitor {
         }
         reader.set_linger(0).map_err(zerr("setting LINGER"))?;
         reader
-            .connect(&endpoint)
+            .connect(endpoint)
             .map_err(zerr("connecting the reader"))?;
         Ok(Monitor {
             reader: Some(reader),
-            session,
-            endpoint,
+            session: MonitorSession::new(events),
+            endpoint: endpoint.to_owned(),
             queue: VecDeque::new(),
             frames: Vec::new(),
         })
