@@ -333,18 +333,27 @@ impl Monitor {
             if left.is_zero() {
                 return Ok(TryRecv::Empty);
             }
-            let Some(reader) = self.reader.as_ref() else {
+            if !self.wait_readable(left)? {
                 return Ok(TryRecv::Ended);
-            };
-            let ms = i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1);
-            match reader.poll(::zmq::POLLIN, ms) {
-                Ok(_) | Err(::zmq::Error::EINTR) => {}
-                Err(::zmq::Error::ETERM) => {
-                    self.session.handle_term();
-                    self.reader = None;
-                }
-                Err(e) => return Err(zerr("polling")(e)),
             }
+        }
+    }
+
+    /// Waits at most `left` for the reader to become readable. `false` when there is no reader
+    /// any more (the stream ended, or the context was terminated while waiting).
+    fn wait_readable(&mut self, left: Duration) -> Result<bool, MonitorError> {
+        let Some(reader) = self.reader.as_ref() else {
+            return Ok(false);
+        };
+        let ms = i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1);
+        match reader.poll(::zmq::POLLIN, ms) {
+            Ok(_) | Err(::zmq::Error::EINTR) => Ok(true),
+            Err(::zmq::Error::ETERM) => {
+                self.session.handle_term();
+                self.reader = None;
+                Ok(false)
+            }
+            Err(e) => Err(zerr("polling")(e)),
         }
     }
 
@@ -393,21 +402,13 @@ impl Monitor {
                 Ok(Step::Ended) => break,
                 Ok(Step::Empty) => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    let Some(reader) = self.reader.as_ref() else {
+                    if self.reader.is_none() {
                         break;
-                    };
+                    }
                     if left.is_zero() {
                         return Err(MonitorError::NotStopped);
                     }
-                    let ms = i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1);
-                    match reader.poll(::zmq::POLLIN, ms) {
-                        Ok(_) | Err(::zmq::Error::EINTR) => {}
-                        Err(::zmq::Error::ETERM) => {
-                            self.session.handle_term();
-                            self.reader = None;
-                        }
-                        Err(e) => return Err(zerr("polling")(e)),
-                    }
+                    self.wait_readable(left)?;
                 }
                 Err(MonitorError::Decode(e)) => {
                     first_err.get_or_insert(MonitorError::Decode(e));
