@@ -4,6 +4,7 @@
 //! TCP connection, a concatenation of messages (8-byte header `type, size`, then the XDR body),
 //! as `tests/vectors/galaxy/cap.*` are.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -29,7 +30,8 @@ pub(crate) struct WatchArgs {
     #[arg(long, value_name = "HOST:PORT")]
     connect: Option<String>,
     /// Answer every `hub_debug_prompt` with CMD (`c` continue, `s` sessions, `t` tokens, …).
-    /// Without it, prompts are answered with `c`.
+    /// Without it, each prompt is asked on the terminal when stdin is one, and answered with
+    /// `c` otherwise.
     #[arg(long, value_name = "CMD")]
     debug_cmd: Option<String>,
     /// Exit after this many events.
@@ -81,8 +83,14 @@ fn listen_addr(spec: &str) -> String {
 /// Runs `watch galaxy`.
 pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
     let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
-    let cmd = args.debug_cmd.clone().unwrap_or_else(|| "c".to_owned());
-    let config = GuiConfig::default().with_debug_cmd(cmd.into_bytes());
+    // Interactive only when nobody chose an answer and a person can type one.
+    let interactive = args.debug_cmd.is_none() && std::io::stdin().is_terminal();
+    let config = if interactive {
+        GuiConfig::default()
+    } else {
+        let cmd = args.debug_cmd.clone().unwrap_or_else(|| "c".to_owned());
+        GuiConfig::default().with_debug_cmd(cmd.into_bytes())
+    };
     let rt = runtime()?;
     rt.block_on(async {
         let mut conn = match &args.connect {
@@ -103,12 +111,33 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
         let source = conn.peer().to_string();
         let mut seen = 0u64;
         while let Some(ev) = conn.next_event().await {
+            let prompt = interactive
+                && matches!(
+                    ev,
+                    GuiEvent::Status(monwire_galaxy::StatusMessage::HubDebugPrompt { .. })
+                );
             let e = gui_event_to_event(&ev)
                 .with_source(source.clone())
                 .with_observed(SystemTime::now());
             seen += 1;
             if sink(e).is_break() || args.count.is_some_and(|n| seen >= n) {
                 return Ok(Status::Ok);
+            }
+            if prompt {
+                eprint!("galaxy: the Hub waits at a debug prompt; command (c continue, s sessions, t tokens, …)? ");
+                let line = tokio::task::spawn_blocking(|| {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map(|_| line)
+                })
+                .await
+                .map_err(|e| fail(format!("reading the debug command: {e}")))?
+                .map_err(|e| fail(format!("reading the debug command: {e}")))?;
+                let cmd = match line.trim() {
+                    "" => "c".to_owned(),
+                    other => other.to_owned(),
+                };
+                conn.answer_debug_prompt(cmd.into_bytes())
+                    .map_err(|e| fail(format!("answering the debug prompt: {e}")))?;
             }
         }
         if conn.dropped_events() > 0 {
