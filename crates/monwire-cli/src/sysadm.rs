@@ -449,25 +449,33 @@ pub(crate) fn bridge(args: &BridgeArgs) -> Run {
     status
 }
 
+/// The demo's server on a free loopback port, user `demo` with password `demo`.
+async fn demo_server(
+    tls: ServerTls,
+) -> Result<(ServerHandle, tokio::sync::mpsc::Receiver<Event>), monwire_sysadm::tokio::Error> {
+    spawn_server(ServerOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls,
+        config: ServerConfig {
+            hostname: "monwire-demo".into(),
+            ..Default::default()
+        },
+        verifier: Box::new(StaticUser {
+            username: "demo".into(),
+            password: "demo".into(),
+        }),
+    })
+    .await
+}
+
 /// The demo's SysAdm part: our server (wss, self-signed) and our client (trusting exactly that
 /// certificate) on loopback; one round of the script must arrive in full.
 pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: sysadm: {e}"));
     let rt = runtime()?;
     rt.block_on(async {
-        let (srv, _events) = spawn_server(ServerOptions {
-            listen: "127.0.0.1:0".parse().map_err(|e| fail(&e))?,
-            tls: ServerTls::SelfSigned {
-                names: vec!["localhost".into()],
-            },
-            config: ServerConfig {
-                hostname: "monwire-demo".into(),
-                ..Default::default()
-            },
-            verifier: Box::new(StaticUser {
-                username: "demo".into(),
-                password: "demo".into(),
-            }),
+        let (srv, _events) = demo_server(ServerTls::SelfSigned {
+            names: vec!["localhost".into()],
         })
         .await
         .map_err(|e| fail(&e))?;
@@ -532,20 +540,7 @@ pub(crate) fn demo_bridge(
     let fail = |e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: bridge: {e}"));
     let rt = runtime()?;
     rt.block_on(async {
-        let (srv, _events) = spawn_server(ServerOptions {
-            listen: "127.0.0.1:0".parse().map_err(|e| fail(&e))?,
-            tls: ServerTls::Plain,
-            config: ServerConfig {
-                hostname: "monwire-demo".into(),
-                ..Default::default()
-            },
-            verifier: Box::new(StaticUser {
-                username: "demo".into(),
-                password: "demo".into(),
-            }),
-        })
-        .await
-        .map_err(|e| fail(&e))?;
+        let (srv, _events) = demo_server(ServerTls::Plain).await.map_err(|e| fail(&e))?;
         let url = format!("ws://127.0.0.1:{}", srv.local_addr().port());
         let mut opts = ClientOptions::new(&url).map_err(|e| fail(&e))?;
         opts.config.credentials = Some(("demo".into(), "demo".into()));
