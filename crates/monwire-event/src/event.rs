@@ -19,8 +19,24 @@ pub enum Protocol {
     Galaxy,
     /// SysAdm websocket events (`monwire-sysadm`).
     SysAdm,
-    /// A protocol this version does not know, by its lower-case name.
-    Other(String),
+    /// A protocol this version does not know, by its name. Built only by
+    /// [`Protocol::from_name`], so it never holds a known name: `Other` always reads back as
+    /// itself.
+    Other(OtherProtocol),
+}
+
+/// The name of a protocol this version of `monwire-event` does not know.
+///
+/// It cannot hold a known name (`zmq`, `nsm`, …): [`Protocol::from_name`] is the only way to
+/// make one, and it gives the known variant for those.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OtherProtocol(String);
+
+impl OtherProtocol {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Protocol {
@@ -33,7 +49,7 @@ impl Protocol {
             Protocol::Ray => "ray",
             Protocol::Galaxy => "galaxy",
             Protocol::SysAdm => "sysadm",
-            Protocol::Other(s) => s,
+            Protocol::Other(s) => s.as_str(),
         }
     }
 
@@ -45,8 +61,29 @@ impl Protocol {
             "ray" => Protocol::Ray,
             "galaxy" => Protocol::Galaxy,
             "sysadm" => Protocol::SysAdm,
-            other => Protocol::Other(other.to_owned()),
+            other => Protocol::Other(OtherProtocol(other.to_owned())),
         }
+    }
+
+    /// The protocol family: the wire format this protocol is a dialect of.
+    ///
+    /// RaySession's external monitor (`/ray/monitor/…`) is a dialect of NSM's `:monitor:`
+    /// messages, spoken by the same daemon over the same OSC transport, so the family of
+    /// [`Protocol::Ray`] is [`Protocol::Nsm`]. Every other protocol is its own family. Events
+    /// keep the exact dialect in [`Event::protocol`] (the codec needs it to re-encode); filters
+    /// use [`matches`](Protocol::matches).
+    pub fn family(&self) -> &Protocol {
+        match self {
+            Protocol::Ray => &Protocol::Nsm,
+            other => other,
+        }
+    }
+
+    /// Whether an event of this protocol passes a filter on `wanted`: the same protocol, or
+    /// `wanted` is this protocol's [family](Protocol::family). `nsm` matches both `nsm` and
+    /// `ray` events; `ray` matches only `ray`.
+    pub fn matches(&self, wanted: &Protocol) -> bool {
+        self == wanted || self.family() == wanted
     }
 }
 
@@ -238,6 +275,11 @@ pub struct Event {
     pub time: Option<SystemTime>,
     /// When an adapter received it (codecs have no clock and leave it `None`).
     pub observed: Option<SystemTime>,
+    /// A short human summary of what happened, written by the codec that made the event
+    /// (`"client synth ready"`, `"tcp://127.0.0.1:5555 handshake failed: …"`). It is derived
+    /// from the other fields and never read back by a codec; [`Event::summary_text`] falls back
+    /// to the name and subject when there is none.
+    pub summary: Option<String>,
     /// Protocol details, keys namespaced by protocol (`zmq.fd`).
     pub attributes: Attributes,
 }
@@ -254,7 +296,24 @@ impl Event {
             severity: Severity::Info,
             time: None,
             observed: None,
+            summary: None,
             attributes: Attributes::new(),
+        }
+    }
+
+    /// Sets the summary.
+    #[must_use]
+    pub fn with_summary(mut self, summary: impl Into<String>) -> Event {
+        self.summary = Some(summary.into());
+        self
+    }
+
+    /// The summary, or when there is none, the name followed by the subject.
+    pub fn summary_text(&self) -> std::borrow::Cow<'_, str> {
+        match &self.summary {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None if self.subject.is_empty() => std::borrow::Cow::Borrowed(&self.name),
+            None => std::borrow::Cow::Owned(format!("{} {}", self.subject, self.name)),
         }
     }
 
@@ -339,6 +398,25 @@ mod tests {
         let numbers: Vec<u8> = Severity::ALL.iter().map(|s| s.number()).collect();
         assert_eq!(numbers, [1, 5, 9, 13, 17, 21]);
         assert_eq!(Severity::from_name("warn"), Some(Severity::Warn));
+    }
+
+    #[test]
+    fn other_protocols_never_hold_a_known_name() {
+        for name in ["zmq", "nsm", "ray", "galaxy", "sysadm"] {
+            assert!(!matches!(Protocol::from_name(name), Protocol::Other(_)));
+            assert_eq!(Protocol::from_name(name).as_str(), name);
+        }
+        let x = Protocol::from_name("xyz");
+        assert_eq!(x.as_str(), "xyz");
+        assert_eq!(Protocol::from_name(x.as_str()), x);
+    }
+
+    #[test]
+    fn nsm_filter_matches_its_ray_dialect_but_not_the_reverse() {
+        assert!(Protocol::Ray.matches(&Protocol::Nsm));
+        assert!(Protocol::Nsm.matches(&Protocol::Nsm));
+        assert!(!Protocol::Nsm.matches(&Protocol::Ray));
+        assert!(!Protocol::Zmq.matches(&Protocol::Nsm));
     }
 
     #[test]

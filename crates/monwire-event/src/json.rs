@@ -13,11 +13,22 @@
 //! | `severity_number` | number | [`Severity::number`] (written for readers; ignored on input) |
 //! | `time_unix_nano` | number, omitted when absent | [`Event::time`] in nanoseconds since 1970 |
 //! | `observed_unix_nano` | number, omitted when absent | [`Event::observed`], likewise |
+//! | `summary` | string, omitted when absent | [`Event::summary`] |
 //! | `attributes` | object | [`Event::attributes`] in order |
 //!
-//! Attribute values map to JSON as booleans, numbers, strings and arrays; raw bytes are written
-//! as `{"hex": "0a1b…"}`. A non-finite float, or a time before 1970 or after 2554, cannot be
-//! written and is a serialization error.
+//! Attribute values map to JSON as booleans, numbers, strings, arrays and objects:
+//!
+//! | [`Value`] | JSON |
+//! |---|---|
+//! | `Bool`, `Int`, `UInt`, `Float` | boolean, number |
+//! | `Str` | string |
+//! | `List` | array |
+//! | `Map` | object, keys in order; a key that starts with `$` is written with one more `$` in front (`"$x"` → `"$$x"`) and read back without it |
+//! | `Bytes` | `{"$hex": "0a1b…"}`, the one object whose only key is `$hex` |
+//!
+//! So every value has exactly one JSON form and reads back as itself. A non-finite float, or a
+//! time before 1970 or after 2554, cannot be written and is a serialization error. Nested
+//! values deeper than 128 levels are rejected on input (`serde_json`'s recursion limit).
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -27,7 +38,7 @@ use serde::ser::{self, SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::event::{Event, Kind, Protocol, Severity};
-use crate::value::{Attributes, Value};
+use crate::value::{Attributes, Map, Value};
 
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -42,7 +53,18 @@ impl Serialize for Value {
             Value::Str(v) => s.serialize_str(v),
             Value::Bytes(v) => {
                 let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("hex", &Hex(v))?;
+                m.serialize_entry(BYTES_KEY, &Hex(v))?;
+                m.end()
+            }
+            Value::Map(map) => {
+                let mut m = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map.iter() {
+                    if k.starts_with('$') {
+                        m.serialize_entry(&EscapedKey(k), v)?;
+                    } else {
+                        m.serialize_entry(k, v)?;
+                    }
+                }
                 m.end()
             }
             Value::List(v) => {
@@ -53,6 +75,18 @@ impl Serialize for Value {
                 seq.end()
             }
         }
+    }
+}
+
+/// The key of the one-key object that stands for [`Value::Bytes`].
+const BYTES_KEY: &str = "$hex";
+
+/// A map key that starts with `$`, written with one more `$` in front.
+struct EscapedKey<'a>(&'a str);
+
+impl Serialize for EscapedKey<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("${}", self.0))
     }
 }
 
@@ -95,7 +129,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a boolean, number, string, array or {\"hex\": …}")
+        f.write_str("a boolean, number, string, array or object")
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
@@ -131,21 +165,36 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let Some(key) = map.next_key::<String>()? else {
-            return Err(de::Error::custom("an empty object is not a value"));
-        };
-        if key != "hex" {
-            return Err(de::Error::custom(format!(
-                "object values must be {{\"hex\": …}}, found key {key:?}"
-            )));
+        let mut out = Map::new();
+        let mut first = true;
+        while let Some(key) = map.next_key::<String>()? {
+            if first && key == BYTES_KEY {
+                let text: String = map.next_value()?;
+                if map.next_key::<String>()?.is_some() {
+                    return Err(de::Error::custom("{\"$hex\": …} takes one key"));
+                }
+                return unhex(&text).map(Value::Bytes).ok_or_else(|| {
+                    de::Error::custom("\"$hex\" must be an even number of hex digits")
+                });
+            }
+            first = false;
+            let key = match key.strip_prefix('$') {
+                Some(rest) if rest.starts_with('$') => rest.to_owned(),
+                Some(_) => {
+                    return Err(de::Error::custom(format!(
+                        "object key {key:?}: a key that starts with `$` is written `$${}`",
+                        &key[1..]
+                    )));
+                }
+                None => key,
+            };
+            if out.get(&key).is_some() {
+                return Err(de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            let value: Value = map.next_value()?;
+            out.push_unchecked(key, value);
         }
-        let text: String = map.next_value()?;
-        if map.next_key::<String>()?.is_some() {
-            return Err(de::Error::custom("{\"hex\": …} takes one key"));
-        }
-        unhex(&text)
-            .map(Value::Bytes)
-            .ok_or_else(|| de::Error::custom("\"hex\" must be an even number of hex digits"))
+        Ok(Value::Map(out))
     }
 }
 
@@ -207,6 +256,9 @@ impl Serialize for Event {
         if let Some(t) = self.observed {
             m.serialize_entry("observed_unix_nano", &unix_nanos::<S::Error>(t)?)?;
         }
+        if let Some(summary) = &self.summary {
+            m.serialize_entry("summary", summary)?;
+        }
         m.serialize_entry("attributes", &self.attributes)?;
         m.end()
     }
@@ -231,6 +283,8 @@ struct EventRepr {
     #[serde(default)]
     observed_unix_nano: Option<u64>,
     #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
     attributes: Attributes,
 }
 
@@ -252,6 +306,7 @@ impl<'de> Deserialize<'de> for Event {
             observed: r
                 .observed_unix_nano
                 .map(|n| UNIX_EPOCH + Duration::from_nanos(n)),
+            summary: r.summary,
             attributes: r.attributes,
         })
     }
@@ -271,7 +326,7 @@ mod tests {
         let text = serde_json::to_string(&e).unwrap();
         assert_eq!(
             text,
-            r#"{"protocol":"zmq","subject":"tcp://127.0.0.1:5555","kind":"connected","name":"CONNECTED","severity":"INFO","severity_number":9,"observed_unix_nano":1700000000000000001,"attributes":{"zmq.fd":25,"zmq.raw":{"hex":"00ff"}}}"#
+            r#"{"protocol":"zmq","subject":"tcp://127.0.0.1:5555","kind":"connected","name":"CONNECTED","severity":"INFO","severity_number":9,"observed_unix_nano":1700000000000000001,"attributes":{"zmq.fd":25,"zmq.raw":{"$hex":"00ff"}}}"#
         );
         let back: Event = serde_json::from_str(&text).unwrap();
         assert_eq!(back, e);
@@ -286,7 +341,29 @@ mod tests {
         assert!(err.to_string().contains("unknown severity"), "{err}");
         let dup = r#"{"protocol":"zmq","kind":"other","name":"X","severity":"INFO","attributes":{"a":1,"a":2}}"#;
         assert!(serde_json::from_str::<Event>(dup).is_err());
-        let odd = r#"{"protocol":"zmq","kind":"other","name":"X","severity":"INFO","attributes":{"a":{"hex":"abc"}}}"#;
+        let odd = r#"{"protocol":"zmq","kind":"other","name":"X","severity":"INFO","attributes":{"a":{"$hex":"abc"}}}"#;
         assert!(serde_json::from_str::<Event>(odd).is_err());
+        let unescaped = r#"{"protocol":"zmq","kind":"other","name":"X","severity":"INFO","attributes":{"a":{"$x":1}}}"#;
+        assert!(serde_json::from_str::<Event>(unescaped).is_err());
+    }
+
+    #[test]
+    fn maps_are_objects_and_never_read_as_bytes() {
+        let mut inner = Map::new();
+        inner.insert("$hex", "00ff");
+        inner.insert("b", Value::List(vec![1u64.into(), "two words".into()]));
+        let mut outer = Map::new();
+        outer.insert("z", 1u64);
+        outer.insert("a", Value::Map(inner));
+        let e = Event::new(Protocol::SysAdm, Kind::Other, "X")
+            .with_summary("a summary")
+            .with_attr("sysadm.args", Value::Map(outer));
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(
+            text.ends_with(r#""summary":"a summary","attributes":{"sysadm.args":{"z":1,"a":{"$$hex":"00ff","b":[1,"two words"]}}}}"#),
+            "{text}"
+        );
+        let back: Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, e);
     }
 }

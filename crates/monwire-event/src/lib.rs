@@ -59,15 +59,31 @@
 //! # Attribute keys
 //!
 //! Keys are namespaced by protocol: `zmq.*`, `nsm.*`, `ray.*`, `galaxy.*`, `sysadm.*`. Each
-//! codec crate documents its keys in its `event` module.
+//! codec crate documents its keys in its `event` module. Values are typed ([`Value`]): scalars,
+//! bytes, lists and ordered maps ([`Map`]), so a structure on the wire (SysAdm `args`, a Galaxy
+//! frame) is a structured value, never serialized text of one.
+//!
+//! # NSM and Ray
+//!
+//! RaySession's external monitor is a dialect of NSM's `:monitor:` messages, sent by the same
+//! daemon. Its events say [`Protocol::Ray`] (the codec needs the dialect to re-encode them), and
+//! [`Protocol::family`] of `Ray` is `Nsm`, so a [`Filter`] on `nsm` keeps both dialects.
+//!
+//! # Summaries
+//!
+//! Each codec's `event::to_event` fills [`Event::summary`] with a short line for people
+//! (`"client synth ready"`); its `event::summary_keys` names the attributes that line already
+//! says, which a one-line view leaves out.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod event;
+mod filter;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub mod json;
 mod value;
 
-pub use event::{Event, Kind, Protocol, Severity};
-pub use value::{Attributes, Value};
+pub use event::{Event, Kind, OtherProtocol, Protocol, Severity};
+pub use filter::Filter;
+pub use value::{Attributes, Map, Value, needs_quotes};

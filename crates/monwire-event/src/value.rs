@@ -19,10 +19,13 @@ pub enum Value {
     Float(f64),
     /// Text.
     Str(String),
-    /// Raw bytes that are not known to be text (JSON: `{"hex": "…"}`).
+    /// Raw bytes that are not known to be text (JSON: `{"$hex": "…"}`).
     Bytes(Vec<u8>),
     /// An ordered list of values.
     List(Vec<Value>),
+    /// An ordered map of key → value, keys in insertion order, each key once (OpenTelemetry's
+    /// `kvlist`; JSON: an object).
+    Map(Map),
 }
 
 impl PartialEq for Value {
@@ -37,6 +40,7 @@ impl PartialEq for Value {
             (Str(a), Str(b)) => a == b,
             (Bytes(a), Bytes(b)) => a == b,
             (List(a), List(b)) => a == b,
+            (Map(a), Map(b)) => a == b,
             _ => false,
         }
     }
@@ -100,10 +104,24 @@ impl Value {
             _ => None,
         }
     }
+
+    /// The value as a map.
+    pub fn as_map(&self) -> Option<&Map> {
+        match self {
+            Value::Map(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is a scalar (not bytes, a list or a map): what a one-line view shows.
+    pub fn is_scalar(&self) -> bool {
+        !matches!(self, Value::Bytes(_) | Value::List(_) | Value::Map(_))
+    }
 }
 
 impl fmt::Display for Value {
-    /// A compact human form: text as is, bytes as hex, lists in brackets.
+    /// A compact human form: text as is, bytes as hex, lists in brackets, maps in braces
+    /// (`{key=value key2="two words"}`; nested text is quoted when it holds spaces).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Bool(v) => write!(f, "{v}"),
@@ -124,12 +142,42 @@ impl fmt::Display for Value {
                     if i > 0 {
                         f.write_str(",")?;
                     }
-                    write!(f, "{item}")?;
+                    fmt_nested(item, f)?;
                 }
                 f.write_str("]")
             }
+            Value::Map(m) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{k}=")?;
+                    fmt_nested(v, f)?;
+                }
+                f.write_str("}")
+            }
         }
     }
+}
+
+/// Nested text is quoted when it would otherwise be ambiguous (empty, spaces, separators).
+fn fmt_nested(v: &Value, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match v {
+        Value::Str(s) if needs_quotes(s) => write!(f, "{s:?}"),
+        other => write!(f, "{other}"),
+    }
+}
+
+/// Whether a text value needs quotes in a `key=value` view: it is empty, or holds whitespace,
+/// quotes, `=`, brackets or control characters.
+pub fn needs_quotes(s: &str) -> bool {
+    s.is_empty()
+        || s.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '"' | '=' | '[' | ']' | '{' | '}' | ',')
+        })
 }
 
 macro_rules! from_impl {
@@ -150,23 +198,44 @@ from_impl! {
     String => Str, &str => Str,
     Vec<u8> => Bytes, &[u8] => Bytes,
     Vec<Value> => List,
+    Map => Map,
 }
 
-/// Ordered attributes: keys in the order they were first inserted, each key once.
+/// An ordered map: keys in the order they were first inserted, each key once.
 ///
-/// Keys are namespaced by protocol (`zmq.fd`, `nsm.jack_name`). Lookups are linear, which is
-/// the fast choice for the handful of attributes an event carries.
+/// It is both an event's [`Attributes`] and the [`Value::Map`] of a structured value. Lookups
+/// are linear, which is the fast choice for the handful of keys an event or a frame carries;
+/// building a map key by key with [`insert`](Map::insert) is quadratic in the number of keys, so
+/// codecs that read many keys from the wire check uniqueness their own way and use
+/// [`push_unchecked`](Map::push_unchecked).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Attributes {
+pub struct Map {
     entries: Vec<(String, Value)>,
 }
 
-impl Attributes {
-    /// No attributes.
+/// An event's attributes: an ordered [`Map`] whose keys are namespaced by protocol (`zmq.fd`,
+/// `nsm.jack_name`).
+pub type Attributes = Map;
+
+impl Map {
+    /// An empty map.
     pub const fn new() -> Self {
-        Attributes {
+        Map {
             entries: Vec::new(),
         }
+    }
+
+    /// An empty map with room for `n` entries.
+    pub fn with_capacity(n: usize) -> Self {
+        Map {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    /// Appends `key` without looking for it first. The caller promises the key is not present
+    /// yet (a codec that has checked it); if it is, [`get`](Map::get) finds the first entry.
+    pub fn push_unchecked(&mut self, key: impl Into<String>, value: impl Into<Value>) {
+        self.entries.push((key.into(), value.into()));
     }
 
     /// Sets `key` to `value`. A key already present keeps its place and takes the new value.
@@ -190,12 +259,20 @@ impl Attributes {
         Some(self.entries.remove(at).1)
     }
 
-    /// The attributes in order.
+    /// The value of `key`, mutably.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The entries in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// How many attributes there are.
+    /// How many entries there are.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -206,9 +283,9 @@ impl Attributes {
     }
 }
 
-impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Attributes {
+impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Map {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut a = Attributes::new();
+        let mut a = Map::new();
         for (k, v) in iter {
             a.insert(k, v);
         }
@@ -216,7 +293,15 @@ impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Attributes {
     }
 }
 
-impl<'a> IntoIterator for &'a Attributes {
+impl IntoIterator for Map {
+    type Item = (String, Value);
+    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Map {
     type Item = (&'a str, &'a Value);
     type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a Value)> + 'a>;
     fn into_iter(self) -> Self::IntoIter {
