@@ -314,3 +314,11 @@ pub fn from_event(event: &Event) -> Result<Message, FromEventError> {
     };
     Ok(msg)
 }
+
+/// The attribute keys whose values [`Event::summary`] already states for this event; a
+/// one-line view (the `monwire` terminal view) leaves them out unless asked for every
+/// attribute.
+pub fn summary_keys(event: &Event) -> &'static [&'static str] {
+    let _ = event;
+    &[]
+}

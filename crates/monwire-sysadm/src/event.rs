@@ -337,3 +337,11 @@ pub fn unwrap_bridged(message: &Message) -> Option<Event> {
     }
     serde_json::from_value(args.clone()).ok()
 }
+
+/// The attribute keys whose values [`Event::summary`] already states for this event; a
+/// one-line view (the `monwire` terminal view) leaves them out unless asked for every
+/// attribute.
+pub fn summary_keys(event: &Event) -> &'static [&'static str] {
+    let _ = event;
+    &[]
+}
