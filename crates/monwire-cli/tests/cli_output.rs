@@ -332,3 +332,133 @@ fn serve_and_watch_filter_live_events() {
     assert_filtered(&served_all, &served, keep);
     assert_filtered(&watched_all, &watched, keep);
 }
+
+/// Reads lines from `rx` until one satisfies `hit`, bounded; returns the lines seen.
+fn await_line(
+    rx: &std::sync::mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    hit: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.push(l.clone());
+            if hit(&l) {
+                return l;
+            }
+        }
+    }
+    panic!("no such line; saw {seen:#?}");
+}
+
+fn line_channel(r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(r).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// `bridge --kind disconnected zmq …`: only the zmq socket's DISCONNECTED events reach the
+/// SysAdm feed (a `watch sysadm` subscribed to `monwire-zmq` gets them, unwrapped) and the
+/// bridge's stdout; the ACCEPTED and HANDSHAKE_SUCCEEDED before them are dropped by the filter
+/// (the feed is ordered, so without the filter they would have arrived first).
+#[test]
+fn bridge_filters_what_it_republishes() {
+    let mut bridge = KillOnDrop(
+        monwire()
+            .args(["bridge", "--listen", "127.0.0.1:0", "--plain", "--json"])
+            .args(["--kind", "disconnected"])
+            .args(["zmq", "--bind", "tcp://127.0.0.1:*"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let bridge_out = line_channel(bridge.0.stdout.take().unwrap());
+    let bridge_err = line_channel(bridge.0.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    let ws = await_line(&bridge_err, &mut seen, |l| l.contains("serving ws://"));
+    let ws = ws.split_whitespace().last().unwrap().to_owned();
+    let zmq_ep = await_line(&bridge_err, &mut seen, |l| l.contains("socket bound to"));
+    let zmq_ep = zmq_ep.split_whitespace().last().unwrap().to_owned();
+
+    let mut watcher = KillOnDrop(
+        monwire()
+            .args(["watch", "sysadm", &ws, "--user", "u", "--json"])
+            .args(["--subscribe", "monwire-zmq"])
+            .env("MONWIRE_SYSADM_PASSWORD", "p")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let watch_out = line_channel(watcher.0.stdout.take().unwrap());
+    let mut watched = Vec::new();
+    await_line(&watch_out, &mut watched, |l| l.contains("\"subscribed\""));
+
+    // A peer connects (ACCEPTED, HANDSHAKE_SUCCEEDED) and goes (DISCONNECTED).
+    let ctx = zmq::Context::new();
+    let peer = ctx.socket(zmq::DEALER).unwrap();
+    peer.set_linger(0).unwrap();
+    let mut mon =
+        monwire_zmq::zmq::Monitor::attach(&ctx, &peer, monwire_zmq::EventMask::ALL_V1).unwrap();
+    peer.connect(&zmq_ep).unwrap();
+    // Close only once the handshake is done, so the bridge's socket saw the whole connection.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the peer's handshake never finished"
+        );
+        if let monwire_zmq::zmq::TryRecv::Message(m) =
+            mon.recv_timeout(Duration::from_millis(100)).unwrap()
+        {
+            if m.event.code() == monwire_zmq::EventCode::HANDSHAKE_SUCCEEDED {
+                break;
+            }
+        }
+    }
+    drop(mon);
+    drop(peer);
+
+    let disconnected = |l: &str| l.contains("\"DISCONNECTED\"");
+    let mut printed = Vec::new();
+    await_line(&bridge_out, &mut printed, disconnected);
+    await_line(&watch_out, &mut watched, disconnected);
+    let zmq_events: Vec<Event> = watched
+        .iter()
+        .map(|l| serde_json::from_str::<Event>(l).unwrap())
+        .filter(|e| e.protocol == Protocol::Zmq)
+        .collect();
+    assert!(!zmq_events.is_empty());
+    for e in &zmq_events {
+        assert_eq!(
+            e.kind,
+            Kind::Disconnected,
+            "only what the filter keeps: {e:?}"
+        );
+    }
+    for l in &printed {
+        let e: Event = serde_json::from_str(l).unwrap();
+        assert_eq!(
+            e.kind,
+            Kind::Disconnected,
+            "stdout is filtered alike: {e:?}"
+        );
+    }
+    for child in [&mut bridge.0, &mut watcher.0] {
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        assert_eq!(wait(child).code(), Some(0), "SIGTERM ends both with 0");
+    }
+}
