@@ -418,10 +418,9 @@ fn bridge_filters_what_it_republishes() {
         );
         if let monwire_zmq::zmq::TryRecv::Message(m) =
             mon.recv_timeout(Duration::from_millis(100)).unwrap()
+            && m.event.code() == monwire_zmq::EventCode::HANDSHAKE_SUCCEEDED
         {
-            if m.event.code() == monwire_zmq::EventCode::HANDSHAKE_SUCCEEDED {
-                break;
-            }
+            break;
         }
     }
     drop(mon);
