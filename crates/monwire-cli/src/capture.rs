@@ -90,3 +90,62 @@ pub(crate) fn read_all(mut input: Box<dyn Read>, what: &str) -> Result<Vec<u8>, 
         .map_err(|e| Failure::Runtime(format!("{what}: {e}")))?;
     Ok(buf)
 }
+
+/// The value of one hex digit.
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Appends the bytes that the hex digits of `text` spell to `out`, ignoring ASCII
+/// whitespace between them; `Err` names the first offending character (1-based column) or an
+/// odd count of digits.
+pub(crate) fn unhex_into(text: &str, out: &mut Vec<u8>) -> Result<(), String> {
+    out.reserve(text.len() / 2);
+    let mut high: Option<u8> = None;
+    for (i, c) in text.bytes().enumerate() {
+        if c.is_ascii_whitespace() {
+            continue;
+        }
+        let Some(v) = hex_digit(c) else {
+            let ch = text.get(i..).and_then(|s| s.chars().next()).unwrap_or('?');
+            return Err(format!("column {}: {ch:?} is not a hex digit", i + 1));
+        };
+        match high.take() {
+            None => high = Some(v),
+            Some(h) => out.push(h << 4 | v),
+        }
+    }
+    if high.is_some() {
+        return Err("odd number of hex digits".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unhex_into;
+
+    #[test]
+    fn hex_with_blanks_decodes_and_errors_say_where() {
+        let mut v = Vec::new();
+        unhex_into("2f72 61 79\t00", &mut v).unwrap();
+        assert_eq!(v, b"/ray\0");
+        let mut v = Vec::new();
+        assert_eq!(
+            unhex_into("2f7g", &mut v).unwrap_err(),
+            "column 4: 'g' is not a hex digit"
+        );
+        assert_eq!(
+            unhex_into("abc", &mut v).unwrap_err(),
+            "odd number of hex digits"
+        );
+        let mut v = Vec::new();
+        unhex_into("", &mut v).unwrap();
+        assert!(v.is_empty());
+    }
+}

@@ -184,19 +184,9 @@ fn any_addr(v4: bool) -> std::net::SocketAddr {
 }
 
 fn unhex(line: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = line.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".to_owned());
-    }
-    digits
-        .chunks(2)
-        .map(|p| {
-            std::str::from_utf8(p)
-                .ok()
-                .and_then(|s| u8::from_str_radix(s, 16).ok())
-                .ok_or_else(|| format!("bad hex {:?}", String::from_utf8_lossy(p)))
-        })
-        .collect()
+    let mut bytes = Vec::new();
+    capture::unhex_into(line, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Decodes a capture, printing one event per message.
