@@ -178,7 +178,7 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
             }
         };
         let flow = match args.print {
-            PrintAs::Raw => match codec.encode_message(&msg) {
+            PrintAs::Raw => match codec.encode(&msg) {
                 Ok(b) => printer.raw_bytes(&b),
                 Err(e) => {
                     note(format!("{what}: message at byte {at}: {e}"));

@@ -2,7 +2,7 @@
 //!
 //! - [`Codec::decode_object`] / [`Codec::encode_object`]: one object, byte-exact with the C
 //!   library (`xdr_buffer.c`): big-endian 4-byte units, zero padding, properties in order.
-//! - [`Codec::decode_message`]: one `type, size, body` message from the front of a stream buffer;
+//! - [`Codec::decode`]: one `type, size, body` message from the front of a stream buffer;
 //!   `Ok(None)` means "need more bytes" and consumes nothing. [`StreamDecoder`] keeps the buffer
 //!   for you.
 //!
@@ -150,7 +150,7 @@ impl Codec {
     /// call again with more bytes), and `Ok(Some((message, used)))` with the number of bytes the
     /// message took. A bad header (unknown type, negative or oversized size) is an error as soon
     /// as its 8 bytes are present, before the body arrives. Error offsets count from `buf[0]`.
-    pub fn decode_message(&self, buf: &[u8]) -> Result<Option<(Message, usize)>, DecodeError> {
+    pub fn decode(&self, buf: &[u8]) -> Result<Option<(Message, usize)>, DecodeError> {
         let (Some(t), Some(s)) = (read_i32(buf, 0), read_i32(buf, 4)) else {
             return Ok(None);
         };
@@ -196,8 +196,8 @@ impl Codec {
     }
 
     /// Decodes a buffer that must hold exactly one whole message.
-    pub fn decode_message_exact(&self, buf: &[u8]) -> Result<Message, DecodeError> {
-        match self.decode_message(buf)? {
+    pub fn decode_exact(&self, buf: &[u8]) -> Result<Message, DecodeError> {
+        match self.decode(buf)? {
             Some((m, used)) if used == buf.len() => Ok(m),
             Some((_, used)) => Err(DecodeError::new(
                 used as u64,
@@ -215,7 +215,7 @@ impl Codec {
     }
 
     /// Encodes one message (header and body), appending to `out`.
-    pub fn encode_message_into(&self, msg: &Message, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    pub fn encode_into(&self, msg: &Message, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.extend_from_slice(&msg.msg_type.code().to_be_bytes());
         out.extend_from_slice(&[0; 4]);
@@ -246,9 +246,9 @@ impl Codec {
     }
 
     /// Encodes one message (header and body).
-    pub fn encode_message(&self, msg: &Message) -> Result<Vec<u8>, EncodeError> {
+    pub fn encode(&self, msg: &Message) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
-        self.encode_message_into(msg, &mut out)?;
+        self.encode_into(msg, &mut out)?;
         Ok(out)
     }
 }
@@ -277,14 +277,14 @@ pub fn encode_object(obj: &Object) -> Result<Vec<u8>, EncodeError> {
 }
 
 /// Decodes one message from the front of `buf` with the default codec (see
-/// [`Codec::decode_message`]).
-pub fn decode_message(buf: &[u8]) -> Result<Option<(Message, usize)>, DecodeError> {
-    Codec::default().decode_message(buf)
+/// [`Codec::decode`]).
+pub fn decode(buf: &[u8]) -> Result<Option<(Message, usize)>, DecodeError> {
+    Codec::default().decode(buf)
 }
 
 /// Encodes one message with the default codec.
-pub fn encode_message(msg: &Message) -> Result<Vec<u8>, EncodeError> {
-    Codec::default().encode_message(msg)
+pub fn encode(msg: &Message) -> Result<Vec<u8>, EncodeError> {
+    Codec::default().encode(msg)
 }
 
 struct Reader<'a, 'c> {
@@ -709,7 +709,7 @@ impl StreamDecoder {
     /// The next whole message, `Ok(None)` when more bytes are needed.
     pub fn next_message(&mut self) -> Result<Option<Message>, DecodeError> {
         let pending = self.buf.get(self.start..).unwrap_or_default();
-        match self.codec.decode_message(pending) {
+        match self.codec.decode(pending) {
             Ok(Some((m, used))) => {
                 self.start += used;
                 self.consumed += used as u64;

@@ -478,3 +478,28 @@ pub fn lossy(bytes: &[u8]) -> String {
         Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
     }
 }
+
+/// The frame in PR form, one line (`{c token_status :action 2 :tidx 1 }`); bytes that are not
+/// UTF-8 shown as [`lossy`] does.
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&lossy(&crate::text::pr_frame(self)))
+    }
+}
+
+/// The object in PR form, one line.
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&lossy(&crate::text::pr(self)))
+    }
+}
+
+/// The message type, then the body in PR form: `MESSAGE {c reinitialize }`, `DISCONNECT`.
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.body {
+            Some(body) => write!(f, "{} {body}", self.msg_type),
+            None => f.write_str(self.msg_type.name()),
+        }
+    }
+}
