@@ -154,7 +154,7 @@ pub fn roundtrip_text(data: &[u8]) {
         );
     }
     let codec = Codec::default();
-    let obj = monwire_galaxy::Object::Frame(frame);
+    let obj = monwire_galaxy::Object::from(frame);
     if let Ok(bytes) = codec.encode_object(&obj) {
         let back = codec.decode_object(&bytes).expect("encoded frame decodes");
         assert_eq!(codec.encode_object(&back).unwrap(), bytes);
@@ -233,7 +233,7 @@ pub mod strategies {
             bytes().prop_map(Object::Tag),
             bytes().prop_map(Object::Token),
             (bytes(), bytes(), any::<i32>(), any::<i32>()).prop_map(|(c, h, p, t)| {
-                Object::Proxy(Proxy {
+                Object::from(Proxy {
                     call_id: c,
                     host: h,
                     port: p,
@@ -296,7 +296,7 @@ pub mod strategies {
                 prop_oneof![
                     // A chain: one deep item beside a few leaves, so depth is reached cheaply.
                     proptest::collection::vec(inner.clone(), 0..3).prop_map(Object::List),
-                    frame_of(inner, wire).prop_map(Object::Frame),
+                    frame_of(inner, wire).prop_map(Object::from),
                 ]
             })
             .boxed()
@@ -310,7 +310,7 @@ pub mod strategies {
                 let mut o = leaf;
                 for as_frame in kinds {
                     o = if as_frame {
-                        Object::Frame(Frame::clause("f").with(":k", o))
+                        Object::from(Frame::clause("f").with(":k", o))
                     } else {
                         Object::List(vec![o])
                     };

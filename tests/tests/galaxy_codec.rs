@@ -174,7 +174,7 @@ fn stream_decoder_needs_more_then_rejects_bad_headers_at_once() {
 
 #[test]
 fn frames_that_cannot_be_encoded_are_refused() {
-    let unnamed = Object::Frame(read_frame(b"{c :a 1 }").unwrap());
+    let unnamed = Object::from(read_frame(b"{c :a 1 }").unwrap());
     assert_eq!(encode_object(&unnamed), Err(EncodeError::NullName));
     let nul = Object::List(vec![Object::Null]);
     assert_eq!(encode_object(&nul), Err(EncodeError::NullObject));

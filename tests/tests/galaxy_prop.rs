@@ -41,7 +41,7 @@ fn any_object() -> impl Strategy<Value = Object> + Clone {
         name().prop_map(Object::Tag),
         bytes.clone().prop_map(Object::Token),
         (bytes.clone(), bytes, any::<i32>(), any::<i32>()).prop_map(|(c, h, p, t)| {
-            Object::Proxy(Proxy {
+            Object::from(Proxy {
                 call_id: c,
                 host: h,
                 port: p,
@@ -52,7 +52,7 @@ fn any_object() -> impl Strategy<Value = Object> + Clone {
     leaf.prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Object::List),
-            frame_of(inner).prop_map(Object::Frame),
+            frame_of(inner).prop_map(Object::from),
         ]
     })
 }
@@ -91,7 +91,7 @@ fn text_object() -> impl Strategy<Value = Object> + Clone {
     leaf.prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Object::List),
-            text_frame(inner).prop_map(Object::Frame),
+            text_frame(inner).prop_map(Object::from),
         ]
     })
 }
@@ -121,8 +121,8 @@ proptest! {
         // Binary and text agree: XDR of the re-read frame is XDR of the original, and the
         // XDR-decoded frame prints the same text.
         let codec = Codec::default();
-        let bytes = codec.encode_object(&Object::Frame(frame.clone())).unwrap();
-        prop_assert_eq!(codec.encode_object(&Object::Frame(back)).unwrap(), bytes.clone());
+        let bytes = codec.encode_object(&Object::from(frame.clone())).unwrap();
+        prop_assert_eq!(codec.encode_object(&Object::from(back)).unwrap(), bytes.clone());
         let decoded = codec.decode_object(&bytes).unwrap();
         prop_assert_eq!(pr_frame(decoded.as_frame().unwrap()), text);
     }
@@ -189,12 +189,12 @@ fn as_four_bytes(obj: &Object) -> Object {
             g.preds = f
                 .preds
                 .iter()
-                .map(|p| match as_four_bytes(&Object::Frame(p.clone())) {
-                    Object::Frame(p) => p,
+                .map(|p| match as_four_bytes(&Object::from(p.clone())) {
+                    Object::Frame(p) => *p,
                     _ => unreachable!(),
                 })
                 .collect();
-            Object::Frame(g)
+            Object::from(g)
         }
         other => other.clone(),
     }

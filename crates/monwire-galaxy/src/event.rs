@@ -621,7 +621,7 @@ impl Reader<'_> {
             Some(Value::Map(keys)) => {
                 for (k, val) in keys.iter() {
                     let obj = self.at(|| format!(".keys.{k:?}"), |r| r.object(val, depth + 1))?;
-                    frame.push_unchecked(k.as_bytes().to_vec(), obj);
+                    frame.push_unchecked(k.as_bytes().into(), obj);
                 }
             }
             Some(Value::List(pairs)) => {
@@ -637,7 +637,7 @@ impl Reader<'_> {
                     if !seen.insert(key.clone()) {
                         return self.at(|| format!(".keys[{i}]"), |r| r.fail("duplicate key"));
                     }
-                    frame.push_unchecked(key, obj);
+                    frame.push_unchecked(key.into_boxed_slice(), obj);
                 }
             }
             Some(_) => return self.at(|| ".keys".into(), |r| r.fail("expected a map or list")),
@@ -682,7 +682,7 @@ impl Reader<'_> {
                 }
                 Object::List(out)
             }
-            Value::Map(m) if m.get("type").is_some() => Object::Frame(self.frame(v, depth)?),
+            Value::Map(m) if m.get("type").is_some() => Object::from(self.frame(v, depth)?),
             Value::Map(m) => {
                 let mut it = m.iter();
                 let (Some((tag, inner)), None) = (it.next(), it.next()) else {
@@ -734,7 +734,7 @@ impl Reader<'_> {
                                     p.get(k)
                                         .map_or_else(|| r.fail("a proxy field is missing"), Ok)
                                 };
-                                Object::Proxy(Proxy {
+                                Object::from(Proxy {
                                     call_id: r.bytes(field(r, "call_id")?)?,
                                     host: r.bytes(field(r, "host")?)?,
                                     port: r.int(field(r, "port")?)?,

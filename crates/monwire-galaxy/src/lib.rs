@@ -56,6 +56,7 @@
 pub mod codec;
 pub mod error;
 pub mod event;
+mod index;
 pub mod message;
 pub mod script;
 pub mod session;

@@ -316,7 +316,7 @@ impl StatusMessage {
                         Object::List(p) => match p.as_slice() {
                             [Object::String(l), Object::Frame(fr)] => Some(MenuItem {
                                 label: l.clone(),
-                                frame: fr.clone(),
+                                frame: Frame::clone(fr),
                             }),
                             _ => None,
                         },
@@ -397,7 +397,7 @@ impl StatusMessage {
                 Object::List(
                     providers
                         .iter()
-                        .map(|p| Object::Frame(p.0.clone()))
+                        .map(|p| Object::from(p.0.clone()))
                         .collect(),
                 ),
             ),
@@ -409,7 +409,7 @@ impl StatusMessage {
                         .map(|i| {
                             Object::List(vec![
                                 Object::String(i.label.clone()),
-                                Object::Frame(i.frame.clone()),
+                                Object::from(i.frame.clone()),
                             ])
                         })
                         .collect(),
@@ -442,7 +442,7 @@ impl StatusMessage {
                     f.set(":debug", 1);
                 }
                 opt(&mut f, ":session_id", session_id.clone(), Object::String);
-                opt(&mut f, ":settings", settings.clone(), Object::Frame);
+                opt(&mut f, ":settings", settings.clone(), Object::from);
                 opt(&mut f, ":history", history.clone(), |h| h);
             }
             StatusMessage::SessionLockStatus {
@@ -502,7 +502,7 @@ impl StatusMessage {
                 if *debug {
                     f.set(":debug", 1);
                 }
-                opt(&mut f, ":state", state.clone(), Object::Frame);
+                opt(&mut f, ":state", state.clone(), Object::from);
                 opt(&mut f, ":tidx", *tidx, Object::Int);
             }
             StatusMessage::ListenerStatus {
@@ -526,9 +526,9 @@ impl StatusMessage {
                 admin,
             } => {
                 opt(&mut f, ":type", info_type.clone(), Object::String);
-                opt(&mut f, ":frame", frame.clone(), Object::Frame);
+                opt(&mut f, ":frame", frame.clone(), Object::from);
                 opt(&mut f, ":msg", msg.clone(), Object::String);
-                opt(&mut f, ":hub_opaque_data", admin.clone(), Object::Frame);
+                opt(&mut f, ":hub_opaque_data", admin.clone(), Object::from);
             }
             StatusMessage::Other(frame) => return frame.clone(),
         }
