@@ -179,7 +179,7 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
             }
         };
         let flow = match args.print {
-            PrintAs::Raw => match codec.encode_message(&msg) {
+            PrintAs::Raw => match codec.encode(&msg) {
                 Ok(b) => out.printer().raw_bytes(&b),
                 Err(e) => {
                     note(format!("{what}: message at byte {at}: {e}"));
