@@ -154,6 +154,7 @@ fn demo_on_a_120_column_terminal_prints_every_event_on_one_short_readable_line()
         coloured > 0,
         "the demo has WARN events (a failed handshake, a crash)"
     );
+    assert!(errors > 0, "the demo has an ERROR event (a failed bind)");
     assert_eq!(
         counts,
         json_counts(&["demo"]),
