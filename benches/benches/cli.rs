@@ -6,7 +6,8 @@
 //!
 //! The binary measured is the release build: `cargo build --release -p monwire-cli` first (or
 //! point `MONWIRE_BIN` at one). Without it the bench says so and measures nothing. The captures
-//! are made from the golden vectors under `tests/vectors/` (cycled) in a temporary directory.
+//! are made from the golden vectors under `tests/vectors/` (cycled) in a temporary directory,
+//! one at a time (up to 320 MB for SysAdm), each removed after its measurements.
 //! Goals (issue 12): ≥ 2 M events/s for zmq and NSM, ≥ 1 M events/s for Galaxy and SysAdm.
 // Bench code: a panic is a failed bench.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -54,46 +55,60 @@ fn files_with(dir: &Path, prefix: &str, ext: &str) -> Vec<PathBuf> {
     v
 }
 
-/// The four captures, each of `EVENTS` events (Galaxy: at least that many).
-fn captures(dir: &Path) -> Vec<(&'static str, PathBuf)> {
-    let zmq: Vec<String> = std::fs::read_to_string(vectors().join("zmq/v1-libzmq-4.3.4.txt"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
-    cycle_lines(&dir.join("zmq.txt"), &zmq);
-    let nsm: Vec<String> = files_with(&vectors().join("nsm"), "", ".hex")
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .split_whitespace()
-                .collect()
-        })
-        .collect();
-    cycle_lines(&dir.join("nsm.txt"), &nsm);
-    let sysadm: Vec<String> = files_with(&vectors().join("sysadm"), "event-", ".json")
-        .iter()
-        .map(|p| {
-            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
-            serde_json::to_string(&v).unwrap()
-        })
-        .collect();
-    cycle_lines(&dir.join("sysadm.txt"), &sysadm);
-    // cap.hub2gui holds 14 messages; repeat it for at least EVENTS of them.
-    let galaxy = std::fs::read(vectors().join("galaxy/cap.hub2gui")).unwrap();
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("galaxy.bin")).unwrap());
-    for _ in 0..EVENTS.div_ceil(14) {
-        f.write_all(&galaxy).unwrap();
+/// Writes the capture of `protocol` (`EVENTS` events; Galaxy: at least that many) into `dir`.
+fn capture(protocol: &str, dir: &Path) -> PathBuf {
+    match protocol {
+        "zmq" => {
+            let zmq: Vec<String> =
+                std::fs::read_to_string(vectors().join("zmq/v1-libzmq-4.3.4.txt"))
+                    .unwrap()
+                    .lines()
+                    .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned)
+                    .collect();
+            let path = dir.join("zmq.txt");
+            cycle_lines(&path, &zmq);
+            path
+        }
+        "nsm" => {
+            let nsm: Vec<String> = files_with(&vectors().join("nsm"), "", ".hex")
+                .iter()
+                .map(|p| {
+                    std::fs::read_to_string(p)
+                        .unwrap()
+                        .split_whitespace()
+                        .collect()
+                })
+                .collect();
+            let path = dir.join("nsm.txt");
+            cycle_lines(&path, &nsm);
+            path
+        }
+        "sysadm" => {
+            let sysadm: Vec<String> = files_with(&vectors().join("sysadm"), "event-", ".json")
+                .iter()
+                .map(|p| {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+                    serde_json::to_string(&v).unwrap()
+                })
+                .collect();
+            let path = dir.join("sysadm.txt");
+            cycle_lines(&path, &sysadm);
+            path
+        }
+        _ => {
+            // cap.hub2gui holds 14 messages; repeat it for at least EVENTS of them.
+            let galaxy = std::fs::read(vectors().join("galaxy/cap.hub2gui")).unwrap();
+            let path = dir.join("galaxy.bin");
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+            for _ in 0..EVENTS.div_ceil(14) {
+                f.write_all(&galaxy).unwrap();
+            }
+            f.flush().unwrap();
+            path
+        }
     }
-    f.flush().unwrap();
-    vec![
-        ("zmq", dir.join("zmq.txt")),
-        ("nsm", dir.join("nsm.txt")),
-        ("galaxy", dir.join("galaxy.bin")),
-        ("sysadm", dir.join("sysadm.txt")),
-    ]
 }
 
 /// Runs `cmd` with its stdout into a pipe that this process drains; returns the time taken
@@ -140,11 +155,12 @@ fn cli(c: &mut Criterion) {
     };
     let dir = std::env::temp_dir().join(format!("monwire-cli-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let caps = captures(&dir);
     let python = Command::new("python3").arg("--version").output().is_ok();
     let script = dir.join("naive.py");
     std::fs::write(&script, PYTHON_ZMQ).unwrap();
-    for (protocol, path) in &caps {
+    // One capture at a time (the four take about 650 MB together), removed after its group.
+    for protocol in ["zmq", "nsm", "galaxy", "sysadm"] {
+        let path = &capture(protocol, &dir);
         let mut g = c.benchmark_group(format!("cli_decode/{protocol}"));
         g.sample_size(10)
             .measurement_time(Duration::from_secs(20))
@@ -172,7 +188,7 @@ fn cli(c: &mut Criterion) {
                 total
             })
         });
-        if *protocol == "zmq" && python {
+        if protocol == "zmq" && python {
             g.bench_function("naive_python_loop", |b| {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
@@ -186,6 +202,7 @@ fn cli(c: &mut Criterion) {
             });
         }
         g.finish();
+        let _ = std::fs::remove_file(path);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -82,6 +82,17 @@ pub(crate) fn for_each_line(
     Ok(status)
 }
 
+/// Reads what is there into `buf` (at most its length), retrying when a signal interrupts the
+/// read; 0 at the end of the input.
+pub(crate) fn read_chunk(input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match input.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Reads all of the input.
 pub(crate) fn read_all(mut input: Box<dyn Read>, what: &str) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();

@@ -157,14 +157,28 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
 /// Runs `decode galaxy`.
 pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
-    let bytes = capture::read_all(capture::open(args.file.as_deref())?, &what)?;
+    let mut input = capture::open(args.file.as_deref())?;
     let codec = Codec::default();
     let mut dec = StreamDecoder::new(codec);
-    dec.push(&bytes);
+    // The stream is read in blocks as it is decoded (a pipe from a live capture works too).
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut eof = false;
     loop {
+        if out.shutdown().is_requested() {
+            return Ok(Status::Ok);
+        }
         let at = dec.offset();
         let msg = match dec.next_message() {
             Ok(Some(m)) => m,
+            Ok(None) if !eof => {
+                out.idle();
+                match capture::read_chunk(&mut input, &mut chunk) {
+                    Ok(0) => eof = true,
+                    Ok(n) => dec.push(chunk.get(..n).unwrap_or_default()),
+                    Err(e) => return Err(Failure::Runtime(format!("{what}: {e}"))),
+                }
+                continue;
+            }
             Ok(None) if dec.buffered() == 0 => return Ok(Status::Ok),
             Ok(None) => {
                 note(format!(
