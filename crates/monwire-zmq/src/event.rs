@@ -144,8 +144,22 @@ fn typed_attrs(event: &MonitorEvent, attrs: &mut Attributes) {
     }
 }
 
+/// The summary, written into a string sized for it once (`to_string` would grow it by
+/// doubling from empty).
+fn summary(msg: &dyn std::fmt::Display, endpoints: usize) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(endpoints + 48);
+    let _ = write!(s, "{msg}"); // writing to a String cannot fail
+    s
+}
+
 fn v1_event(msg: &V1MessageRef<'_>) -> Event {
-    let mut e = base(&msg.event, 1, msg.endpoint, msg.to_string());
+    let mut e = base(
+        &msg.event,
+        1,
+        msg.endpoint,
+        summary(msg, msg.endpoint.len()),
+    );
     e.attributes
         .push_unchecked("zmq.endpoint", endpoint_value(msg.endpoint));
     typed_attrs(&msg.event, &mut e.attributes);
@@ -158,7 +172,8 @@ fn v2_event(msg: &V2MessageRef<'_>) -> Event {
     } else {
         msg.remote
     };
-    let mut e = base(&msg.event, 2, subject, msg.to_string());
+    let text = summary(msg, msg.local.len() + msg.remote.len() + 8);
+    let mut e = base(&msg.event, 2, subject, text);
     e.attributes
         .push_unchecked("zmq.local", endpoint_value(msg.local));
     e.attributes

@@ -9,14 +9,15 @@
 //! # Driving it
 //!
 //! After every message read from the monitor socket, call [`MonitorSession::handle_v1`] (or
-//! `handle_v2`) and pass on what it returns; drain every message that is ready before waiting
+//! `handle_v2`, or their `_ref` forms, which borrow the endpoints from the frames instead of
+//! copying them) and pass on what it returns; drain every message that is ready before waiting
 //! again (libzmq never drops monitor events, so a reader that falls behind stalls the sender).
 //! When a receive fails with `ETERM`, call [`MonitorSession::handle_term`]. Stop reading once
 //! [`MonitorSession::is_ended`] is true: then, and only then, the reader may be closed.
 
 use crate::codec::Codec;
 use crate::error::DecodeError;
-use crate::message::{EventCode, EventMask, V1Message, V2Message};
+use crate::message::{EventCode, EventMask, V1Message, V1MessageRef, V2Message, V2MessageRef};
 
 /// Why a monitor stream ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,8 +71,17 @@ impl MonitorSession {
         &mut self,
         frames: &[F],
     ) -> Result<Option<V1Message>, DecodeError> {
+        Ok(self.handle_v1_ref(frames)?.map(|m| m.to_owned()))
+    }
+
+    /// [`handle_v1`](MonitorSession::handle_v1) without a copy: the message borrows its
+    /// endpoint from `frames`.
+    pub fn handle_v1_ref<'a, F: AsRef<[u8]>>(
+        &mut self,
+        frames: &'a [F],
+    ) -> Result<Option<V1MessageRef<'a>>, DecodeError> {
         let msg = self.codec.decode_v1(frames)?;
-        Ok(self.pass(&msg.event).then(|| msg.to_owned()))
+        Ok(self.pass(&msg.event).then_some(msg))
     }
 
     /// Handles one v2 message, as [`handle_v1`](MonitorSession::handle_v1) does.
@@ -79,8 +89,17 @@ impl MonitorSession {
         &mut self,
         frames: &[F],
     ) -> Result<Option<V2Message>, DecodeError> {
+        Ok(self.handle_v2_ref(frames)?.map(|m| m.to_owned()))
+    }
+
+    /// [`handle_v2`](MonitorSession::handle_v2) without a copy: the message borrows its
+    /// endpoints from `frames`.
+    pub fn handle_v2_ref<'a, F: AsRef<[u8]>>(
+        &mut self,
+        frames: &'a [F],
+    ) -> Result<Option<V2MessageRef<'a>>, DecodeError> {
         let msg = self.codec.decode_v2(frames)?;
-        Ok(self.pass(&msg.event).then(|| msg.to_owned()))
+        Ok(self.pass(&msg.event).then_some(msg))
     }
 
     fn pass(&mut self, event: &crate::MonitorEvent) -> bool {
