@@ -164,4 +164,62 @@ mod tests {
         s.handle_term();
         assert_eq!(s.end_reason(), Some(EndReason::ContextTerminated));
     }
+
+    fn v2(code: u64, values: &[u64], local: &[u8], remote: &[u8]) -> Vec<Vec<u8>> {
+        let mut f = vec![
+            code.to_ne_bytes().to_vec(),
+            (values.len() as u64).to_ne_bytes().to_vec(),
+        ];
+        f.extend(values.iter().map(|v| v.to_ne_bytes().to_vec()));
+        f.push(local.to_vec());
+        f.push(remote.to_vec());
+        f
+    }
+
+    #[test]
+    fn handle_v2_passes_filters_ends_and_survives_errors() {
+        let mut s = MonitorSession::new(EventMask::ALL_V2);
+        let stats = s
+            .handle_v2(&v2(0x10000, &[0, 2], b"tcp://l", b"tcp://r"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stats.event,
+            MonitorEvent::PipesStats {
+                egress: 0,
+                ingress: 2
+            }
+        );
+        assert_eq!(
+            (stats.local.as_slice(), stats.remote.as_slice()),
+            (&b"tcp://l"[..], &b"tcp://r"[..])
+        );
+        // A bad count is an error, and the stream goes on.
+        let mut bad = v2(1, &[5], b"", b"");
+        bad[1] = 3u64.to_ne_bytes().to_vec();
+        assert!(s.handle_v2(&bad).is_err());
+        assert!(!s.is_ended());
+        // The borrowed form borrows the frames it was given.
+        let frames = v2(0x0200, &[26], b"tcp://l", b"tcp://r");
+        let m = s.handle_v2_ref(&frames).unwrap().unwrap();
+        assert!(std::ptr::eq(m.remote, frames[4].as_slice()));
+        // MONITOR_STOPPED was asked for (ALL_V2 holds it): handed on, and the end.
+        let stop = s.handle_v2(&v2(0x400, &[0], b"", b"")).unwrap();
+        assert_eq!(stop.map(|m| m.event), Some(MonitorEvent::MonitorStopped));
+        assert_eq!(s.end_reason(), Some(EndReason::MonitorStopped));
+
+        // Not asked for: armed anyway, filtered out, and still the end.
+        let mut s = MonitorSession::new(EventMask::of(EventCode::PIPES_STATS));
+        assert_eq!(s.armed_mask().bits(), 0x10400);
+        assert_eq!(s.handle_v2(&v2(0x400, &[0], b"", b"")).unwrap(), None);
+        assert!(s.is_ended());
+    }
+
+    #[test]
+    fn v1_frames_handed_to_handle_v2_are_an_error_not_a_guess() {
+        let mut s = MonitorSession::new(EventMask::ALL_V1);
+        assert!(s.handle_v2(&frames(1, 5)).is_err());
+        assert!(s.handle_v1(&v2(1, &[5], b"", b"")).is_err());
+        assert!(!s.is_ended());
+    }
 }
