@@ -11,6 +11,7 @@ mod demo;
 mod galaxy;
 mod nsm;
 mod output;
+mod ratelimit;
 mod sysadm;
 mod zmq;
 // PROTOCOLS: modules
