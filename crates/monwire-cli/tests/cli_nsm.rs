@@ -694,3 +694,350 @@ fn watch_nsm_reports_a_lost_daemon_and_registers_again_when_it_is_back() {
         ]
     );
 }
+
+/// Plays RaySession's side of an NSM announce from a `:monitor:` client: the reply, the list
+/// (the client itself left out), then `/nsm/client/open`. Returns the client's address and its
+/// announce.
+fn accept_nsm_client(
+    daemon: &Daemon,
+    session: &str,
+    instance: &str,
+    clients: &[&str],
+) -> (std::net::SocketAddr, monwire_nsm::Message) {
+    use monwire_nsm::{Family, Message};
+    let (announce, from) = daemon
+        .recv_until(10, |m| matches!(m, Message::Announce { .. }))
+        .expect("an NSM announce");
+    daemon.send(
+        from,
+        &Message::Reply {
+            path: "/nsm/server/announce".into(),
+            args: vec![
+                "Well hello, stranger. Welcome to the party.".into(),
+                "RaySession".into(),
+                ":server-control:broadcast:optional-gui:monitor:".into(),
+            ],
+        },
+    );
+    send_nsm_list(daemon, from, clients);
+    daemon.send(
+        from,
+        &Message::Open {
+            instance_path: instance.into(),
+            display_name: session.into(),
+            client_id: "monwire.monwire".into(),
+        },
+    );
+    (from, announce)
+}
+
+fn send_nsm_list(daemon: &Daemon, to: std::net::SocketAddr, clients: &[&str]) {
+    use monwire_nsm::{Family, Message};
+    for c in clients {
+        daemon.send(
+            to,
+            &Message::ClientState {
+                family: Family::Nsm,
+                client_id: (*c).into(),
+                jack_name: format!("{c}_jack"),
+                started: 1,
+            },
+        );
+    }
+    daemon.send(
+        to,
+        &Message::ClientStateEnd {
+            family: Family::Nsm,
+            count: clients.len() as i32,
+        },
+    );
+}
+
+/// `watch nsm --as-client` announces `:monitor:switch:`, answers open, and survives a session
+/// switch in place: a second `/nsm/client/open` is answered too, and the re-sent list is
+/// printed, as ray-daemon's own `:monitor:switch:` clients do. Before, it announced without
+/// `:switch:`, so every switch made the daemon kill and relaunch it. SIGTERM then ends it with
+/// exit 0 (an NSM client's goodbye is its exit).
+#[test]
+fn watch_nsm_as_client_announces_switch_and_survives_a_switch() {
+    use monwire_nsm::{Capability, Message};
+    let daemon = Daemon::bind();
+    let mut guard = KillOnDrop(
+        monwire()
+            .args([
+                "watch",
+                "nsm",
+                "--json",
+                "--as-client",
+                "--url",
+                &daemon.url(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = lines(guard.0.stdout.take().unwrap());
+    let mut err = lines(guard.0.stderr.take().unwrap());
+    let (client, announce) = accept_nsm_client(&daemon, "one", "/tmp/one/one.monwire", &["a"]);
+    let Message::Announce {
+        capabilities, pid, ..
+    } = &announce
+    else {
+        unreachable!()
+    };
+    assert!(capabilities.contains(&Capability::Monitor), "{announce}");
+    assert!(capabilities.contains(&Capability::Switch), "{announce}");
+    assert_eq!(*pid, guard.0.id() as i32, "the daemon watches this pid");
+    let is_open_reply =
+        |m: &Message| matches!(m, Message::Reply { path, .. } if path == "/nsm/client/open");
+    daemon.recv_until(10, is_open_reply).expect("open answered");
+    // The switch: a new open, then the new session's list.
+    daemon.send(
+        client,
+        &Message::Open {
+            instance_path: "/tmp/two/two.monwire".into(),
+            display_name: "two".into(),
+            client_id: "monwire.monwire".into(),
+        },
+    );
+    send_nsm_list(&daemon, client, &["b", "c"]);
+    daemon
+        .recv_until(10, is_open_reply)
+        .expect("the second open answered");
+    out.wait_for(10, |l| l.contains("\"nsm.count\":2"))
+        .expect("the re-sent list");
+    err.wait_for(5, |l| l.contains("opened session two"))
+        .expect("the switch on stderr");
+    assert!(guard.0.try_wait().unwrap().is_none(), "still running");
+    signal(&guard.0, "TERM");
+    let status = wait_bounded(&mut guard.0, 10);
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{:?}", err.rest(1));
+    let s = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        event_names(out.rest(1)),
+        [
+            s("client_state", "a"),
+            s("client_state", ""),
+            s("client_state", "b"),
+            s("client_state", "c"),
+            s("client_state", ""),
+        ]
+    );
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("monwire-cli-nsm-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `monwire-nsm-monitor` is what a session keeps: launched by the daemon with no arguments (only
+/// `NSM_URL`), it announces the executable `monwire-nsm-monitor` (what the daemon relaunches),
+/// records where its events go in `<instance>/monwire.conf` at the first open, and a later
+/// launch with no arguments writes to the same file. Before, a hand-joined `monwire` was
+/// relaunched as `monwire` with no arguments, which fails (`/error -4 "Failed to launch
+/// process"`).
+#[test]
+fn monwire_nsm_monitor_keeps_its_output_across_relaunches_with_no_arguments() {
+    use monwire_nsm::Message;
+    let dir = temp_dir("relaunch");
+    let instance = dir.join("sess/sess.monwire");
+    let chosen = dir.join("chosen-events.jsonl");
+    let run = |args: &[&std::ffi::OsStr], clients: &[&str]| {
+        let daemon = Daemon::bind();
+        let mut guard = KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_monwire-nsm-monitor"))
+                .args(args)
+                .env("NSM_URL", daemon.url())
+                .env_remove("MONWIRE_NSM_OUTPUT")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut err = lines(guard.0.stderr.take().unwrap());
+        let (_, announce) = accept_nsm_client(&daemon, "sess", instance.to_str().unwrap(), clients);
+        let Message::Announce {
+            executable, pid, ..
+        } = &announce
+        else {
+            unreachable!()
+        };
+        assert_eq!(executable, "monwire-nsm-monitor");
+        assert_eq!(
+            *pid,
+            guard.0.id() as i32,
+            "exec keeps the pid the daemon watches"
+        );
+        err.wait_for(10, |l| l.contains("writing events to"))
+            .expect("the output opened");
+        // The list came before the open: it is written once the file is known.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let text = std::fs::read_to_string(&chosen).unwrap_or_default();
+            if clients.iter().all(|c| text.contains(&format!("\"{c}\""))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal(&guard.0, "TERM");
+        let status = wait_bounded(&mut guard.0, 10);
+        assert_eq!(status.and_then(|s| s.code()), Some(0), "{:?}", err.rest(1));
+    };
+    // Setup, once, by hand: choose the file.
+    run(&["--output".as_ref(), chosen.as_os_str()], &["first"]);
+    let conf = std::fs::read_to_string(instance.join("monwire.conf")).unwrap();
+    assert!(
+        conf.contains(&format!("output = {}", chosen.display())),
+        "{conf}"
+    );
+    // The daemon's relaunch: no arguments at all.
+    run(&[], &["second"]);
+    let events: Vec<monwire_event::Event> = std::fs::read_to_string(&chosen)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
+    assert_eq!(subjects, ["first", "", "second", ""]);
+}
+
+/// A flood of malformed datagrams (60 KB unknown paths, and garbage) gives a bounded stderr: at
+/// most one line per second per cause, each with a count, each at most 200 characters. Before,
+/// every datagram printed a line with its whole path: 6,328 lines of up to 60 KB.
+#[test]
+fn a_malformed_flood_gives_a_bounded_stderr() {
+    let daemon = Daemon::bind();
+    let mut guard = KillOnDrop(
+        monwire()
+            .args(["watch", "nsm", "--json", "--url", &daemon.url()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut err = lines(guard.0.stderr.take().unwrap());
+    let monitor = daemon.register_external(10, &[]).expect("announce");
+    err.wait_for(10, |l| l.contains("registered"))
+        .expect("registered");
+    let long_path = format!("/{}", "x".repeat(60_000));
+    let unknown = monwire_nsm::codec::encode(&monwire_nsm::Message::Reply {
+        path: String::new(),
+        args: vec![],
+    })
+    .unwrap();
+    // A well-formed OSC message on an unknown 60 KB path, and bytes that are not OSC at all.
+    let mut big = long_path.into_bytes();
+    big.extend_from_slice(&[0; 4][..4 - big.len() % 4]);
+    big.extend_from_slice(b",\0\0\0");
+    let t0 = Instant::now();
+    let sent = 2_000;
+    for i in 0..sent {
+        let d: &[u8] = if i % 2 == 0 { &big } else { b"garbage!" };
+        let _ = daemon.sock.send_to(d, monitor);
+        if i % 100 == 0 {
+            let _ = daemon.sock.send_to(&unknown[..8], monitor);
+        }
+    }
+    let flood = t0.elapsed();
+    // Let the reporter write its counts, then stop.
+    std::thread::sleep(Duration::from_millis(1200));
+    signal(&guard.0, "TERM");
+    let _ = daemon.recv_until(10, |m| *m == monwire_nsm::Message::MonitorQuit);
+    let status = wait_bounded(&mut guard.0, 10);
+    let total = t0.elapsed();
+    let all = err.rest(2).to_vec();
+    eprintln!("{}", all.join("\n"));
+    let malformed: Vec<&String> = all.iter().filter(|l| l.contains("malformed")).collect();
+    let secs = total.as_secs() + 2;
+    assert!(
+        malformed.len() as u64 <= 3 * secs,
+        "{} lines in {total:?} (flood {flood:?}):\n{all:#?}",
+        malformed.len()
+    );
+    assert!(!malformed.is_empty());
+    for l in &all {
+        assert!(l.chars().count() <= 200, "{} chars: {l}", l.chars().count());
+    }
+    assert!(
+        malformed.iter().any(|l| l.contains(" more like it)")),
+        "the suppressed datagrams are counted: {malformed:#?}"
+    );
+    // Bad input was seen: exit 1 after SIGTERM.
+    assert_eq!(status.and_then(|s| s.code()), Some(1));
+}
+
+/// SIGTERM and SIGINT end `serve nsm` as ray-daemon ends: the session is closed, every running
+/// client stopped in reverse order (`stop_request`, `stopped_by_server` to every monitor), then
+/// exit 0 or 130. Before, a signal killed it silently.
+#[test]
+fn serve_nsm_closes_the_session_on_sigterm_and_sigint() {
+    use monwire_nsm::{ClientEvent, Message};
+    let script = script_file(
+        "signal.txt",
+        "session s\nclient a A\nclient b B\nevent a started\nevent b started\nwait 60000\n",
+    )
+    .unwrap();
+    for (sig, code) in [("TERM", 0), ("INT", 130)] {
+        let mut guard = KillOnDrop(
+            monwire()
+                .args(["serve", "nsm", "--port", "0", "--json", "--script"])
+                .arg(&script)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut err = lines(guard.0.stderr.take().unwrap());
+        let first = err.wait_for(10, |l| l.contains("osc.udp://")).unwrap();
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("osc.udp://"))
+            .map(|w| w.trim_end_matches(';').to_owned())
+            .unwrap();
+        let addr = monwire_nsm::tokio::parse_url(&url).unwrap();
+        let server: std::net::SocketAddr = format!("{}:{}", addr.0, addr.1).parse().unwrap();
+        let monitor = Daemon::bind();
+        monitor.send(server, &Message::MonitorAnnounce);
+        let started_b = |m: &Message| matches!(m, Message::ClientEvent { client_id, event: ClientEvent::Started, .. } if client_id == "b");
+        monitor.recv_until(10, started_b).expect("b started");
+        let t0 = Instant::now();
+        signal(&guard.0, sig);
+        let mut got = Vec::new();
+        while got.len() < 4 {
+            let Some((
+                Message::ClientEvent {
+                    client_id, event, ..
+                },
+                _,
+            )) = monitor.recv_until(10, |m| matches!(m, Message::ClientEvent { .. }))
+            else {
+                break;
+            };
+            got.push((client_id, event));
+        }
+        assert_eq!(
+            got,
+            [
+                ("b".to_owned(), ClientEvent::StopRequest),
+                ("b".to_owned(), ClientEvent::StoppedByServer),
+                ("a".to_owned(), ClientEvent::StopRequest),
+                ("a".to_owned(), ClientEvent::StoppedByServer),
+            ],
+            "SIG{sig}"
+        );
+        let status = wait_bounded(&mut guard.0, 10);
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(code),
+            "SIG{sig}: {:?}",
+            err.rest(1)
+        );
+        eprintln!(
+            "serve SIG{sig}: session closed, exit {code} {:?} after",
+            t0.elapsed()
+        );
+    }
+}
