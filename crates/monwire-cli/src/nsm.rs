@@ -412,7 +412,10 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                             "nsm: {url} refused the announce: {message} ({code})"
                         )));
                     }
-                    MonitorEvent::Closed { .. } => break,
+                    closed @ MonitorEvent::Closed { .. } => {
+                        note(format!("nsm: {url}: {closed}"));
+                        break;
+                    }
                     other => note(format!("nsm: {url}: {other}")),
                 },
                 _ => {}
