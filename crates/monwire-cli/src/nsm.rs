@@ -797,7 +797,7 @@ fn play(
     step: &Step,
 ) -> Result<(), String> {
     match step {
-        Step::Add(id, jack) => core.add_client(id, jack),
+        Step::Add(id, jack) => core.add_client(id, jack).map_err(|e| e.to_string())?,
         Step::Event(id, e) => core
             .client_event(id, e.clone())
             .map_err(|e| e.to_string())?,

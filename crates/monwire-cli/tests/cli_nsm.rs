@@ -704,7 +704,7 @@ fn accept_nsm_client(
     instance: &str,
     clients: &[&str],
 ) -> (std::net::SocketAddr, monwire_nsm::Message) {
-    use monwire_nsm::{Family, Message};
+    use monwire_nsm::Message;
     let (announce, from) = daemon
         .recv_until(10, |m| matches!(m, Message::Announce { .. }))
         .expect("an NSM announce");

@@ -207,6 +207,12 @@ pub enum StateError {
     /// No such client in the server's session.
     #[error("no client \"{}\"", Short(.0))]
     NoSuchClient(String),
+    /// A client id must not be empty: a state-list entry `"" ""` is the list's end marker.
+    #[error("a client id must not be empty")]
+    EmptyId,
+    /// A client id already in the session or its trash.
+    #[error("client id \"{}\" is taken", Short(.0))]
+    DuplicateId(String),
     /// No session is open.
     #[error("no session open")]
     NoSession,

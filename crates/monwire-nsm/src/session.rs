@@ -1332,7 +1332,7 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
     }
 
     /// Opens (or switches to) a session whose clients are `clients` (`(id, jack_name)`, in
-    /// session order), like ray-daemon's load: `client_updated 0` for each new client and
+    /// session order; empty and repeated ids are skipped), like ray-daemon's load: `client_updated 0` for each new client and
     /// `switched_to:<id>` for each running client reused under the same id, `/nsm/client/open`
     /// to reused `:switch:` clients, then the lists (monitor list on `/ray/`, then running
     /// `:monitor:` clients on `/nsm/`), then `session_is_loaded` to the reused NSM clients.
@@ -1342,6 +1342,18 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
         // `:monitor:` client keeps receiving), then emit in session order.
         let old = std::mem::take(&mut self.clients);
         let mut reused = Vec::new();
+        // An empty id would read as the end marker, a repeated one as one client: skipped.
+        let mut seen = Vec::new();
+        let clients: Vec<(&str, &str)> = clients
+            .iter()
+            .filter(|(id, _)| {
+                let fresh = !id.is_empty() && !seen.contains(id);
+                seen.push(*id);
+                fresh
+            })
+            .copied()
+            .collect();
+        let clients = clients.as_slice();
         for (id, jack) in clients {
             if let Some(prev) = old.iter().find(|c| c.id == *id && c.started) {
                 self.clients.push(prev.clone());
@@ -1436,7 +1448,11 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
     }
 
     /// Adds a client (`add_executable`, a template, a restore): `client_updated 0`.
-    pub fn add_client(&mut self, id: &str, jack_name: &str) {
+    ///
+    /// Refused for an empty id (a list entry `"" ""` would read as the list's end marker) and
+    /// for an id already in the session or its trash.
+    pub fn add_client(&mut self, id: &str, jack_name: &str) -> Result<(), StateError> {
+        self.check_new_id(id)?;
         self.clients.push(ServerClient {
             id: id.to_owned(),
             jack_name: jack_name.to_owned(),
@@ -1446,6 +1462,17 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
             capabilities: Capabilities::new(),
         });
         self.fan_out_updated(id, jack_name, 0);
+        Ok(())
+    }
+
+    fn check_new_id(&self, id: &str) -> Result<(), StateError> {
+        if id.is_empty() {
+            return Err(StateError::EmptyId);
+        }
+        if self.clients.iter().any(|c| c.id == id) || self.trash.iter().any(|(t, _)| t == id) {
+            return Err(StateError::DuplicateId(id.to_owned()));
+        }
+        Ok(())
     }
 
     /// A launched client announced from outside the OSC path (the server saw it some other
@@ -1466,7 +1493,14 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
     /// Something happened to client `id`: updates the session and sends the event to every
     /// receiver but the client itself. `removed` is sent by
     /// [`remove_definitely`](MonitorServer::remove_definitely) instead.
+    ///
+    /// `id_changed_to:` to an empty id or one already taken is refused.
     pub fn client_event(&mut self, id: &str, event: ClientEvent) -> Result<(), StateError> {
+        if let ClientEvent::IdChangedTo(new) = &event
+            && new != id
+        {
+            self.check_new_id(new)?;
+        }
         let c = self
             .clients
             .iter_mut()
