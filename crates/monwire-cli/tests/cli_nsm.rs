@@ -1041,3 +1041,41 @@ fn serve_nsm_closes_the_session_on_sigterm_and_sigint() {
         );
     }
 }
+
+/// Without `--url`, `watch nsm` takes `$NSM_URL` (as every NSM client does); unset, it is a usage
+/// error naming the variable.
+#[test]
+fn watch_nsm_takes_nsm_url_from_the_environment() {
+    let out = monwire()
+        .args(["watch", "nsm", "--json"])
+        .env_remove("NSM_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        "monwire: nsm: server address: NSM_URL is not set"
+    );
+
+    let daemon = Daemon::bind();
+    let mut guard = KillOnDrop(
+        monwire()
+            .args(["watch", "nsm", "--json", "--count", "1"])
+            .env("NSM_URL", daemon.url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let monitor = daemon
+        .register_external(10, &[])
+        .expect("announce via NSM_URL");
+    let _ = daemon.recv_until(10, |m| *m == monwire_nsm::Message::MonitorQuit);
+    daemon.send(
+        monitor,
+        &monwire_nsm::Message::reply("/ray/server/monitor_quit", "monitor exit"),
+    );
+    let status = wait_bounded(&mut guard.0, 10);
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+}

@@ -61,9 +61,15 @@ pub async fn resolve_url(url: &str) -> io::Result<SocketAddr> {
 
 /// The server address from the `NSM_URL` environment variable.
 pub async fn nsm_url() -> io::Result<SocketAddr> {
-    let url = std::env::var("NSM_URL")
-        .map_err(|_| io::Error::new(io::ErrorKind::NotFound, "NSM_URL is not set"))?;
-    resolve_url(&url).await
+    let value = std::env::var("NSM_URL").ok();
+    nsm_url_from(value.as_deref()).await
+}
+
+/// [`nsm_url`] for a given value of `NSM_URL` (`None`: unset): `NotFound` when unset, else
+/// [`resolve_url`].
+pub async fn nsm_url_from(value: Option<&str>) -> io::Result<SocketAddr> {
+    let url = value.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "NSM_URL is not set"))?;
+    resolve_url(url).await
 }
 
 /// What a [`Monitor`] yields.
