@@ -41,14 +41,14 @@ use monwire_nsm::session::{ClientConfig, ExternalConfig, MonitorEvent};
 use monwire_nsm::tokio::{DriverEvent, Monitor, ServerInput, UdpServer, nsm_url, resolve_url};
 use monwire_nsm::{Capability, ClientEvent, Message};
 
-use crate::output::{Printer, note};
-use crate::ratelimit::Reporter;
-use crate::{Failure, Run, Sink, Status, capture};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::{Failure, Run, Status, capture, diag};
 
 /// `monwire watch nsm`: register with an NSM/RaySession server and print the state list, then
 /// every event.
 #[derive(Args, Debug)]
-#[command(after_help = WATCH_EXAMPLES)]
+#[command(after_long_help = WATCH_EXAMPLES)]
 pub(crate) struct WatchArgs {
     /// The server, `osc.udp://HOST:PORT/` (default: `$NSM_URL`).
     #[arg(long)]
@@ -88,9 +88,19 @@ for \"monitor exit\"), then exits 0 (SIGTERM) or 130 (SIGINT); an NSM client jus
 goodbye is its exit: the daemon watches the pid it announced). When the server goes away, a \
 `disconnected` event is printed and the monitor announces again until it is back.
 
+Lost server: once registered, the external monitor sends /osc/ping after --probe seconds \
+without a datagram (ray-daemon answers it); a closed port (ICMP port unreachable, seen on the \
+connected socket) or an unanswered probe prints a `disconnected` event and a stderr line, and \
+the monitor announces again with backoff; when the server is back its new state list is \
+printed, then a `reconnected` event.
+
+Joining a session that can relaunch monwire: use the `monwire-nsm-monitor` program (see its \
+--help), which runs `watch nsm --in-session`.
+
 Examples:
   monwire watch nsm --url osc.udp://127.0.0.1:16187/
-  NSM_URL=osc.udp://localhost:16187/ monwire watch nsm --as-client --json";
+  NSM_URL=osc.udp://localhost:16187/ monwire watch nsm --as-client --json
+  NSM_URL=osc.udp://localhost:16187/ monwire-nsm-monitor --output ~/session-events.jsonl";
 
 /// The program name of the relaunch-safe session client.
 pub(crate) const MONITOR_PROGRAM: &str = "monwire-nsm-monitor";
@@ -221,60 +231,14 @@ pub(crate) fn session_output_path(
     Ok(path)
 }
 
-/// How a watch was asked to stop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stop {
-    /// SIGINT: exit 130.
-    Interrupt,
-    /// SIGTERM: exit 0.
-    Terminate,
-    /// `--count` reached or the sink broke.
-    Done,
-}
-
-/// SIGINT and SIGTERM as a stream of [`Stop`]s.
-struct Signals {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> Result<Signals, Failure> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let f = |e: std::io::Error| Failure::Runtime(format!("nsm: signal handler: {e}"));
-        Ok(Signals {
-            int: signal(SignalKind::interrupt()).map_err(f)?,
-            term: signal(SignalKind::terminate()).map_err(f)?,
-        })
-    }
-
-    async fn recv(&mut self) -> Stop {
-        tokio::select! {
-            _ = self.int.recv() => Stop::Interrupt,
-            _ = self.term.recv() => Stop::Terminate,
-        }
-    }
-}
-
-/// Ends the process for a signal: 130 for SIGINT (after the goodbye was sent and stdout
-/// flushed); SIGTERM and the rest return normally.
-fn finish(stop: Option<Stop>, status: Status) -> Run {
-    if stop == Some(Stop::Interrupt) {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        std::process::exit(130);
-    }
-    Ok(status)
-}
-
 /// The longest a stop waits for the server's `"monitor exit"` before exiting anyway.
 const STOP_GRACE: Duration = Duration::from_millis(1500);
 
 /// Watches until the server stops answering, the sink breaks, a signal, or the monitor closes.
-pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let rt = runtime()?;
     rt.block_on(async {
-        let mut signals = Signals::new()?;
+        let shutdown = out.shutdown().clone();
         let server = match &args.url {
             Some(u) => resolve_url(u).await,
             None => nsm_url().await,
@@ -313,25 +277,26 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
             }
         ));
         let mut status = Status::Ok;
-        let mut stop: Option<Stop> = None;
+        // Set once the run is to end (a signal, --count, a closed stdout): the quit is sent
+        // and the rest is only read for the server's "monitor exit".
+        let mut stopping = false;
         let mut stop_deadline: Option<tokio::time::Instant> = None;
         let mut printed = 0u64;
-        let mut reporter = Reporter::stderr();
+        // A flood of bad datagrams gives at most a line a second per cause.
+        let mut malformed = diag::Throttle::new("nsm");
         loop {
-            let tick = reporter.next_due().map(tokio::time::Instant::from_std);
             let item = tokio::select! {
-                item = mon.recv() => item,
-                s = signals.recv() => {
-                    if stop.is_some() {
-                        // A second signal: no more waiting.
-                        stop = Some(s);
-                        break;
-                    }
-                    stop = Some(s);
+                item = out.next(mon.recv()) => item,
+                s = shutdown.wait(), if !stopping => {
+                    stopping = true;
                     if as_client {
+                        // An NSM client's goodbye is its exit: the server watches its pid.
                         break;
                     }
-                    note(format!("nsm: {url}: stopping: sending /ray/server/monitor_quit"));
+                    note(format!(
+                        "nsm: {url}: {}: sending /ray/server/monitor_quit",
+                        s.name()
+                    ));
                     mon.quit();
                     stop_deadline = Some(tokio::time::Instant::now() + STOP_GRACE);
                     continue;
@@ -339,10 +304,6 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                 () = sleep_until(stop_deadline), if stop_deadline.is_some() => {
                     note(format!("nsm: {url}: no \"monitor exit\" in time; exiting"));
                     break;
-                }
-                () = sleep_until(tick), if tick.is_some() => {
-                    reporter.tick(std::time::Instant::now());
-                    continue;
                 }
             };
             let Some(item) = item else { break };
@@ -355,17 +316,17 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                 out.open(instance_path);
             }
             if let Some(e) = item.to_event(server) {
-                if stop.is_some() {
+                if stopping {
                     continue;
                 }
                 printed = printed.saturating_add(1);
                 let enough = args.count.is_some_and(|n| printed >= n);
                 let flow = match &mut session_out {
-                    Some(out) => out.event(&e),
-                    None => sink(e),
+                    Some(file) => file.event(&e),
+                    None => out.event(&e),
                 };
                 if flow.is_break() || enough {
-                    stop = Some(Stop::Done);
+                    stopping = true;
                     if as_client {
                         break;
                     }
@@ -392,22 +353,21 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
             }
             match item {
                 DriverEvent::Malformed { error, .. } => {
-                    reporter.report(
-                        error.cause(),
-                        &format!("nsm: {url}: skipped a malformed datagram: {error}"),
-                        std::time::Instant::now(),
+                    malformed.report(
+                        &format!("{url}: skipped a malformed datagram ({})", error.cause()),
+                        error,
                     );
                     status = Status::BadInput;
                 }
                 DriverEvent::Monitor { event, .. } => match event {
                     MonitorEvent::TimedOut { waiting_for } => {
-                        reporter.flush();
+                        malformed.finish();
                         return Err(Failure::Runtime(format!(
                             "nsm: {url}: no answer to {waiting_for}"
                         )));
                     }
                     MonitorEvent::AnnounceFailed { code, message } => {
-                        reporter.flush();
+                        malformed.finish();
                         return Err(Failure::Runtime(format!(
                             "nsm: {url} refused the announce: {message} ({code})"
                         )));
@@ -421,8 +381,8 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                 _ => {}
             }
         }
-        reporter.flush();
-        finish(stop, status)
+        malformed.finish();
+        Ok(status)
     })
 }
 
@@ -486,7 +446,7 @@ fn unhex(line: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Decodes a capture, printing one event per message.
-pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
     let input = capture::open(args.file.as_deref())?;
     let limits = Limits::default();
@@ -507,19 +467,19 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
         {
             Ok(messages) => {
                 for m in &messages {
-                    if printer.event(&to_event(m)).is_break() {
+                    if out.event(&to_event(m)).is_break() {
                         break;
                     }
                 }
                 Ok(status)
             }
             Err(e) => {
-                eprintln!("monwire: {what}: {e}");
+                diag::note(&what, e);
                 Ok(Status::BadInput)
             }
         };
     }
-    capture::for_each_line(input, &what, |n, line| {
+    let read = capture::for_each_line(input, &what, out, |out, n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return ControlFlow::Continue(());
@@ -529,22 +489,27 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
         {
             Ok(messages) => {
                 for m in &messages {
-                    printer.event(&to_event(m))?;
+                    out.event(&to_event(m))?;
                 }
             }
             Err(e) => {
-                eprintln!("monwire: {what}:{n}: {e}");
+                diag::input(&what, n, None, e);
                 status = Status::BadInput;
             }
         }
         ControlFlow::Continue(())
     })?;
-    Ok(status)
+    Ok(if read == Status::BadInput {
+        read
+    } else {
+        status
+    })
 }
 
 /// The demo part: our monitor server and our external monitor over loopback UDP.
-pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
+pub(crate) fn demo(out: &mut Pipeline) -> Result<(), Failure> {
     let fail = |what: String| Failure::Runtime(format!("demo: nsm: {what}"));
+    let stop = out.shutdown().clone();
     let rt = runtime()?;
     rt.block_on(async {
         let mut server = UdpServer::bind(loopback())
@@ -592,7 +557,7 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
             while let Some(item) = mon.recv().await {
                 if let Some(e) = item.to_event(addr) {
                     let last = e.subject == "daw" && e.name == "stopped_by_itself";
-                    if (printer.event(&e).is_break() || last) && !quit_sent {
+                    if (out.event(&e).is_break() || last) && !quit_sent {
                         quit_sent = true;
                         mon.quit();
                     }
@@ -616,9 +581,14 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
             }
             Err(fail("the monitor stopped early".into()))
         };
-        tokio::time::timeout(Duration::from_secs(10), run)
-            .await
-            .map_err(|_| fail("timed out".into()))??;
+        let Some(ran) =
+            crate::shutdown::or_stop(&stop, tokio::time::timeout(Duration::from_secs(10), run))
+                .await
+        else {
+            server_task.abort();
+            return Ok(()); // stopped by a signal
+        };
+        ran.map_err(|_| fail("timed out".into()))??;
         tokio::time::timeout(Duration::from_secs(5), server_task)
             .await
             .map_err(|_| fail("server did not finish".into()))?
@@ -828,7 +798,7 @@ fn play(
 async fn send_queued(
     socket: &tokio::net::UdpSocket,
     core: &mut MonitorServer<SocketAddr>,
-    printer: &mut Printer,
+    out: &mut Pipeline,
 ) -> Result<(), Failure> {
     while let Some((to, msg)) = core.poll_transmit() {
         let bytes = codec::encode(&msg).map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
@@ -836,13 +806,13 @@ async fn send_queued(
             note(format!("nsm: sending to {to}: {e}"));
             continue;
         }
-        let _ = printer.event(&to_event(&msg).with_source(format!("osc.udp://{to}/")));
+        let _ = out.event(&to_event(&msg).with_source(format!("osc.udp://{to}/")));
     }
     Ok(())
 }
 
 /// Runs the server until the script ends and the monitors are gone (or forever with `--loop`).
-pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
     let text = match &args.script {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| Failure::Usage(format!("nsm: {}: {e}", path.display())))?,
@@ -864,8 +834,7 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
     };
     let rt = runtime()?;
     rt.block_on(async {
-        let mut signals = Signals::new()?;
-        let mut reporter = Reporter::stderr();
+        let shutdown = out.shutdown().clone();
         let socket = tokio::net::UdpSocket::bind(listen)
             .await
             .map_err(|e| Failure::Runtime(format!("nsm: binding {listen}: {e}")))?;
@@ -888,6 +857,7 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
         let limits = Limits::default();
         let mut buf = vec![0u8; 65_536];
         let mut status = Status::Ok;
+        let mut malformed = diag::Throttle::new("nsm");
         // `None` until a monitor announces; then the next step and when it is due.
         let mut next: Option<(usize, tokio::time::Instant)> = None;
         let mut finished_at: Option<tokio::time::Instant> = None;
@@ -895,7 +865,7 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
         let mut nsm_client_seen = false;
         let linger = Duration::from_secs(args.linger);
         loop {
-            send_queued(&socket, &mut core, printer).await?;
+            send_queued(&socket, &mut core, out).await?;
             if let Some(t) = finished_at {
                 if core.monitors().is_empty() && !nsm_client_seen {
                     note("nsm: script done and no monitor left; exiting");
@@ -908,22 +878,18 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
             }
             let step_due = next.map(|(_, at)| at);
             let linger_due = finished_at.map(|t| t + linger);
-            let tick = reporter.next_due().map(tokio::time::Instant::from_std);
             tokio::select! {
-                stop = signals.recv() => {
+                stop = shutdown.wait() => {
                     // ray-daemon's own goodbye: close the session, stopping every running
                     // client in reverse order, so that every monitor sees them stop.
                     note(format!(
                         "nsm: {}; closing the session and exiting",
-                        if stop == Stop::Interrupt { "interrupted" } else { "terminated" }
+                        stop.name()
                     ));
                     core.terminate();
-                    send_queued(&socket, &mut core, printer).await?;
-                    reporter.flush();
-                    return finish(Some(stop), status);
-                }
-                () = sleep_until(tick), if tick.is_some() => {
-                    reporter.tick(std::time::Instant::now());
+                    send_queued(&socket, &mut core, out).await?;
+                    malformed.finish();
+                    return Ok(status);
                 }
                 r = socket.recv_from(&mut buf) => {
                     let (n, from) = r.map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
@@ -954,10 +920,9 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
                             }
                         }
                         Err(error) => {
-                            reporter.report(
-                                error.cause(),
-                                &format!("nsm: skipped a malformed datagram from {from}: {error}"),
-                                std::time::Instant::now(),
+                            malformed.report(
+                                &format!("skipped a malformed datagram ({})", error.cause()),
+                                format!("from {from}: {error}"),
                             );
                             if let Some((path, tags)) = error.unaccepted_message() {
                                 core.handle_unknown(from, path, tags);

@@ -962,11 +962,13 @@ fn a_malformed_flood_gives_a_bounded_stderr() {
         assert!(l.chars().count() <= 200, "{} chars: {l}", l.chars().count());
     }
     assert!(
-        malformed.iter().any(|l| l.contains(" more like it)")),
+        malformed
+            .iter()
+            .any(|l| l.contains(" more in ") || l.contains(" more not shown")),
         "the suppressed datagrams are counted: {malformed:#?}"
     );
-    // Bad input was seen: exit 1 after SIGTERM.
-    assert_eq!(status.and_then(|s| s.code()), Some(1));
+    // A run SIGTERM stopped exits 0, bad input or not (the NSM server's way of saying quit).
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
 }
 
 /// SIGTERM and SIGINT end `serve nsm` as ray-daemon ends: the session is closed, every running
