@@ -202,7 +202,7 @@ pub fn summary(msg: &Message) -> String {
     }
 }
 
-/// The event for a message, with its [summary](summary). Codecs have no clock: `observed` and
+/// The event for a message, with its [`summary`]. Codecs have no clock: `observed` and
 /// `source` stay `None`.
 ///
 /// ```
