@@ -205,8 +205,9 @@ pub enum PayloadEncoding {
     Base64,
 }
 
-/// A bridge-routed frame: `<connection id>` LF `<payload>`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A bridge-routed frame: `<connection id>` LF `<payload>`. `Debug` shows the payload's length,
+/// not its bytes (it may be an `auth` request).
+#[derive(Clone, PartialEq, Eq)]
 pub struct RoutedFrame {
     /// The connection id (`::{uuid}`): the destination when sent to the bridge, the source when
     /// received from it.
@@ -215,6 +216,16 @@ pub struct RoutedFrame {
     pub encoding: PayloadEncoding,
     /// The payload text (decoded from base64 when [`PayloadEncoding::Base64`]).
     pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for RoutedFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoutedFrame")
+            .field("id", &self.id)
+            .field("encoding", &self.encoding)
+            .field("payload_len", &self.payload.len())
+            .finish()
+    }
 }
 
 impl RoutedFrame {
