@@ -31,9 +31,9 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use monwire_event::Event;
+use monwire_event::{Event, Severity};
 use monwire_sysadm::codec::{Limits, decode as decode_message};
-use monwire_sysadm::event::{to_event, unwrap_bridged};
+use monwire_sysadm::event::{session, to_event, unwrap_bridged};
 use monwire_sysadm::message::{
     ClassEvent, Dispatcher, EventBody, JobState, LifePreserver, LpClass, Message, Object, Priority,
     ProcessLog, SystemState, Zpool,
@@ -154,21 +154,58 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
     rt.block_on(async {
         let mut client = spawn_client(opts).map_err(|e| Failure::Usage(e.to_string()))?;
         let mut seen = 0u64;
+        let mut stopped = false;
         while let Some(ev) = client.next().await {
             let wire = matches!(ev, ClientEvent::Event(_));
+            if let ClientEvent::Session(e) = &ev {
+                match e.name.as_str() {
+                    // Each retry gets its stderr line, with the error and the delay.
+                    session::RECONNECTING => {
+                        note(format!("sysadm: {}", e.summary_text()));
+                        continue;
+                    }
+                    // The reason the client stopped is the run's one error line (below).
+                    session::AUTH_FAILED if e.severity == Severity::Error => continue,
+                    _ => {}
+                }
+            }
             if sink(client_event(ev, &source)).is_break() {
+                stopped = true;
                 break;
             }
             if wire {
                 seen += 1;
                 if args.count.is_some_and(|n| seen >= n) {
+                    stopped = true;
                     break;
                 }
             }
         }
         client.close();
-        Ok(Status::Ok)
+        match client.join().await {
+            Ok(()) => Ok(Status::Ok),
+            Err(_) if stopped => Ok(Status::Ok),
+            Err(e) => Err(Failure::Runtime(watch_failure(&e, &source))),
+        }
     })
+}
+
+/// The one stderr line for a client that stopped for good.
+fn watch_failure(e: &monwire_sysadm::tokio::Error, source: &str) -> String {
+    use monwire_sysadm::error::ClientFailure;
+    use monwire_sysadm::tokio::Error;
+    match e {
+        Error::Certificate { url, reason } => format!(
+            "sysadm: {url}: the server's certificate is not trusted ({reason}); give its \
+             certificate with --ca FILE, or use --insecure to skip the check"
+        ),
+        Error::Client(ClientFailure::LoginRequired(why)) => format!(
+            "sysadm: {source}: the server requires a login ({why}); use --user NAME \
+             (password from {PASSWORD_ENV})"
+        ),
+        Error::Client(f) => format!("sysadm: {source}: {f}"),
+        other => format!("sysadm: {source}: {other}"),
+    }
 }
 
 /// `monwire decode sysadm`.

@@ -37,7 +37,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::event::{bridged_message, session, session_event};
+use crate::event::bridged_message;
 use crate::message::Message;
 use crate::session::{
     Client, ClientConfig, ClientEvent, ClientTransmit, ConnId, Outgoing, Server, ServerConfig,
@@ -73,10 +73,17 @@ pub enum Error {
     /// A websocket error.
     #[error("websocket: {0}")]
     Ws(String),
-}
-
-fn ws_err(e: impl fmt::Display) -> Error {
-    Error::Ws(e.to_string())
+    /// The server's certificate is not trusted (the client stops: retrying cannot help).
+    #[error("{url}: the server's certificate is not trusted ({reason})")]
+    Certificate {
+        /// The server.
+        url: String,
+        /// What rustls said.
+        reason: String,
+    },
+    /// The client session stopped for good.
+    #[error(transparent)]
+    Client(#[from] crate::error::ClientFailure),
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -357,30 +364,80 @@ fn ws_config(limits: &crate::codec::Limits) -> WebSocketConfig {
         .max_frame_size(Some(limits.max_message_len))
 }
 
+/// The deadline of the TCP connect, the TLS handshake and the websocket upgrade, each.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The deadline of one websocket write (a frame, a flush or a close).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a connection attempt failed: worth another try later, or not.
+enum OpenError {
+    /// Unreachable, refused, timed out: try again.
+    Retry(String),
+    /// The certificate is not trusted.
+    Certificate(String),
+    /// The TLS or websocket handshake failed: the server is not what we expect.
+    Handshake(String),
+}
+
+async fn with_deadline<T, E: fmt::Display>(
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<Result<T, E>, OpenError> {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, f)
+        .await
+        .map_err(|_| {
+            OpenError::Retry(format!(
+                "{what} timed out after {} s",
+                HANDSHAKE_TIMEOUT.as_secs()
+            ))
+        })
+}
+
 async fn open(
     opts: &ClientOptions,
     tls: &Option<Arc<rustls::ClientConfig>>,
-) -> Result<WebSocketStream<Box<dyn Io>>, Error> {
-    let tcp = TcpStream::connect((opts.url.host.as_str(), opts.url.port)).await?;
-    tcp.set_nodelay(true)?;
+) -> Result<WebSocketStream<Box<dyn Io>>, OpenError> {
+    let tcp = with_deadline(
+        "TCP connect",
+        TcpStream::connect((opts.url.host.as_str(), opts.url.port)),
+    )
+    .await?
+    .map_err(|e| OpenError::Retry(e.to_string()))?;
+    let _ = tcp.set_nodelay(true);
     let stream: Box<dyn Io> = match tls {
         Some(cfg) => {
             let name = ServerName::try_from(opts.url.host.clone())
-                .map_err(|e| Error::Tls(e.to_string()))?;
-            let conn = tokio_rustls::TlsConnector::from(cfg.clone())
-                .connect(name, tcp)
-                .await?;
+                .map_err(|e| OpenError::Handshake(format!("TLS: {e}")))?;
+            let conn = with_deadline(
+                "TLS handshake",
+                tokio_rustls::TlsConnector::from(cfg.clone()).connect(name, tcp),
+            )
+            .await?
+            .map_err(|e| {
+                let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+                match inner {
+                    Some(rustls::Error::InvalidCertificate(why)) => {
+                        OpenError::Certificate(format!("{why:?}"))
+                    }
+                    Some(other) => OpenError::Handshake(format!("TLS handshake failed: {other}")),
+                    None => OpenError::Handshake(format!("TLS handshake failed: {e}")),
+                }
+            })?;
             Box::new(conn)
         }
         None => Box::new(tcp),
     };
-    let (ws, _) = tokio_tungstenite::client_async_with_config(
-        opts.url.request_url(),
-        stream,
-        Some(ws_config(&opts.config.limits)),
+    let (ws, _) = with_deadline(
+        "websocket upgrade",
+        tokio_tungstenite::client_async_with_config(
+            opts.url.request_url(),
+            stream,
+            Some(ws_config(&opts.config.limits)),
+        ),
     )
-    .await
-    .map_err(ws_err)?;
+    .await?
+    .map_err(|e| OpenError::Handshake(format!("websocket upgrade failed: {e}")))?;
     Ok(ws)
 }
 
@@ -389,28 +446,40 @@ async fn open(
 pub struct ClientHandle {
     events: mpsc::Receiver<ClientEvent>,
     close: Arc<Notify>,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<Result<(), Error>>,
 }
 
 impl ClientHandle {
-    /// The next event (wire events and session events); `None` once the client has stopped.
+    /// The next event (wire events and session events); `None` once the client has stopped
+    /// (then [`join`](ClientHandle::join) says why).
     pub async fn next(&mut self) -> Option<ClientEvent> {
         self.events.recv().await
     }
 
-    /// Closes the connection for good; [`next`](ClientHandle::next) then drains and ends.
+    /// Closes the connection for good (with a websocket close frame); [`next`](ClientHandle::next)
+    /// then drains and ends.
     pub fn close(&self) {
         self.close.notify_one();
     }
 
-    /// Waits for the client task to end.
-    pub async fn join(self) {
+    /// Waits for the client task to end: `Ok` after [`close`](ClientHandle::close), the error
+    /// that ended it otherwise ([`Error::Client`], [`Error::Certificate`]).
+    pub async fn join(self) -> Result<(), Error> {
         drop(self.events);
-        let _ = self.task.await;
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(Error::Ws(format!("client task: {e}"))),
+        }
     }
 }
 
 /// Starts a client that connects, authenticates, subscribes and reconnects on its own.
+///
+/// It reconnects (with back-off, reporting each attempt as a `reconnecting` event) while the
+/// server cannot be reached, and after a connection that had logged in is lost. It stops for
+/// good, and [`ClientHandle::join`] returns the reason, when the login is refused, a request
+/// needs a login it does not have, the server's certificate is not trusted, or the TLS or
+/// websocket handshake fails before the first login.
 pub fn spawn_client(opts: ClientOptions) -> Result<ClientHandle, Error> {
     if !opts.url.secure
         && !opts.url.is_loopback()
@@ -448,8 +517,9 @@ async fn client_loop(
     tls: Option<Arc<rustls::ClientConfig>>,
     tx: mpsc::Sender<ClientEvent>,
     close: Arc<Notify>,
-) {
+) -> Result<(), Error> {
     let mut client = Client::new(opts.config.clone(), opts.url.to_string());
+    let mut fatal = None;
     loop {
         if client.is_closed() {
             break;
@@ -465,28 +535,35 @@ async fn client_loop(
             }
             continue;
         }
-        match open(&opts, &tls).await {
-            Ok(mut ws) => {
+        let opened = tokio::select! {
+            o = open(&opts, &tls) => Some(o),
+            _ = close.notified() => None,
+        };
+        match opened {
+            None => client.close(),
+            Some(Ok(mut ws)) => {
                 client.handle_connected(Instant::now());
-                let user_closed = run_client_connection(&mut client, &mut ws, &tx, &close).await;
-                if user_closed {
-                    let _ = ws.close(None).await;
+                run_client_connection(&mut client, &mut ws, &tx, &close).await;
+                if client.is_closed() {
+                    let _ = tokio::time::timeout(WRITE_TIMEOUT, ws.close(None)).await;
                     break;
                 }
                 client.handle_disconnected(Instant::now());
             }
-            Err(e) => {
-                let ev = session_event(
-                    monwire_event::Kind::Failed,
-                    session::DISCONNECTED,
-                    &opts.url.to_string(),
-                    format!("cannot connect to {}: {e}", opts.url),
-                )
-                .with_attr("sysadm.error", e.to_string());
-                if tx.send(ClientEvent::Session(ev)).await.is_err() {
-                    break;
-                }
-                client.handle_disconnected(Instant::now());
+            Some(Err(OpenError::Retry(why))) => client.handle_connect_failed(Instant::now(), &why),
+            Some(Err(OpenError::Certificate(why))) if !client.has_logged_in() => {
+                fatal = Some(Error::Certificate {
+                    url: opts.url.to_string(),
+                    reason: why,
+                });
+                client.close();
+            }
+            Some(Err(OpenError::Handshake(why))) if !client.has_logged_in() => {
+                client.fail(crate::error::ClientFailure::Handshake(why));
+            }
+            // After a login, a server that restarts may come back badly for a while.
+            Some(Err(OpenError::Certificate(why) | OpenError::Handshake(why))) => {
+                client.handle_connect_failed(Instant::now(), &why)
             }
         }
         if !drain_client(&mut client, &tx).await {
@@ -494,35 +571,44 @@ async fn client_loop(
         }
     }
     let _ = drain_client(&mut client, &tx).await;
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    match client.failure() {
+        Some(f) => Err(Error::Client(f.clone())),
+        None => Ok(()),
+    }
 }
 
-/// Runs one connection; returns true when the user closed the client.
+/// Runs one connection until it is lost, the client closes it, or the application goes away.
 async fn run_client_connection(
     client: &mut Client,
     ws: &mut WebSocketStream<Box<dyn Io>>,
     tx: &mpsc::Sender<ClientEvent>,
     close: &Notify,
-) -> bool {
+) {
     loop {
         while let Some(t) = client.poll_transmit() {
             match t {
                 ClientTransmit::Text(text) => {
-                    if ws.send(WsMessage::text(text)).await.is_err() {
-                        return client.is_closed();
+                    let sent =
+                        tokio::time::timeout(WRITE_TIMEOUT, ws.send(WsMessage::text(text))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
+                        return;
                     }
                 }
                 ClientTransmit::Close => {
-                    let _ = ws.close(None).await;
-                    return true;
+                    let _ = tokio::time::timeout(WRITE_TIMEOUT, ws.close(None)).await;
+                    return;
                 }
             }
         }
         if !drain_client(client, tx).await {
             client.close();
-            return true;
+            return;
         }
         if client.is_closed() {
-            return true;
+            return;
         }
         let until = client
             .poll_timeout()
@@ -531,7 +617,7 @@ async fn run_client_connection(
             frame = ws.next() => match frame {
                 Some(Ok(WsMessage::Text(t))) => client.handle_text(Instant::now(), t.as_bytes()),
                 Some(Ok(WsMessage::Binary(b))) => client.handle_text(Instant::now(), &b),
-                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return false,
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
             _ = tokio::time::sleep_until(until.into()) => client.handle_timeout(Instant::now()),
