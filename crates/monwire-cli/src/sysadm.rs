@@ -39,7 +39,7 @@ use monwire_sysadm::message::{
     ProcessLog, SystemState, Zpool,
 };
 use monwire_sysadm::session::{
-    AllowAll, ClientConfig, ClientEvent, ServerConfig, StaticUser, Verifier,
+    AllowAll, ClientConfig, ClientEvent, LoginGuard, ServerConfig, StaticUser, Verifier,
 };
 use monwire_sysadm::tokio::{
     ClientOptions, ClientTls, ServerHandle, ServerOptions, ServerTls, spawn_client, spawn_server,
@@ -52,6 +52,7 @@ const PASSWORD_ENV: &str = "MONWIRE_SYSADM_PASSWORD";
 
 /// `monwire watch sysadm`.
 #[derive(Args, Debug)]
+#[command(after_help = WATCH_HELP)]
 pub(crate) struct WatchArgs {
     /// The server: `wss://HOST[:PORT]` (default port 12150) or `ws://…`.
     url: String,
@@ -264,7 +265,49 @@ pub(crate) struct ListenArgs {
     /// Write the generated self-signed certificate (PEM) here, for clients' --ca.
     #[arg(long)]
     cert_out: Option<PathBuf>,
+    /// Failed logins from one address that block it (SysAdm's guard; 0 turns it off).
+    /// Loopback addresses are never blocked.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    max_login_failures: u32,
+    /// Quiet seconds after which an address's failure count starts again.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    login_failure_window: u64,
+    /// Seconds a blocked address's new connections are closed at once.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    login_block: u64,
+    /// Refuse the empty-password re-login from loopback (see below).
+    #[arg(long)]
+    no_loopback_relogin: bool,
 }
+
+/// The SysAdm server's own rules, shown by `serve sysadm --help` and `bridge --help`.
+const SERVER_RULES: &str = "\
+Logins: with --user, that user and MONWIRE_SYSADM_PASSWORD; without it, any username and
+password. A user connecting from a loopback address who logged in with a password (or used
+the token of such a login) within the token lifetime (15 min) may log in again with an empty
+password, as the reference Qt client does after a reconnect; --no-loopback-relogin refuses it.
+After --max-login-failures failed logins from one address, each within --login-failure-window
+of the one before, its new connections are closed at once for --login-block seconds.
+Loopback is exempt. Every handshake (TLS, websocket) has a 10 s deadline, every write 10 s;
+a subscriber whose queue of 1024 frames overflows is disconnected. SIGINT or SIGTERM closes
+every connection with a websocket close frame (1001, going away).
+
+Examples:
+  monwire serve sysadm --listen 127.0.0.1:12150 --cert-out /tmp/sysadm.pem
+  MONWIRE_SYSADM_PASSWORD=pw monwire watch sysadm wss://127.0.0.1:12150 --ca /tmp/sysadm.pem --user me";
+
+/// Shown by `watch sysadm --help`.
+const WATCH_HELP: &str = "\
+The password of --user comes from MONWIRE_SYSADM_PASSWORD, or a prompt on the terminal; never
+from an argument. A refused login, a 401 (the server wants --user), an untrusted certificate
+(give it with --ca, or --insecure) or a failed handshake end the run with one stderr line and
+exit 1. While the server cannot be reached, each attempt prints a stderr line with the delay
+before the next (1, 2, 4 ... 60 s); after a login, a lost connection is made again and every
+subscription renewed. SIGINT or SIGTERM sends a websocket close frame and exits.
+
+Examples:
+  MONWIRE_SYSADM_PASSWORD=pw monwire watch sysadm wss://trueos-box:12150 --ca server.pem --user me
+  monwire watch sysadm ws://127.0.0.1:12150 --user demo --subscribe dispatcher,monwire-zmq";
 
 async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
     if args.plain && !args.listen.ip().is_loopback() {
@@ -300,6 +343,13 @@ async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
         tls,
         config: ServerConfig {
             hostname,
+            login_guard: LoginGuard {
+                max_failures: args.max_login_failures,
+                window: Duration::from_secs(args.login_failure_window),
+                block: Duration::from_secs(args.login_block),
+                exempt_loopback: true,
+            },
+            loopback_relogin: !args.no_loopback_relogin,
             ..Default::default()
         },
         verifier,
@@ -321,6 +371,7 @@ async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
 
 /// `monwire serve sysadm`.
 #[derive(Args, Debug)]
+#[command(after_help = SERVER_RULES)]
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     listen: ListenArgs,
@@ -431,8 +482,24 @@ pub(crate) fn serve(args: &ServeArgs) -> Run {
     })
 }
 
+/// What `bridge --help` says about who sees the bridged events.
+const BRIDGE_HELP: &str = "\
+Who sees bridged events: each event is published as a SysAdm event named monwire-<protocol>
+(monwire-zmq, monwire-nsm, monwire-ray, monwire-galaxy) whose args are the event's JSON form;
+SysAdm events are republished as themselves. They reach clients that subscribe to those names
+by name: `monwire watch sysadm URL --subscribe monwire-zmq`, Python `websockets`, a browser.
+The reference Qt SysAdm client (sysadm-ui-qt) only surfaces dispatcher, life-preserver and
+system-state and silently drops every other event name, so it shows none of them.
+
+Logins and limits are those of `monwire serve sysadm` (see its --help).
+
+Example:
+  monwire bridge --listen 127.0.0.1:12150 --plain zmq --bind tcp://127.0.0.1:5555
+  monwire watch sysadm ws://127.0.0.1:12150 --user me --subscribe monwire-zmq";
+
 /// `monwire bridge`.
 #[derive(Args, Debug)]
+#[command(after_help = BRIDGE_HELP)]
 pub(crate) struct BridgeArgs {
     #[command(flatten)]
     listen: ListenArgs,

@@ -34,8 +34,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::event::bridged_message;
 use crate::message::Message;
@@ -807,6 +810,8 @@ pub async fn spawn_server(
     let local = listener.local_addr()?;
     let (tx, rx) = mpsc::channel(4096);
     let limits = opts.config.limits;
+    let handshake_timeout = opts.config.handshake_timeout;
+    let write_timeout = opts.config.write_timeout;
     let (shutdown, _) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
         shutdown,
@@ -846,23 +851,33 @@ pub async fn spawn_server(
             };
             let Ok((tcp, peer)) = accepted else { continue };
             let Some(shared) = weak.upgrade() else { break };
+            {
+                let mut s = shared.server();
+                if s.is_blocked(Instant::now(), peer.ip()) {
+                    // The login guard: closed at once, before any handshake.
+                    drop(tcp);
+                    s.note_blocked(&peer.to_string());
+                    shared.forward_events(&mut s);
+                    continue;
+                }
+            }
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let _ = tcp.set_nodelay(true);
                 let stream: Box<dyn Io> = match acceptor {
-                    Some(a) => match a.accept(tcp).await {
-                        Ok(s) => Box::new(s),
-                        Err(_) => return,
+                    Some(a) => match tokio::time::timeout(handshake_timeout, a.accept(tcp)).await {
+                        Ok(Ok(s)) => Box::new(s),
+                        // A failed or late TLS handshake: the socket is dropped (closed).
+                        _ => return,
                     },
                     None => Box::new(tcp),
                 };
-                let Ok(ws) =
-                    tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&limits)))
-                        .await
-                else {
+                let upgrade =
+                    tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&limits)));
+                let Ok(Ok(ws)) = tokio::time::timeout(handshake_timeout, upgrade).await else {
                     return;
                 };
-                serve_connection(shared, ws, peer).await;
+                serve_connection(shared, ws, peer, write_timeout).await;
             });
         }
     });
@@ -882,10 +897,44 @@ fn server_tls(
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
 }
 
+/// How long a closing connection may take to send its close frame before the socket is
+/// dropped anyway.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Runs `io` (a write) until it ends, its deadline passes, or the server marks `id` closing
+/// (its queue overflowed): `true` only when the write completed.
+async fn guarded<E>(
+    io: impl std::future::Future<Output = Result<(), E>>,
+    shared: &Shared,
+    id: ConnId,
+    notify: &Notify,
+    deadline: Duration,
+) -> bool {
+    tokio::pin!(io);
+    let timer = tokio::time::sleep(deadline);
+    tokio::pin!(timer);
+    loop {
+        tokio::select! {
+            r = &mut io => return r.is_ok(),
+            _ = &mut timer => return false,
+            _ = notify.notified() => {
+                if shared.server().is_closing(id) {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+async fn close_with(ws: &mut WebSocketStream<Box<dyn Io>>, frame: Option<CloseFrame>) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, ws.close(frame)).await;
+}
+
 async fn serve_connection(
     shared: Arc<Shared>,
     mut ws: WebSocketStream<Box<dyn Io>>,
     peer: SocketAddr,
+    write_timeout: Duration,
 ) {
     let notify = Arc::new(Notify::new());
     let id = {
@@ -902,6 +951,8 @@ async fn serve_connection(
     let mut stop = shared.shutdown.subscribe();
     'conn: loop {
         // Flush what is queued, a batch at a time, without holding the lock across awaits.
+        // Every write has a deadline, and a connection the server closes (overflow) stops
+        // writing at once: its socket is dropped, not left in a flush.
         loop {
             let batch: Vec<Outgoing> = {
                 let mut s = shared.server();
@@ -915,17 +966,18 @@ async fn serve_connection(
             for out in batch {
                 match out {
                     Outgoing::Text(t) => {
-                        if ws.feed(WsMessage::text(&*t)).await.is_err() {
+                        let feed = ws.feed(WsMessage::text(&*t));
+                        if !guarded(feed, &shared, id, &notify, write_timeout).await {
                             break 'conn;
                         }
                     }
                     Outgoing::Close => {
-                        let _ = ws.close(None).await;
+                        close_with(&mut ws, None).await;
                         break 'conn;
                     }
                 }
             }
-            if ws.flush().await.is_err() {
+            if !guarded(ws.flush(), &shared, id, &notify, write_timeout).await {
                 break 'conn;
             }
         }
@@ -934,6 +986,15 @@ async fn serve_connection(
                 let bytes = match frame {
                     Some(Ok(WsMessage::Text(t))) => t.as_bytes().to_vec(),
                     Some(Ok(WsMessage::Binary(b))) => b.to_vec(),
+                    Some(Err(WsError::Capacity(e))) => {
+                        // RFC 6455 7.4.1: 1009, the message is too big to process.
+                        let frame = CloseFrame {
+                            code: CloseCode::Size,
+                            reason: e.to_string().chars().take(100).collect::<String>().into(),
+                        };
+                        close_with(&mut ws, Some(frame)).await;
+                        break 'conn;
+                    }
                     Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break 'conn,
                     Some(Ok(_)) => continue 'conn,
                 };
@@ -943,11 +1004,15 @@ async fn serve_connection(
             }
             _ = notify.notified() => {}
             _ = stop.changed() => {
-                let _ = ws.close(None).await;
+                close_with(&mut ws, Some(CloseFrame {
+                    code: CloseCode::Away,
+                    reason: "server shutting down".into(),
+                })).await;
                 break 'conn;
             }
         }
     }
+    drop(ws);
     shared
         .notify
         .lock()
