@@ -1,13 +1,22 @@
 //! SysAdm round-trip bodies shared by the fuzz targets and the corpus-replay test.
 
-use monwire_sysadm::codec::{Limits, decode, decode_routed, encode, encode_routed, parse_json};
+use monwire_sysadm::codec::{
+    Limits, decode, decode_general, decode_routed, encode, encode_routed, parse_json,
+};
 
 /// Decodes `bytes` as one message; when it decodes, encodes it, checks the encoding is the
 /// same JSON value as the input, and decodes it again to the same message. Never panics on
 /// bad input (errors are fine).
 pub fn roundtrip_message(bytes: &[u8]) {
     let limits = Limits::default();
-    let Ok(msg) = decode(bytes, &limits) else {
+    let decoded = decode(bytes, &limits);
+    // The typed fast path and the general path agree on every input, errors included.
+    assert_eq!(
+        decoded,
+        decode_general(bytes, &limits),
+        "fast and general decode differ"
+    );
+    let Ok(msg) = decoded else {
         return;
     };
     let out = encode(&msg, &limits).expect("a decoded message encodes");

@@ -1362,7 +1362,7 @@ impl LpClass {
         }
     }
 
-    fn from_text(s: String) -> LpClass {
+    pub(crate) fn from_text(s: String) -> LpClass {
         match s.as_str() {
             "snapshot" => LpClass::Snapshot,
             "replication" => LpClass::Replication,

@@ -983,9 +983,10 @@ async fn serve_connection(
         }
         tokio::select! {
             frame = ws.next() => {
-                let bytes = match frame {
-                    Some(Ok(WsMessage::Text(t))) => t.as_bytes().to_vec(),
-                    Some(Ok(WsMessage::Binary(b))) => b.to_vec(),
+                // The payload as tungstenite hands it over: no copy.
+                let bytes: tokio_tungstenite::tungstenite::Bytes = match frame {
+                    Some(Ok(WsMessage::Text(t))) => t.into(),
+                    Some(Ok(WsMessage::Binary(b))) => b,
                     Some(Err(WsError::Capacity(e))) => {
                         // RFC 6455 7.4.1: 1009, the message is too big to process.
                         let frame = CloseFrame {
