@@ -45,8 +45,9 @@ use monwire_sysadm::tokio::{
     ClientOptions, ClientTls, ServerHandle, ServerOptions, ServerTls, spawn_client, spawn_server,
 };
 
-use crate::output::{Printer, note};
-use crate::{Failure, Run, Sink, Status};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::{Failure, Run, Status};
 
 const PASSWORD_ENV: &str = "MONWIRE_SYSADM_PASSWORD";
 
@@ -106,7 +107,8 @@ fn password(user: &str) -> Result<String, Failure> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+/// The runtime the SysAdm parts run on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -128,7 +130,7 @@ fn client_event(ev: ClientEvent, source: &str) -> Event {
 
 /// `monwire watch sysadm`: connect, authenticate, subscribe and print every event; reconnects
 /// on its own.
-pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let mut opts = ClientOptions::new(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
     opts.tls = match (&args.ca, args.insecure) {
         (_, true) => ClientTls::InsecureAcceptAnyCertificate,
@@ -155,14 +157,23 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
     rt.block_on(async {
         let mut client = spawn_client(opts).map_err(|e| Failure::Usage(e.to_string()))?;
         let mut seen = 0u64;
+        let stop = out.shutdown().clone();
         let mut stopped = false;
-        while let Some(ev) = client.next().await {
+        loop {
+            let ev = tokio::select! {
+                ev = out.next(client.next()) => ev,
+                _ = stop.wait() => {
+                    stopped = true;
+                    break;
+                }
+            };
+            let Some(ev) = ev else { break };
             let wire = matches!(ev, ClientEvent::Event(_));
             if let ClientEvent::Session(e) = &ev {
                 match e.name.as_str() {
                     // Each retry gets its stderr line, with the error and the delay.
                     session::RECONNECTING => {
-                        note(format!("sysadm: {}", e.summary_text()));
+                        crate::diag::note("sysadm", e.summary_text());
                         continue;
                     }
                     // The reason the client stopped is the run's one error line (below).
@@ -170,7 +181,7 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                     _ => {}
                 }
             }
-            if sink(client_event(ev, &source)).is_break() {
+            if out.event(&client_event(ev, &source)).is_break() {
                 stopped = true;
                 break;
             }
@@ -182,11 +193,12 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                 }
             }
         }
+        // The goodbye: a websocket close frame, within a deadline well inside the grace time.
         client.close();
-        match client.join().await {
-            Ok(()) => Ok(Status::Ok),
-            Err(_) if stopped => Ok(Status::Ok),
-            Err(e) => Err(Failure::Runtime(watch_failure(&e, &source))),
+        match tokio::time::timeout(GOODBYE, client.join()).await {
+            Ok(Ok(())) | Err(_) => Ok(Status::Ok),
+            Ok(Err(_)) if stopped => Ok(Status::Ok),
+            Ok(Err(e)) => Err(Failure::Runtime(watch_failure(&e, &source))),
         }
     })
 }
@@ -217,25 +229,29 @@ pub(crate) struct DecodeArgs {
 }
 
 /// Decodes one JSON message per line.
-pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = crate::capture::name(args.file.as_deref());
     let input = crate::capture::open(args.file.as_deref())?;
     let mut status = Status::Ok;
     let limits = Limits::default();
-    crate::capture::for_each_line(input, &what, |n, line| {
+    let read = crate::capture::for_each_line(input, &what, out, |out, n, line| {
         if line.trim().is_empty() {
             return ControlFlow::Continue(());
         }
         match decode_message(line.as_bytes(), &limits) {
-            Ok(m) => printer.event(&message_event(&m)),
+            Ok(m) => out.event(&message_event(&m)),
             Err(e) => {
-                eprintln!("monwire: {what}: line {n}: {e}");
+                crate::diag::input(&what, n, None, e);
                 status = Status::BadInput;
                 ControlFlow::Continue(())
             }
         }
     })?;
-    Ok(status)
+    Ok(if read == Status::BadInput {
+        read
+    } else {
+        status
+    })
 }
 
 /// The event printed for a decoded message: a bridged event as itself, anything else through
@@ -280,8 +296,8 @@ pub(crate) struct ListenArgs {
     no_loopback_relogin: bool,
 }
 
-/// The SysAdm server's own rules, shown by `serve sysadm --help` and `bridge --help`.
-const SERVER_RULES: &str = "\
+/// `serve sysadm --help`: the server's own rules, then examples.
+pub(crate) const SERVE_HELP: &str = "\
 Logins: with --user, that user and MONWIRE_SYSADM_PASSWORD; without it, any username and
 password. A user connecting from a loopback address who logged in with a password (or used
 the token of such a login) within the token lifetime (15 min) may log in again with an empty
@@ -290,11 +306,11 @@ After --max-login-failures failed logins from one address, each within --login-f
 of the one before, its new connections are closed at once for --login-block seconds.
 Loopback is exempt. Every handshake (TLS, websocket) has a 10 s deadline, every write 10 s;
 a subscriber whose queue of 1024 frames overflows is disconnected. SIGINT or SIGTERM closes
-every connection with a websocket close frame (1001, going away).
+every connection with a websocket close frame (1001, going away). The same holds for `bridge`.
 
 Examples:
   monwire serve sysadm --listen 127.0.0.1:12150 --cert-out /tmp/sysadm.pem
-  MONWIRE_SYSADM_PASSWORD=pw monwire watch sysadm wss://127.0.0.1:12150 --ca /tmp/sysadm.pem --user me";
+  MONWIRE_SYSADM_PASSWORD=pw monwire serve sysadm --listen 127.0.0.1:12150 --plain --user admin";
 
 /// Shown by `watch sysadm --help`.
 const WATCH_HELP: &str = "\
@@ -309,7 +325,11 @@ Examples:
   MONWIRE_SYSADM_PASSWORD=pw monwire watch sysadm wss://trueos-box:12150 --ca server.pem --user me
   monwire watch sysadm ws://127.0.0.1:12150 --user demo --subscribe dispatcher,monwire-zmq";
 
-async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
+/// How long the SysAdm goodbye (websocket close frames) may take after a signal.
+const GOODBYE: Duration = Duration::from_millis(1500);
+
+/// Starts the SysAdm server `serve sysadm` and `bridge` publish on.
+pub(crate) async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
     if args.plain && !args.listen.ip().is_loopback() {
         return Err(Failure::Usage(format!(
             "--plain is for loopback addresses only, not {}",
@@ -371,7 +391,6 @@ async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
 
 /// `monwire serve sysadm`.
 #[derive(Args, Debug)]
-#[command(after_help = SERVER_RULES)]
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     listen: ListenArgs,
@@ -459,8 +478,9 @@ pub(crate) fn script(round: u64) -> Vec<Message> {
 }
 
 /// `monwire serve sysadm`: publishes the scripted feed.
-pub(crate) fn serve(args: &ServeArgs) -> Run {
+pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
     let rt = runtime()?;
+    let stop = out.shutdown().clone();
     rt.block_on(async {
         let srv = start_server(&args.listen).await?;
         let mut round = 0u64;
@@ -470,57 +490,23 @@ pub(crate) fn serve(args: &ServeArgs) -> Run {
                 srv.publish(&m)
                     .map_err(|e| Failure::Runtime(format!("sysadm: publish: {e}")))?;
             }
-            if args.count.is_some_and(|n| round >= n) {
+            let pause = if args.count.is_some_and(|n| round >= n) {
                 // Let the last round reach the subscribers.
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                Duration::from_millis(500)
+            } else {
+                Duration::from_millis(args.interval)
+            };
+            let signalled = crate::shutdown::or_stop(&stop, tokio::time::sleep(pause))
+                .await
+                .is_none();
+            if signalled || args.count.is_some_and(|n| round >= n) {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(args.interval)).await;
         }
-        srv.shutdown();
+        // The goodbye: every connection gets a close frame (1001) before the run ends.
+        srv.shutdown_gracefully(GOODBYE).await;
         Ok(Status::Ok)
     })
-}
-
-/// What `bridge --help` says about who sees the bridged events.
-const BRIDGE_HELP: &str = "\
-Who sees bridged events: each event is published as a SysAdm event named monwire-<protocol>
-(monwire-zmq, monwire-nsm, monwire-ray, monwire-galaxy) whose args are the event's JSON form;
-SysAdm events are republished as themselves. They reach clients that subscribe to those names
-by name: `monwire watch sysadm URL --subscribe monwire-zmq`, Python `websockets`, a browser.
-The reference Qt SysAdm client (sysadm-ui-qt) only surfaces dispatcher, life-preserver and
-system-state and silently drops every other event name, so it shows none of them.
-
-Logins and limits are those of `monwire serve sysadm` (see its --help).
-
-Example:
-  monwire bridge --listen 127.0.0.1:12150 --plain zmq --bind tcp://127.0.0.1:5555
-  monwire watch sysadm ws://127.0.0.1:12150 --user me --subscribe monwire-zmq";
-
-/// `monwire bridge`.
-#[derive(Args, Debug)]
-#[command(after_help = BRIDGE_HELP)]
-pub(crate) struct BridgeArgs {
-    #[command(flatten)]
-    listen: ListenArgs,
-    /// The live source to republish (as `monwire watch` takes it).
-    #[command(subcommand)]
-    source: crate::WatchCmd,
-}
-
-/// `monwire bridge`: runs the source and publishes every event it yields as a SysAdm event
-/// (`monwire-<protocol>`, args = the event JSON; SysAdm events as themselves).
-pub(crate) fn bridge(args: &BridgeArgs) -> Run {
-    let rt = runtime()?;
-    let srv = rt.block_on(start_server(&args.listen))?;
-    let status = args.source.run(&mut |e| {
-        if let Err(err) = srv.publish_event(&e) {
-            note(format!("bridge: cannot publish {}: {err}", e.name));
-        }
-        ControlFlow::Continue(())
-    });
-    srv.shutdown();
-    status
 }
 
 /// The demo's server on a free loopback port, user `demo` with password `demo`.
@@ -544,7 +530,7 @@ async fn demo_server(
 
 /// The demo's SysAdm part: our server (wss, self-signed) and our client (trusting exactly that
 /// certificate) on loopback; one round of the script must arrive in full.
-pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
+pub(crate) fn demo(out: &mut Pipeline) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: sysadm: {e}"));
     let rt = runtime()?;
     rt.block_on(async {
@@ -567,9 +553,19 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
         let mut subscribed = 0;
         let mut got = Vec::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let stop = out.shutdown().clone();
         while got.len() < expected.len() {
-            let ev = tokio::time::timeout_at(deadline, client.next())
-                .await
+            let Some(next) =
+                crate::shutdown::or_stop(&stop, tokio::time::timeout_at(deadline, client.next()))
+                    .await
+            else {
+                // Stopped by a signal: close both ends and end the part.
+                client.close();
+                srv.shutdown();
+                let _ = std::fs::remove_file(&ca);
+                return Ok(());
+            };
+            let ev = next
                 .map_err(|_| {
                     fail(&format!(
                         "only {} of {} scripted events arrived",
@@ -590,7 +586,7 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
                 ClientEvent::Event(m) => got.push(m.clone()),
                 _ => {}
             }
-            let _ = printer.event(&client_event(ev, &url));
+            let _ = out.event(&client_event(ev, &url));
         }
         client.close();
         srv.shutdown();
@@ -608,8 +604,8 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
 /// `source` (the demo's zmq part) as `monwire-zmq`; our client, subscribed to `monwire-zmq`,
 /// must receive each one, unwrapped back into the zmq event it was.
 pub(crate) fn demo_bridge(
-    printer: &mut Printer,
-    source: fn(&mut dyn FnMut(Event)) -> Result<(), Failure>,
+    out: &mut Pipeline,
+    source: &mut crate::demo::Part<'_>,
 ) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: bridge: {e}"));
     let rt = runtime()?;
@@ -623,12 +619,20 @@ pub(crate) fn demo_bridge(
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         let mut published = None;
         let mut got = 0usize;
+        let stop = out.shutdown().clone();
         loop {
             if published.is_some_and(|n| got >= n) {
                 break;
             }
-            let ev = tokio::time::timeout_at(deadline, client.next())
-                .await
+            let Some(next) =
+                crate::shutdown::or_stop(&stop, tokio::time::timeout_at(deadline, client.next()))
+                    .await
+            else {
+                client.close();
+                srv.shutdown();
+                return Ok(());
+            };
+            let ev = next
                 .map_err(|_| fail(&format!("only {got} bridged events arrived")))?
                 .ok_or_else(|| fail(&"the client stopped"))?;
             match &ev {
@@ -644,7 +648,7 @@ pub(crate) fn demo_bridge(
                 }
                 ClientEvent::Event(_) => {
                     got += 1;
-                    let _ = printer.event(&client_event(ev, &url));
+                    let _ = out.event(&client_event(ev, &url));
                 }
                 _ => {}
             }
@@ -653,27 +657,4 @@ pub(crate) fn demo_bridge(
         srv.shutdown();
         Ok(())
     })
-}
-
-/// The protocols `monwire serve` can play the producer role of.
-#[derive(clap::Subcommand, Debug)]
-pub(crate) enum ServeCmd {
-    /// A SysAdm-compatible event server publishing a documented scripted feed.
-    Sysadm(ServeArgs),
-    /// An NSM/RaySession monitor server playing a documented scripted session.
-    Nsm(crate::nsm::ServeArgs),
-    /// Play the Galaxy Hub side (handshake, reinitialize, scripted status messages, a debug
-    /// prompt) against a GUI.
-    Galaxy(crate::galaxy::ServeArgs),
-}
-
-impl ServeCmd {
-    /// Runs the server until its script ends (or forever).
-    pub(crate) fn run(&self, printer: &mut Printer) -> Run {
-        match self {
-            ServeCmd::Sysadm(args) => serve(args),
-            ServeCmd::Galaxy(args) => crate::galaxy::serve(args),
-            ServeCmd::Nsm(args) => crate::nsm::serve(args, printer),
-        }
-    }
 }

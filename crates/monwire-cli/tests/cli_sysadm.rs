@@ -108,7 +108,6 @@ impl Proc {
         v
     }
 
-    #[allow(dead_code)]
     fn signal(&self, sig: &str) {
         let ok = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
@@ -332,7 +331,7 @@ fn decode_sysadm_redacts_and_reports_bad_lines() {
             assert!(!l.contains("QZSECRET"), "secret in {l}");
         }
         assert_eq!(err.len(), 1, "{err:#?}");
-        assert!(err[0].contains("line 6"), "{err:#?}");
+        assert!(err[0].starts_with("<stdin>:6:"), "{err:#?}");
         if format.is_empty() {
             continue;
         }
@@ -345,4 +344,76 @@ fn decode_sysadm_redacts_and_reports_bad_lines() {
         assert_eq!(e[5]["attributes"]["sysadm.message"], "reply");
         assert_eq!(e[5]["attributes"]["sysadm.args"]["subscribe"], "dispatcher");
     }
+}
+
+/// Waits for the exit after a signal and says how long it took.
+fn stopped_by(p: &mut Proc, sig: &str) -> (ExitStatus, Duration) {
+    let t = Instant::now();
+    p.signal(sig);
+    let status = p.wait(10).expect("the signal ends the run");
+    (status, t.elapsed())
+}
+
+/// `watch sysadm` on SIGTERM and SIGINT: a websocket close frame (1000) reaches the server,
+/// then exit 0 (SIGTERM) or 130 (SIGINT). Before, a signal killed it without a goodbye.
+#[test]
+fn watch_sends_a_close_frame_on_sigterm_and_sigint() {
+    for (sig, code) in [("TERM", 0), ("INT", 130)] {
+        let (srv, url) = serve(&["--plain"], None);
+        let mut w = watch(&url, &["--user", "demo"], Some("demo"));
+        w.out_line(20, |l| l.contains("\"name\":\"system-state\""));
+        let (status, took) = stopped_by(&mut w, sig);
+        assert_eq!(status.code(), Some(code), "SIG{sig}");
+        eprintln!("watch sysadm stopped by SIG{sig} in {took:?}");
+        srv.err_line(20, |l| l.contains("disconnected (close 1000)"));
+    }
+}
+
+/// `serve sysadm` and `bridge` on SIGTERM: every subscriber gets a close frame (1001, going
+/// away) before the exit, which is 0.
+#[test]
+fn serve_and_bridge_send_close_frames_on_sigterm() {
+    let (mut srv, url) = serve(&["--plain"], None);
+    let w = watch(&url, &["--user", "demo"], Some("demo"));
+    w.out_line(20, |l| l.contains("\"name\":\"system-state\""));
+    let (status, took) = stopped_by(&mut srv, "TERM");
+    assert_eq!(status.code(), Some(0));
+    eprintln!("serve sysadm stopped by SIGTERM in {took:?}");
+    let line = w.out_line(20, |l| l.contains("\"name\":\"disconnected\""));
+    assert_eq!(
+        json(&line)["attributes"]["sysadm.close_code"],
+        1001,
+        "{line}"
+    );
+
+    let mut bridge = Proc::spawn(monwire().args([
+        "bridge",
+        "--listen",
+        "127.0.0.1:0",
+        "--plain",
+        "zmq",
+        "--bind",
+        "tcp://127.0.0.1:*",
+    ]));
+    let line = bridge.err_line(20, |l| l.contains("serving "));
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap()
+        .to_owned();
+    let w = watch(
+        &url,
+        &["--user", "demo", "--subscribe", "monwire-zmq"],
+        Some("demo"),
+    );
+    w.out_line(20, |l| l.contains("\"name\":\"subscribed\""));
+    let (status, took) = stopped_by(&mut bridge, "TERM");
+    assert_eq!(status.code(), Some(0));
+    eprintln!("bridge stopped by SIGTERM in {took:?}");
+    let line = w.out_line(20, |l| l.contains("\"name\":\"disconnected\""));
+    assert_eq!(
+        json(&line)["attributes"]["sysadm.close_code"],
+        1001,
+        "{line}"
+    );
 }

@@ -444,6 +444,14 @@ async fn open(
     Ok(ws)
 }
 
+/// The client's goodbye: close code 1000 (normal closure).
+fn normal_close() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }
+}
+
 /// A running client: receive its events, close it.
 #[derive(Debug)]
 pub struct ClientHandle {
@@ -548,7 +556,8 @@ async fn client_loop(
                 client.handle_connected(Instant::now());
                 run_client_connection(&mut client, &mut ws, &tx, &close).await;
                 if client.is_closed() {
-                    let _ = tokio::time::timeout(WRITE_TIMEOUT, ws.close(None)).await;
+                    let _ =
+                        tokio::time::timeout(WRITE_TIMEOUT, ws.close(Some(normal_close()))).await;
                     break;
                 }
                 client.handle_disconnected(Instant::now());
@@ -601,7 +610,8 @@ async fn run_client_connection(
                     }
                 }
                 ClientTransmit::Close => {
-                    let _ = tokio::time::timeout(WRITE_TIMEOUT, ws.close(None)).await;
+                    let _ =
+                        tokio::time::timeout(WRITE_TIMEOUT, ws.close(Some(normal_close()))).await;
                     return;
                 }
             }
@@ -620,7 +630,13 @@ async fn run_client_connection(
             frame = ws.next() => match frame {
                 Some(Ok(WsMessage::Text(t))) => client.handle_text(Instant::now(), t.as_bytes()),
                 Some(Ok(WsMessage::Binary(b))) => client.handle_text(Instant::now(), &b),
-                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(WsMessage::Close(frame))) => {
+                    if let Some(f) = frame {
+                        client.handle_peer_close(u16::from(f.code), &f.reason);
+                    }
+                    return;
+                }
+                None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
             _ = tokio::time::sleep_until(until.into()) => client.handle_timeout(Instant::now()),
@@ -775,9 +791,38 @@ impl ServerHandle {
         self.shared.server().max_queued()
     }
 
-    /// Stops accepting and closes every connection.
+    /// Stops accepting and closes every connection (each gets a websocket close frame, 1001
+    /// "going away"); returns at once.
     pub fn shutdown(&self) {
         let _ = self.shared.shutdown.send(true);
+    }
+
+    /// [`shutdown`](ServerHandle::shutdown), then waits (at most `timeout`) until every
+    /// connection has sent its close frame and is gone. `true` when all are gone.
+    pub async fn shutdown_gracefully(&self, timeout: Duration) -> bool {
+        self.shutdown();
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.connections() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// [`shutdown_gracefully`](ServerHandle::shutdown_gracefully) for code outside the
+    /// runtime (the runtime must keep running on other threads).
+    pub fn shutdown_gracefully_blocking(&self, timeout: Duration) -> bool {
+        self.shutdown();
+        let deadline = Instant::now() + timeout;
+        while self.connections() > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
     }
 }
 
@@ -949,6 +994,7 @@ async fn serve_connection(
         .unwrap_or_else(|p| p.into_inner())
         .insert(id, notify.clone());
     let mut stop = shared.shutdown.subscribe();
+    let mut peer_close = None;
     'conn: loop {
         // Flush what is queued, a batch at a time, without holding the lock across awaits.
         // Every write has a deadline, and a connection the server closes (overflow) stops
@@ -996,7 +1042,11 @@ async fn serve_connection(
                         close_with(&mut ws, Some(frame)).await;
                         break 'conn;
                     }
-                    Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break 'conn,
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        peer_close = Some(frame.map_or(1005, |f| u16::from(f.code)));
+                        break 'conn;
+                    }
+                    None | Some(Err(_)) => break 'conn,
                     Some(Ok(_)) => continue 'conn,
                 };
                 let mut s = shared.server();
@@ -1020,6 +1070,6 @@ async fn serve_connection(
         .unwrap_or_else(|p| p.into_inner())
         .remove(&id);
     let mut s = shared.server();
-    s.handle_closed(id);
+    s.handle_closed_by_peer(id, peer_close);
     shared.forward_events(&mut s);
 }

@@ -137,6 +137,7 @@ pub struct Client {
     peer: String,
     logged_in_once: bool,
     failure: Option<ClientFailure>,
+    peer_close: Option<(u16, String)>,
     reply_due: Option<(Instant, &'static str)>,
 }
 
@@ -168,6 +169,7 @@ impl Client {
             peer: peer.into(),
             logged_in_once: false,
             failure: None,
+            peer_close: None,
             reply_due: None,
         }
     }
@@ -280,12 +282,32 @@ impl Client {
         }
         self.state = State::Disconnected;
         if was_connected {
-            let what = format!("connection to {} lost", self.peer);
+            let close = self.peer_close.take();
+            let what = match &close {
+                Some((code, reason)) if reason.is_empty() => {
+                    format!("connection to {} closed by the server ({code})", self.peer)
+                }
+                Some((code, reason)) => format!(
+                    "connection to {} closed by the server ({code}: {reason})",
+                    self.peer
+                ),
+                None => format!("connection to {} lost", self.peer),
+            };
             self.session(Kind::Disconnected, session::DISCONNECTED, what, |e| {
-                e.with_severity(monwire_event::Severity::Warn)
+                let e = e.with_severity(monwire_event::Severity::Warn);
+                match close {
+                    Some((code, _)) => e.with_attr("sysadm.close_code", u64::from(code)),
+                    None => e,
+                }
             });
         }
         self.schedule_retry(now, None);
+    }
+
+    /// The server sent a websocket close frame with `code` and `reason`; call
+    /// [`handle_disconnected`](Client::handle_disconnected) next, which reports them.
+    pub fn handle_peer_close(&mut self, code: u16, reason: &str) {
+        self.peer_close = Some((code, reason.chars().take(123).collect()));
     }
 
     /// The websocket could not be opened (the server is unreachable, refused the connection,

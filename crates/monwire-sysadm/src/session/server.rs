@@ -387,15 +387,27 @@ impl Server {
 
     /// The connection went away (or the adapter closed it).
     pub fn handle_closed(&mut self, conn: ConnId) {
+        self.handle_closed_by_peer(conn, None);
+    }
+
+    /// The connection went away; `close` is the code of the peer's close frame when it sent
+    /// one (reported as `sysadm.close_code`).
+    pub fn handle_closed_by_peer(&mut self, conn: ConnId, close: Option<u16>) {
         if let Some(c) = self.conns.remove(&conn) {
-            let what = format!("{} disconnected", c.label);
+            let what = match close {
+                Some(code) => format!("{} disconnected (close {code})", c.label),
+                None => format!("{} disconnected", c.label),
+            };
             self.session(
                 Kind::Disconnected,
                 session::DISCONNECTED,
                 &c.label,
                 conn,
                 what,
-                |e| e,
+                |e| match close {
+                    Some(code) => e.with_attr("sysadm.close_code", u64::from(code)),
+                    None => e,
+                },
             );
         }
     }
