@@ -6,8 +6,8 @@ use monwire_sysadm::codec::{
 
 /// Decodes `bytes` as one message; when it decodes, encodes it, checks the encoding is the
 /// same JSON value as the input, and decodes it again to the same message. Never panics on
-/// bad input (errors are fine).
-pub fn roundtrip_message(bytes: &[u8]) {
+/// bad input (errors are fine). Returns whether `bytes` decoded.
+pub fn roundtrip_message(bytes: &[u8]) -> bool {
     let limits = Limits::default();
     let decoded = decode(bytes, &limits);
     // The typed fast path and the general path agree on every input, errors included.
@@ -17,7 +17,7 @@ pub fn roundtrip_message(bytes: &[u8]) {
         "fast and general decode differ"
     );
     let Ok(msg) = decoded else {
-        return;
+        return false;
     };
     let out = encode(&msg, &limits).expect("a decoded message encodes");
     let again = decode(&out, &limits).expect("our encoding decodes");
@@ -32,19 +32,21 @@ pub fn roundtrip_message(bytes: &[u8]) {
     assert_eq!(before, after, "re-encoding changed the JSON value");
     // Encoding is canonical: a second pass gives the same bytes.
     assert_eq!(encode(&again, &limits).unwrap(), out);
+    true
 }
 
 /// Decodes `bytes` as a routed bridge frame; when it decodes, re-encodes it to the same bytes
-/// and runs [`roundtrip_message`] on its payload.
-pub fn roundtrip_routed(bytes: &[u8]) {
+/// and runs [`roundtrip_message`] on its payload. Returns whether the frame and its payload
+/// decoded.
+pub fn roundtrip_routed(bytes: &[u8]) -> bool {
     let limits = Limits::default();
     let Ok(frame) = decode_routed(bytes, &limits) else {
-        return;
+        return false;
     };
     assert_eq!(
         encode_routed(&frame),
         bytes,
         "routed frame did not re-encode byte for byte"
     );
-    roundtrip_message(&frame.payload);
+    roundtrip_message(&frame.payload)
 }
