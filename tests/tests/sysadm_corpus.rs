@@ -45,3 +45,22 @@ fn sysadm_message_corpus() {
 fn sysadm_routed_corpus() {
     replay("sysadm_routed", ".txt", sysadm::roundtrip_routed);
 }
+
+fn replay_sessions(target: &str, body: fn(&[u8])) {
+    let corpus = vectors::corpus(target);
+    assert!(corpus.len() >= 3, "{target}: the seeds are committed");
+    for (name, bytes) in &corpus {
+        eprintln!("{name}");
+        body(bytes);
+    }
+}
+
+#[test]
+fn sysadm_client_session_corpus() {
+    replay_sessions("sysadm_client", sysadm::session_client);
+}
+
+#[test]
+fn sysadm_server_session_corpus() {
+    replay_sessions("sysadm_server", sysadm::session_server);
+}
