@@ -294,6 +294,42 @@ pub(crate) struct ListenArgs {
     /// Refuse the empty-password re-login from loopback (see below).
     #[arg(long)]
     no_loopback_relogin: bool,
+    /// Keep the times of password logins in FILE (user names and times only, never a
+    /// password or token), so that the loopback re-login still works after a restart.
+    #[arg(long, value_name = "FILE")]
+    login_state: Option<PathBuf>,
+}
+
+/// The login-state file: one `USER<TAB>UNIX-SECONDS` line per user's last password login.
+fn read_login_state(path: &std::path::Path) -> Vec<(String, u64)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| {
+            let (user, secs) = l.split_once('\t')?;
+            Some((user.to_owned(), secs.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn write_login_state(path: &std::path::Path, logins: &std::collections::BTreeMap<String, u64>) {
+    let mut text = String::new();
+    for (user, secs) in logins {
+        if !user.contains(['\t', '\n']) {
+            text.push_str(&format!("{user}\t{secs}\n"));
+        }
+    }
+    let tmp = path.with_extension("tmp");
+    if let Err(e) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)) {
+        crate::diag::note("sysadm", format!("{}: {e}", path.display()));
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// `serve sysadm --help`: the server's own rules, then examples.
@@ -302,6 +338,7 @@ Logins: with --user, that user and MONWIRE_SYSADM_PASSWORD; without it, any user
 password. A user connecting from a loopback address who logged in with a password (or used
 the token of such a login) within the token lifetime (15 min) may log in again with an empty
 password, as the reference Qt client does after a reconnect; --no-loopback-relogin refuses it.
+With --login-state FILE this also holds across a restart of the server.
 After --max-login-failures failed logins from one address, each within --login-failure-window
 of the one before, its new connections are closed at once for --login-block seconds.
 Loopback is exempt. Every handshake (TLS, websocket) has a 10 s deadline, every write 10 s;
@@ -381,9 +418,26 @@ pub(crate) async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Fail
             .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
     }
     note(format!("sysadm: serving {}", srv.url()));
+    let state = args.login_state.clone();
+    let mut logins = std::collections::BTreeMap::new();
+    if let Some(path) = &state {
+        let now = unix_now();
+        for (user, secs) in read_login_state(path) {
+            srv.remember_password_login(&user, Duration::from_secs(now.saturating_sub(secs)));
+            logins.insert(user, secs);
+        }
+    }
     tokio::spawn(async move {
         while let Some(e) = events.recv().await {
             note(format!("sysadm: {}", crate::output::human(&e)));
+            if let Some(path) = &state
+                && e.name == "authenticated"
+                && e.attr("sysadm.method").and_then(|v| v.as_str()) == Some("password")
+                && let Some(user) = e.attr("sysadm.user").and_then(|v| v.as_str())
+            {
+                logins.insert(user.to_owned(), unix_now());
+                write_login_state(path, &logins);
+            }
         }
     });
     Ok(srv)

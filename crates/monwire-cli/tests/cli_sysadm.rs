@@ -417,3 +417,35 @@ fn serve_and_bridge_send_close_frames_on_sigterm() {
         "{line}"
     );
 }
+
+/// The reference Qt client's re-login after a server restart: `auth` with an empty password
+/// for a localhost user. With `--login-state`, a server started again accepts it from loopback
+/// for a user who logged in with a password within the token lifetime; a server without that
+/// memory refuses it (exit 1 for our watcher).
+#[test]
+fn loopback_relogin_survives_a_server_restart_with_login_state() {
+    let dir = std::env::temp_dir().join(format!("monwire-cli-sysadm-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("logins");
+    let _ = std::fs::remove_file(&state);
+    let state_arg = state.to_str().unwrap();
+    let args = ["--plain", "--user", "alice", "--login-state", state_arg];
+    let (mut srv, url) = serve(&args, Some("right"));
+    let w = watch(&url, &["--user", "alice"], Some("right"));
+    w.out_line(20, |l| l.contains("\"name\":\"system-state\""));
+    drop(w);
+    let _ = stopped_by(&mut srv, "TERM");
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.starts_with("alice\t"), "{text}");
+    assert!(!text.contains("right"), "no password in the state file");
+
+    // Started again (a new port, the same state): the empty password is accepted.
+    let (_srv, url) = serve(&args, Some("right"));
+    let w = watch(&url, &["--user", "alice"], Some(""));
+    w.out_line(20, |l| l.contains("\"name\":\"system-state\""));
+
+    // Without the state, a fresh server refuses it.
+    let (_srv, url) = serve(&["--plain", "--user", "alice"], Some("right"));
+    let mut w = watch(&url, &["--user", "alice"], Some(""));
+    assert_eq!(w.wait(20).and_then(|s| s.code()), Some(1));
+}

@@ -785,6 +785,13 @@ impl ServerHandle {
         self.shared.server().connections()
     }
 
+    /// Remembers a password login of `user` that happened `ago` (see
+    /// [`Server::remember_password_login`]).
+    pub fn remember_password_login(&self, user: &str, ago: Duration) {
+        let at = Instant::now().checked_sub(ago).unwrap_or_else(Instant::now);
+        self.shared.server().remember_password_login(user, at);
+    }
+
     /// The longest per-connection queue right now, in frames (bounded by
     /// [`ServerConfig::queue_capacity`]).
     pub fn max_queued(&self) -> usize {

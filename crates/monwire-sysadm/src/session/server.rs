@@ -296,6 +296,18 @@ impl Server {
         &self.config
     }
 
+    /// Remembers that `user` logged in with a password at `at`, as if it had happened on this
+    /// server: within the token lifetime of `at` a loopback re-login with an empty password is
+    /// accepted (see [`ServerConfig::loopback_relogin`]). For a server that restarts and
+    /// restores what it wrote down from its `authenticated` events (`sysadm.method` =
+    /// `password`, `sysadm.user`).
+    pub fn remember_password_login(&mut self, user: &str, at: Instant) {
+        let entry = self.password_logins.entry(user.to_owned()).or_insert(at);
+        if *entry < at {
+            *entry = at;
+        }
+    }
+
     /// Whether the login guard blocks new connections from `ip` now (see [`LoginGuard`]).
     /// The adapter asks this when a TCP connection arrives and closes it at once when true.
     pub fn is_blocked(&self, now: Instant, ip: IpAddr) -> bool {
@@ -590,6 +602,7 @@ impl Server {
             .map(|c| (c.label.clone(), c.ip))
             .unwrap_or_default();
         let lifetime = self.config.token_lifetime;
+        let mut method = "token";
         let user = match (name, &args) {
             ("auth_clear", _) => {
                 if self.config.stop_on_auth_clear
@@ -611,10 +624,12 @@ impl Server {
                                 .get(u)
                                 .is_some_and(|t| now.saturating_duration_since(*t) < lifetime) =>
                     {
+                        method = "loopback_relogin";
                         Some(u.to_owned())
                     }
                     (Some(u), Some(p)) if self.verifier.verify(u, p) => {
                         self.password_logins.insert(u.to_owned(), now);
+                        method = "password";
                         Some(u.to_owned())
                     }
                     _ => None,
@@ -690,7 +705,10 @@ impl Server {
             &label,
             conn,
             what,
-            |e| e.with_attr("sysadm.user", user),
+            |e| {
+                e.with_attr("sysadm.user", user)
+                    .with_attr("sysadm.method", method)
+            },
         );
         let reply = Reply::Token(TokenGrant {
             token,
