@@ -15,7 +15,9 @@ use monwire_galaxy::message::lossy;
 use monwire_galaxy::script::{Step, default_script};
 use monwire_galaxy::session::{GuiEvent, default_hub_init};
 use monwire_galaxy::text;
-use monwire_galaxy::tokio::{GuiConfig, HubConnection, accept_hub, connect_to_hub};
+use monwire_galaxy::tokio::{
+    GuiConfig, GuiConnection, GuiListener, HubConnection, Incoming, accept_hub, connect_to_hub,
+};
 
 use crate::output::{Printer, note};
 use crate::{Failure, Run, Sink, Status, capture};
@@ -37,6 +39,10 @@ pub(crate) struct WatchArgs {
     /// Exit after this many events.
     #[arg(long, value_name = "N")]
     count: Option<u64>,
+    /// With --listen: exit when the first Hub's connection ends, instead of waiting for the
+    /// next Hub (a restarted Hub connects again).
+    #[arg(long, requires = "listen")]
+    once: bool,
 }
 
 /// How `decode galaxy` prints each message.
@@ -93,64 +99,107 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
     };
     let rt = runtime()?;
     rt.block_on(async {
-        let mut conn = match &args.connect {
-            Some(hub) => connect_to_hub(hub.as_str(), config)
-                .await
-                .map_err(|e| fail(format!("connecting to {hub}: {e}")))?,
-            None => {
-                let addr = listen_addr(args.listen.as_deref().unwrap_or("4111"));
-                let listener = tokio::net::TcpListener::bind(&addr)
-                    .await
-                    .map_err(|e| fail(format!("listening on {addr}: {e}")))?;
-                note(format!("galaxy: waiting for the Hub on {addr}"));
-                accept_hub(&listener, config)
-                    .await
-                    .map_err(|e| fail(format!("accepting the Hub: {e}")))?
-            }
-        };
-        let source = conn.peer().to_string();
         let mut seen = 0u64;
-        while let Some(ev) = conn.next_event().await {
-            let prompt = interactive
-                && matches!(
-                    ev,
-                    GuiEvent::Status(monwire_galaxy::StatusMessage::HubDebugPrompt { .. })
-                );
-            let e = gui_event_to_event(&ev)
-                .with_source(source.clone())
-                .with_observed(SystemTime::now());
-            seen += 1;
-            if sink(e).is_break() || args.count.is_some_and(|n| seen >= n) {
+        if let Some(hub) = &args.connect {
+            let conn = connect_to_hub(hub.as_str(), config)
+                .await
+                .map_err(|e| fail(format!("connecting to {hub}: {e}")))?;
+            return run_connection(conn, interactive, args.count, &mut seen, sink).await;
+        }
+        let addr = listen_addr(args.listen.as_deref().unwrap_or("4111"));
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|e| fail(format!("listening on {addr}: {e}")))?;
+        let mut listener = GuiListener::new(listener, config);
+        let bound = listener
+            .local_addr()
+            .map_err(|e| fail(format!("listening on {addr}: {e}")))?;
+        note(format!("galaxy: waiting for the Hub on {bound}"));
+        loop {
+            let conn = match listener.next().await {
+                Ok(Incoming::Hub(conn)) => conn,
+                Ok(Incoming::Dropped { peer, reason }) => {
+                    note(format!("galaxy: dropped {peer}: {reason}"));
+                    continue;
+                }
+                Ok(_) => continue,
+                Err(e) => return Err(fail(format!("accepting on {bound}: {e}"))),
+            };
+            let peer = conn.peer();
+            note(format!("galaxy: the Hub at {peer} connected"));
+            match run_connection(conn, interactive, args.count, &mut seen, sink).await {
+                Ok(Status::Ok) if args.count.is_some_and(|n| seen >= n) => return Ok(Status::Ok),
+                Ok(Status::Ok) => {}
+                // A broken connection ends a single watch; a long-running one reports it and
+                // waits for the next Hub.
+                Err(Failure::Runtime(what)) if !args.once => note(what),
+                other => return other,
+            }
+            if args.once {
                 return Ok(Status::Ok);
             }
-            if prompt {
-                eprint!("galaxy: the Hub waits at a debug prompt; command (c continue, s sessions, t tokens, …)? ");
-                let line = tokio::task::spawn_blocking(|| {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).map(|_| line)
-                })
-                .await
-                .map_err(|e| fail(format!("reading the debug command: {e}")))?
-                .map_err(|e| fail(format!("reading the debug command: {e}")))?;
-                let cmd = match line.trim() {
-                    "" => "c".to_owned(),
-                    other => other.to_owned(),
-                };
-                conn.answer_debug_prompt(cmd.into_bytes())
-                    .map_err(|e| fail(format!("answering the debug prompt: {e}")))?;
-            }
-        }
-        if conn.dropped_events() > 0 {
             note(format!(
-                "galaxy: {} events dropped while the output was slow",
-                conn.dropped_events()
+                "galaxy: the Hub at {peer} is gone; waiting for the next one on {bound}"
             ));
         }
-        conn.finish()
-            .await
-            .map_err(|e| fail(format!("connection: {e}")))?;
-        Ok(Status::Ok)
     })
+}
+
+/// Prints one Hub connection's events until it ends (or `count` events were printed in all).
+/// A connection that breaks the protocol is reported and ends; it is not a failure of the
+/// watch.
+async fn run_connection(
+    mut conn: GuiConnection,
+    interactive: bool,
+    count: Option<u64>,
+    seen: &mut u64,
+    sink: Sink<'_>,
+) -> Run {
+    let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
+    let source = conn.peer().to_string();
+    while let Some(ev) = conn.next_event().await {
+        let prompt = interactive
+            && matches!(
+                ev,
+                GuiEvent::Status(monwire_galaxy::StatusMessage::HubDebugPrompt { .. })
+            );
+        let e = gui_event_to_event(&ev)
+            .with_source(source.clone())
+            .with_observed(SystemTime::now());
+        *seen += 1;
+        if sink(e).is_break() || count.is_some_and(|n| *seen >= n) {
+            conn.close().await;
+            return Ok(Status::Ok);
+        }
+        if prompt {
+            eprint!(
+                "galaxy: the Hub waits at a debug prompt; command (c continue, s sessions, t tokens, …)? "
+            );
+            let line = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map(|_| line)
+            })
+            .await
+            .map_err(|e| fail(format!("reading the debug command: {e}")))?
+            .map_err(|e| fail(format!("reading the debug command: {e}")))?;
+            let cmd = match line.trim() {
+                "" => "c".to_owned(),
+                other => other.to_owned(),
+            };
+            conn.answer_debug_prompt(cmd.into_bytes())
+                .map_err(|e| fail(format!("answering the debug prompt: {e}")))?;
+        }
+    }
+    if conn.dropped_events() > 0 {
+        note(format!(
+            "galaxy: {} events dropped while the output was slow",
+            conn.dropped_events()
+        ));
+    }
+    conn.finish()
+        .await
+        .map_err(|e| fail(format!("{source}: {e}")))?;
+    Ok(Status::Ok)
 }
 
 /// Runs `decode galaxy`.
