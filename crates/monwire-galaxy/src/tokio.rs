@@ -572,3 +572,126 @@ impl HubConnection {
         Ok(())
     }
 }
+
+/// Why [`MessageCodec`] failed: the transport, or the bytes.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// The transport failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The stream does not decode (offsets count from the first byte the codec saw; a Galaxy
+    /// stream cannot resynchronise after this).
+    #[error(transparent)]
+    Decode(#[from] crate::error::DecodeError),
+    /// A message cannot be encoded.
+    #[error(transparent)]
+    Encode(#[from] crate::error::EncodeError),
+}
+
+/// The Galaxy message framing as a [`tokio_util::codec`] codec, so
+/// [`FramedRead`](tokio_util::codec::FramedRead) and
+/// [`FramedWrite`](tokio_util::codec::FramedWrite) carry [`Message`](crate::message::Message)s
+/// over any `AsyncRead`/`AsyncWrite`, as for every tokio codec.
+///
+/// Decoding is [`Codec::decode`] on the read buffer: a partial message consumes nothing and
+/// reserves room for the rest of it (bounded by [`Limits::max_message_size`]), a whole one is
+/// split off. At end of stream, leftover bytes of a partial message are an error
+/// ([`DecodeErrorKind::Truncated`](crate::error::DecodeErrorKind)).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use futures_util::{SinkExt, StreamExt};
+/// use monwire_galaxy::message::{Frame, Message, MsgType};
+/// use monwire_galaxy::tokio::MessageCodec;
+/// use tokio_util::codec::{FramedRead, FramedWrite};
+///
+/// let (a, b) = tokio::io::duplex(64);
+/// let mut tx = FramedWrite::new(a, MessageCodec::default());
+/// let mut rx = FramedRead::new(b, MessageCodec::default());
+/// let msg = Message::frame(MsgType::Message, Frame::clause("reinitialize").with(":initialize", 1));
+/// tx.send(msg.clone()).await.unwrap();
+/// assert_eq!(rx.next().await.unwrap().unwrap(), msg);
+/// # }
+/// ```
+///
+/// [`Limits::max_message_size`]: crate::codec::Limits::max_message_size
+#[derive(Clone, Debug, Default)]
+pub struct MessageCodec {
+    codec: Codec,
+    consumed: u64,
+}
+
+impl MessageCodec {
+    /// A codec with these limits and INT_64 width.
+    pub fn new(codec: Codec) -> MessageCodec {
+        MessageCodec { codec, consumed: 0 }
+    }
+
+    /// Stream offset of the first byte not yet decoded.
+    pub fn offset(&self) -> u64 {
+        self.consumed
+    }
+}
+
+impl tokio_util::codec::Decoder for MessageCodec {
+    type Item = crate::message::Message;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<Self::Item>, CodecError> {
+        match self.codec.decode(src) {
+            Ok(Some((m, used))) => {
+                let _ = src.split_to(used);
+                self.consumed += used as u64;
+                Ok(Some(m))
+            }
+            Ok(None) => {
+                // Room for the rest of the announced body (already checked against the limit).
+                if let Some(size) = src.get(4..8) {
+                    let size = u32::from_be_bytes([size[0], size[1], size[2], size[3]]) as usize;
+                    src.reserve((8 + size).saturating_sub(src.len()));
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e.shifted(self.consumed).into()),
+        }
+    }
+
+    fn decode_eof(&mut self, src: &mut bytes::BytesMut) -> Result<Option<Self::Item>, CodecError> {
+        match self.decode(src)? {
+            Some(m) => Ok(Some(m)),
+            None if src.is_empty() => Ok(None),
+            None => Err(self.codec.decode_exact(src).map_or_else(
+                |e| CodecError::Decode(e.shifted(self.consumed)),
+                |_| CodecError::Io(std::io::ErrorKind::UnexpectedEof.into()),
+            )),
+        }
+    }
+}
+
+impl tokio_util::codec::Encoder<crate::message::Message> for MessageCodec {
+    type Error = CodecError;
+
+    fn encode(
+        &mut self,
+        item: crate::message::Message,
+        dst: &mut bytes::BytesMut,
+    ) -> Result<(), CodecError> {
+        tokio_util::codec::Encoder::<&crate::message::Message>::encode(self, &item, dst)
+    }
+}
+
+impl tokio_util::codec::Encoder<&crate::message::Message> for MessageCodec {
+    type Error = CodecError;
+
+    fn encode(
+        &mut self,
+        item: &crate::message::Message,
+        dst: &mut bytes::BytesMut,
+    ) -> Result<(), CodecError> {
+        let mut out = Vec::new();
+        self.codec.encode_into(item, &mut out)?;
+        dst.extend_from_slice(&out);
+        Ok(())
+    }
+}
