@@ -19,8 +19,10 @@ use monwire_galaxy::tokio::{
     GuiConfig, GuiConnection, GuiListener, HubConnection, Incoming, accept_hub, connect_to_hub,
 };
 
-use crate::output::{Printer, note};
-use crate::{Failure, Run, Sink, Status, capture};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::shutdown::Shutdown;
+use crate::{Failure, Run, Status, capture};
 
 /// `monwire watch galaxy`: be the Hub's GUI and print every status message as an event.
 #[derive(Args, Debug)]
@@ -87,7 +89,7 @@ fn listen_addr(spec: &str) -> String {
 }
 
 /// Runs `watch galaxy`.
-pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
     // Interactive only when nobody chose an answer and a person can type one.
     let interactive = args.debug_cmd.is_none() && std::io::stdin().is_terminal();
@@ -98,13 +100,16 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
         GuiConfig::default().with_debug_cmd(cmd.into_bytes())
     };
     let rt = runtime()?;
+    let stop = out.shutdown().clone();
     rt.block_on(async {
         let mut seen = 0u64;
         if let Some(hub) = &args.connect {
-            let conn = connect_to_hub(hub.as_str(), config)
-                .await
-                .map_err(|e| fail(format!("connecting to {hub}: {e}")))?;
-            return run_connection(conn, interactive, args.count, &mut seen, sink).await;
+            let conn = crate::shutdown::or_stop(&stop, connect_to_hub(hub.as_str(), config));
+            let Some(conn) = conn.await else {
+                return Ok(Status::Ok);
+            };
+            let conn = conn.map_err(|e| fail(format!("connecting to {hub}: {e}")))?;
+            return run_connection(conn, interactive, args.count, &mut seen, out).await;
         }
         let addr = listen_addr(args.listen.as_deref().unwrap_or("4111"));
         let listener = tokio::net::TcpListener::bind(&addr)
@@ -116,7 +121,12 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
             .map_err(|e| fail(format!("listening on {addr}: {e}")))?;
         note(format!("galaxy: waiting for the Hub on {bound}"));
         loop {
-            let conn = match listener.next().await {
+            let next = out.next(crate::shutdown::or_stop(&stop, listener.next()));
+            let Some(next) = next.await else {
+                // Stopped by a signal while no Hub was connected: nothing to say goodbye to.
+                return Ok(Status::Ok);
+            };
+            let conn = match next {
                 Ok(Incoming::Hub(conn)) => conn,
                 Ok(Incoming::Dropped { peer, reason }) => {
                     note(format!("galaxy: dropped {peer}: {reason}"));
@@ -127,7 +137,7 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
             };
             let peer = conn.peer();
             note(format!("galaxy: the Hub at {peer} connected"));
-            match run_connection(conn, interactive, args.count, &mut seen, sink).await {
+            match run_connection(conn, interactive, args.count, &mut seen, out).await {
                 Ok(Status::Ok) if args.count.is_some_and(|n| seen >= n) => return Ok(Status::Ok),
                 Ok(Status::Ok) => {}
                 // A broken connection ends a single watch; a long-running one reports it and
@@ -135,7 +145,7 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                 Err(Failure::Runtime(what)) if !args.once => note(what),
                 other => return other,
             }
-            if args.once {
+            if args.once || stop.is_requested() {
                 return Ok(Status::Ok);
             }
             note(format!(
@@ -145,19 +155,32 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
     })
 }
 
-/// Prints one Hub connection's events until it ends (or `count` events were printed in all).
-/// A connection that breaks the protocol is reported and ends; it is not a failure of the
-/// watch.
+/// Prints one Hub connection's events until it ends, `count` events were printed in all, or a
+/// signal asks to stop. On a signal the GUI's goodbye is to close the connection (a GUI has no
+/// goodbye message; the Hub carries on without a GUI), after the events already received are
+/// printed.
 async fn run_connection(
     mut conn: GuiConnection,
     interactive: bool,
     count: Option<u64>,
     seen: &mut u64,
-    sink: Sink<'_>,
+    out: &mut Pipeline,
 ) -> Run {
     let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
     let source = conn.peer().to_string();
-    while let Some(ev) = conn.next_event().await {
+    let stop: Shutdown = out.shutdown().clone();
+    loop {
+        let Some(next) = out
+            .next(crate::shutdown::or_stop(&stop, conn.next_event()))
+            .await
+        else {
+            note(format!(
+                "galaxy: closing the connection to the Hub at {source}"
+            ));
+            conn.close().await;
+            return Ok(Status::Ok);
+        };
+        let Some(ev) = next else { break };
         let prompt = interactive
             && matches!(
                 ev,
@@ -167,7 +190,7 @@ async fn run_connection(
             .with_source(source.clone())
             .with_observed(SystemTime::now());
         *seen += 1;
-        if sink(e).is_break() || count.is_some_and(|n| *seen >= n) {
+        if out.event(&e).is_break() || count.is_some_and(|n| *seen >= n) {
             conn.close().await;
             return Ok(Status::Ok);
         }
@@ -203,7 +226,7 @@ async fn run_connection(
 }
 
 /// Runs `decode galaxy`.
-pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
     let bytes = capture::read_all(capture::open(args.file.as_deref())?, &what)?;
     let codec = Codec::default();
@@ -228,19 +251,21 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
         };
         let flow = match args.print {
             PrintAs::Raw => match codec.encode(&msg) {
-                Ok(b) => printer.raw_bytes(&b),
+                Ok(b) => out.printer().raw_bytes(&b),
                 Err(e) => {
                     note(format!("{what}: message at byte {at}: {e}"));
                     return Ok(Status::BadInput);
                 }
             },
             PrintAs::Json => match msg.as_frame() {
-                Some(f) => printer.event(
+                Some(f) => out.event(
                     &to_event(f)
                         .with_attr("galaxy.msg_type", msg.msg_type.code())
                         .with_attr("galaxy.offset", at),
                 ),
-                None => printer.raw_line(&format!("{} (no frame)", msg.msg_type)),
+                None => out
+                    .printer()
+                    .raw_line(&format!("{} (no frame)", msg.msg_type)),
             },
             style => match msg.as_frame() {
                 Some(f) => {
@@ -249,11 +274,11 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
                         PrintAs::Pp => text::pp_frame(f),
                         _ => text::outline_frame(f),
                     };
-                    printer.raw_line(&lossy(&t))
+                    out.printer().raw_line(&lossy(&t))
                 }
                 None => match &msg.body {
-                    Some(o) => printer.raw_line(&lossy(&text::pr(o))),
-                    None => printer.raw_line(msg.msg_type.name()),
+                    Some(o) => out.printer().raw_line(&lossy(&text::pr(o))),
+                    None => out.printer().raw_line(msg.msg_type.name()),
                 },
             },
         };
@@ -264,10 +289,11 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
 }
 
 /// The demo part: our Hub side plays the default script to our GUI server over loopback TCP.
-pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
+pub(crate) fn demo(out: &mut Pipeline) -> Result<(), Failure> {
     let fail = |what: String| Failure::Runtime(format!("demo: galaxy: {what}"));
     let rt = runtime()?;
-    let events = rt.block_on(async {
+    let stop = out.shutdown().clone();
+    let events = rt.block_on(crate::shutdown::or_stop(&stop, async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| fail(e.to_string()))?;
@@ -308,9 +334,13 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
             return Err(fail(format!("sent {sent} status messages, saw {statuses}")));
         }
         Ok(events)
-    })?;
+    }));
+    // `None`: stopped by a signal.
+    let Some(events) = events.transpose()? else {
+        return Ok(());
+    };
     for ev in &events {
-        if printer
+        if out
             .event(&gui_event_to_event(ev).with_observed(SystemTime::now()))
             .is_break()
         {
@@ -338,7 +368,7 @@ pub(crate) struct ServeArgs {
 }
 
 /// Runs `serve galaxy`; the debug answers are reported on stderr.
-pub(crate) fn serve(args: &ServeArgs) -> Run {
+pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
     let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
     let steps = match &args.script {
         None => default_script(),
@@ -348,31 +378,67 @@ pub(crate) fn serve(args: &ServeArgs) -> Run {
                 .map_err(|e| fail(format!("{}: {e}", p.display())))?
         }
     };
+    let stop = out.shutdown().clone();
     let rt = runtime()?;
     rt.block_on(async {
-        let mut hub = match (&args.gui, args.listen) {
-            (Some(gui), _) => {
-                HubConnection::connect(gui.as_str(), Codec::default(), default_hub_init())
-                    .await
-                    .map_err(|e| fail(format!("connecting to {gui}: {e}")))?
-            }
+        let hub = match (&args.gui, args.listen) {
+            (Some(gui), _) => crate::shutdown::or_stop(
+                &stop,
+                HubConnection::connect(gui.as_str(), Codec::default(), default_hub_init()),
+            )
+            .await
+            .map(|r| r.map_err(|e| fail(format!("connecting to {gui}: {e}")))),
             (None, Some(port)) => {
                 let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
                     .await
                     .map_err(|e| fail(format!("listening on {port}: {e}")))?;
-                note(format!("galaxy: waiting for a GUI on port {port}"));
-                HubConnection::accept(&listener, Codec::default(), default_hub_init())
-                    .await
-                    .map_err(|e| fail(format!("GUI: {e}")))?
+                let bound = listener
+                    .local_addr()
+                    .map_err(|e| fail(format!("listening on {port}: {e}")))?;
+                note(format!("galaxy: waiting for a GUI on {bound}"));
+                crate::shutdown::or_stop(
+                    &stop,
+                    HubConnection::accept(&listener, Codec::default(), default_hub_init()),
+                )
+                .await
+                .map(|r| r.map_err(|e| fail(format!("GUI: {e}"))))
             }
             (None, None) => return Err(Failure::Usage("--gui or --listen".to_owned())),
         };
-        let answers = hub.play(&steps).await.map_err(|e| fail(e.to_string()))?;
-        for a in answers {
-            note(format!(
-                "galaxy: debug answer {:?}",
-                a.as_deref().map(lossy).unwrap_or_default()
-            ));
+        // Stopped by a signal before a GUI was there: nobody to say goodbye to.
+        let Some(hub) = hub else {
+            return Ok(Status::Ok);
+        };
+        let mut hub = hub?;
+        // The script, step by step: a signal interrupts a pause or a wait for a debug answer
+        // (never a frame half written), then the Hub's goodbye, DISCONNECT, is sent.
+        for step in &steps {
+            let done = match step {
+                Step::Send(f) => {
+                    hub.send_frame(f.clone())
+                        .await
+                        .map_err(|e| fail(e.to_string()))?;
+                    true
+                }
+                Step::Sleep(d) => crate::shutdown::or_stop(&stop, tokio::time::sleep(*d))
+                    .await
+                    .is_some(),
+                Step::Prompt => match crate::shutdown::or_stop(&stop, hub.debug_prompt()).await {
+                    Some(answer) => {
+                        let answer = answer.map_err(|e| fail(e.to_string()))?;
+                        note(format!(
+                            "galaxy: debug answer {:?}",
+                            answer.as_deref().map(lossy).unwrap_or_default()
+                        ));
+                        true
+                    }
+                    None => false,
+                },
+            };
+            if !done || stop.is_requested() {
+                note("galaxy: stopping: sending DISCONNECT to the GUI".to_owned());
+                break;
+            }
         }
         hub.close().await.map_err(|e| fail(e.to_string()))?;
         Ok(Status::Ok)
