@@ -415,3 +415,120 @@ fn monwire_galaxy_frame(e: &monwire_event::Event) -> String {
     s.push_str(" }");
     s
 }
+
+/// Far above the 2 s the run has: a stop that takes this long never stopped by itself.
+const STOP_BOUND: Duration = Duration::from_secs(10);
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig}");
+}
+
+/// Waits for the exit and returns the status and how long it took after the signal.
+fn exit_after(child: &mut Child) -> (std::process::ExitStatus, Duration) {
+    let start = std::time::Instant::now();
+    let status = wait_exit(child);
+    (status, start.elapsed())
+}
+
+/// A raw Hub over TCP that has done the handshake and reinitialize with the watcher.
+fn raw_hub(addr: &str) -> TcpStream {
+    let hub2gui = vector("cap.hub2gui");
+    let mut hub = TcpStream::connect(addr).unwrap();
+    hub.set_read_timeout(Some(WAIT)).unwrap();
+    hub.write_all(&hub2gui[..96]).unwrap();
+    let mut reply = vec![0u8; 1120];
+    hub.read_exact(&mut reply).unwrap();
+    hub.write_all(&hub2gui[96..328]).unwrap();
+    let mut echo = vec![0u8; 232];
+    hub.read_exact(&mut echo).unwrap();
+    hub
+}
+
+#[test]
+fn sigterm_and_sigint_stop_watch_galaxy_closing_the_hub_connection() {
+    for (sig, code) in [("TERM", 0), ("INT", 130)] {
+        let mut w = Watcher::listen(&[]);
+        let mut hub = raw_hub(&w.addr);
+        for want in ["handshake", "reinitialize"] {
+            let e = w.events.recv_timeout(WAIT).expect("an event in time");
+            assert_eq!(e.name, want);
+        }
+        signal(&w.child, sig);
+        let (status, took) = exit_after(&mut w.child);
+        assert_eq!(
+            status.code(),
+            Some(code),
+            "SIGTERM exits 0, SIGINT 130: {sig}"
+        );
+        // The grace time is 2 s (after it the process is ended anyway); the bound only leaves a
+        // loaded machine room, the figure is printed.
+        eprintln!("watch galaxy, SIG{sig}: exit {code} after {took:?}");
+        assert!(took < STOP_BOUND, "SIG{sig}: exited after {took:?}");
+        // The goodbye: the watcher closed its side, so the Hub reads end of stream.
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            hub.read(&mut buf).unwrap(),
+            0,
+            "SIG{sig}: the Hub connection is closed"
+        );
+        w.stderr_until("closing the connection to the Hub");
+    }
+}
+
+#[test]
+fn a_signal_while_waiting_for_a_hub_ends_watch_galaxy_at_once() {
+    let mut w = Watcher::listen(&[]);
+    signal(&w.child, "INT");
+    let (status, took) = exit_after(&mut w.child);
+    assert_eq!(status.code(), Some(130));
+    eprintln!("watch galaxy waiting, SIGINT: exit 130 after {took:?}");
+    assert!(took < STOP_BOUND, "exited after {took:?}");
+}
+
+#[test]
+fn sigterm_stops_serve_galaxy_with_a_disconnect() {
+    let w = Watcher::listen(&[]);
+    let script = std::env::temp_dir().join(format!("monwire-galaxy-{}.script", std::process::id()));
+    std::fs::write(
+        &script,
+        "{c session_status :action 1 :session_id \"Default\" }\nsleep 60000\n{c token_status :action 1 :tidx 9 }\n",
+    )
+    .unwrap();
+    let mut serve = monwire()
+        .args(["serve", "galaxy", "--gui", &w.addr, "--script"])
+        .arg(&script)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for want in ["handshake", "reinitialize", "session_status"] {
+        let e = w.events.recv_timeout(WAIT).expect("an event in time");
+        assert_eq!(e.name, want);
+    }
+    // serve is now in its 60 s pause.
+    signal(&serve, "TERM");
+    let (status, took) = exit_after(&mut serve);
+    let _ = std::fs::remove_file(&script);
+    assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
+    eprintln!("serve galaxy, SIGTERM: exit 0 after {took:?}");
+    assert!(took < STOP_BOUND, "exited after {took:?}");
+    // The Hub's goodbye reached the GUI: DISCONNECT, not a bare close, and nothing after it.
+    let e = w.events.recv_timeout(WAIT).expect("the end of the stream");
+    assert_eq!(
+        (e.kind, e.name.as_str()),
+        (monwire_event::Kind::EndOfStream, "disconnect")
+    );
+    let mut err = String::new();
+    serve
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("sending DISCONNECT"), "{err}");
+}
