@@ -57,8 +57,11 @@ pub(crate) enum PrintAs {
 /// `monwire decode galaxy`: a captured byte stream of one direction, one message per block.
 #[derive(Args, Debug)]
 pub(crate) struct DecodeArgs {
-    /// The capture file; `-` or nothing for stdin.
-    file: Option<PathBuf>,
+    /// The capture file (also a `--record` recording, or a pcap/pcapng capture); `-` or
+    /// nothing for stdin.
+    pub(crate) file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) pcap: crate::pcap::PcapArgs,
     /// What to print.
     #[arg(long, value_enum, default_value = "json")]
     print: PrintAs,
@@ -91,6 +94,12 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
         let cmd = args.debug_cmd.clone().unwrap_or_else(|| "c".to_owned());
         GuiConfig::default().with_debug_cmd(cmd.into_bytes())
     };
+    let recorder =
+        crate::record::Recorder::open(&crate::record::header::galaxy(args.connect.is_some()))?;
+    let config = match &recorder {
+        Some(r) => config.with_tap(r.galaxy_tap()),
+        None => config,
+    };
     let rt = runtime()?;
     rt.block_on(async {
         let mut conn = match &args.connect {
@@ -102,7 +111,8 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                 let listener = tokio::net::TcpListener::bind(&addr)
                     .await
                     .map_err(|e| fail(format!("listening on {addr}: {e}")))?;
-                note(format!("galaxy: waiting for the Hub on {addr}"));
+                let bound = listener.local_addr().map_or(addr, |a| a.to_string());
+                note(format!("galaxy: waiting for the Hub on {bound}"));
                 accept_hub(&listener, config)
                     .await
                     .map_err(|e| fail(format!("accepting the Hub: {e}")))?
@@ -146,9 +156,12 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                 conn.dropped_events()
             ));
         }
-        conn.finish()
-            .await
-            .map_err(|e| fail(format!("connection: {e}")))?;
+        let peer = conn.peer();
+        let finished = conn.finish().await;
+        if let Some(r) = &recorder {
+            r.galaxy_closed(peer);
+        }
+        finished.map_err(|e| fail(format!("connection: {e}")))?;
         Ok(Status::Ok)
     })
 }

@@ -11,6 +11,8 @@ mod demo;
 mod galaxy;
 mod nsm;
 mod output;
+mod pcap;
+mod record;
 mod sysadm;
 mod zmq;
 // PROTOCOLS: modules
@@ -37,6 +39,10 @@ struct Cli {
 enum Command {
     /// Watch a protocol live (consumer role) and print every event.
     Watch {
+        /// Also write what comes off the wire, as it comes, with arrival times, to FILE (a
+        /// `monwire-capture 1` recording; `monwire decode <protocol> FILE` replays it).
+        #[arg(long, global = true, value_name = "FILE")]
+        record: Option<std::path::PathBuf>,
         #[command(subcommand)]
         source: WatchCmd,
     },
@@ -73,7 +79,7 @@ pub(crate) enum WatchCmd {
 }
 
 #[derive(Subcommand, Debug)]
-enum DecodeCmd {
+pub(crate) enum DecodeCmd {
     /// ZeroMQ monitor messages (see `monwire decode zmq --help` for the capture format).
     Zmq(zmq::DecodeArgs),
     /// SysAdm JSON messages, one per line.
@@ -125,14 +131,25 @@ impl WatchCmd {
 fn run(cli: Cli) -> Run {
     let mut printer = output::Printer::stdout(cli.json);
     match cli.command {
-        Command::Watch { source } => source.run(&mut |e| printer.event(&e)),
-        Command::Decode { protocol } => match protocol {
-            DecodeCmd::Zmq(args) => zmq::decode(&args, &mut printer),
-            DecodeCmd::Sysadm(args) => sysadm::decode(&args, &mut printer),
-            DecodeCmd::Nsm(args) => nsm::decode(&args, &mut printer),
-            DecodeCmd::Galaxy(args) => galaxy::decode(&args, &mut printer),
-            // PROTOCOLS: decode-run
-        },
+        Command::Watch { record, source } => {
+            if let Some(path) = record {
+                record::set_path(path);
+            }
+            source.run(&mut |e| printer.event(&e))
+        }
+        Command::Decode { protocol } => {
+            // Recordings and packet captures, known by their first bytes.
+            if let Some(run) = pcap::dispatch(&protocol, &mut printer) {
+                return run;
+            }
+            match protocol {
+                DecodeCmd::Zmq(args) => zmq::decode(&args, &mut printer),
+                DecodeCmd::Sysadm(args) => sysadm::decode(&args, &mut printer),
+                DecodeCmd::Nsm(args) => nsm::decode(&args, &mut printer),
+                DecodeCmd::Galaxy(args) => galaxy::decode(&args, &mut printer),
+                // PROTOCOLS: decode-run
+            }
+        }
         Command::Demo(args) => demo::run(&args, &mut printer),
         Command::Serve { protocol } => protocol.run(&mut printer),
         Command::Bridge(args) => sysadm::bridge(&args),

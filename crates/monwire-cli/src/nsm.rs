@@ -63,8 +63,11 @@ pub(crate) struct WatchArgs {
 /// `monwire decode nsm`: one datagram as hex per line.
 #[derive(Args, Debug)]
 pub(crate) struct DecodeArgs {
-    /// The capture file; `-` or nothing for stdin.
-    file: Option<PathBuf>,
+    /// The capture file (also a `--record` recording, or a pcap/pcapng capture); `-` or
+    /// nothing for stdin.
+    pub(crate) file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) pcap: crate::pcap::PcapArgs,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -93,11 +96,20 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
             any_addr(false)
         };
         let timeout = Duration::from_secs(args.timeout);
+        let tap = crate::record::Recorder::open(&crate::record::header::nsm(args.as_client))?
+            .map(|r| r.nsm_tap());
         let mut mon = if args.as_client {
             let pid = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
-            Monitor::nsm_client(ClientConfig::new("monwire", "monwire", pid), bind, server).await
+            let config = ClientConfig::new("monwire", "monwire", pid);
+            match tap {
+                Some(tap) => Monitor::nsm_client_tapped(config, bind, server, tap).await,
+                None => Monitor::nsm_client(config, bind, server).await,
+            }
         } else {
-            Monitor::external(bind, server, timeout).await
+            match tap {
+                Some(tap) => Monitor::external_tapped(bind, server, timeout, tap).await,
+                None => Monitor::external(bind, server, timeout).await,
+            }
         }
         .map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
         let mut status = Status::Ok;

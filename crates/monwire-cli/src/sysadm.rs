@@ -113,7 +113,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 /// The `Event` to print for what a client reported.
-fn client_event(ev: ClientEvent, source: &str) -> Event {
+pub(crate) fn client_event(ev: ClientEvent, source: &str) -> Event {
     let mut e = match ev {
         ClientEvent::Event(m) => unwrap_bridged(&m)
             .or_else(|| to_event(&m))
@@ -151,6 +151,10 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
     };
     opts.allow_plain_credentials = args.force_plain;
     let source = opts.url.to_string();
+    let header = crate::record::header::sysadm(&source, args.user.is_some(), &args.subscribe);
+    if let Some(rec) = crate::record::Recorder::open(&header)? {
+        opts.tap = Some(rec.sysadm_tap(source.clone()));
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let mut client = spawn_client(opts).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -175,8 +179,11 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
 /// `monwire decode sysadm`.
 #[derive(Args, Debug)]
 pub(crate) struct DecodeArgs {
-    /// The capture: one JSON message per line; `-` or nothing for stdin.
-    file: Option<PathBuf>,
+    /// The capture: one JSON message per line (also a `--record` recording, or a pcap/pcapng
+    /// capture); `-` or nothing for stdin.
+    pub(crate) file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) pcap: crate::pcap::PcapArgs,
 }
 
 /// Decodes one JSON message per line.
@@ -201,7 +208,7 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
     Ok(status)
 }
 
-fn message_event(m: &Message) -> Event {
+pub(crate) fn message_event(m: &Message) -> Event {
     if let Some(e) = unwrap_bridged(m).or_else(|| to_event(m)) {
         return e;
     }

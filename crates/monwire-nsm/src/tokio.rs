@@ -62,6 +62,10 @@ pub async fn nsm_url() -> io::Result<SocketAddr> {
     resolve_url(&url).await
 }
 
+/// A function that sees every datagram a [`Monitor`] receives from its server, with the
+/// sender, before it is decoded (for recordings). It runs on the driver's task: keep it short.
+pub type Tap = std::sync::Arc<dyn Fn(SocketAddr, &[u8]) + Send + Sync>;
+
 /// What a [`Monitor`] yields.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -192,7 +196,28 @@ impl Monitor {
         server: SocketAddr,
         timeout: Duration,
     ) -> io::Result<Monitor> {
-        Monitor::spawn(ExternalMonitor::new(timeout), bind, server).await
+        Monitor::spawn(ExternalMonitor::new(timeout), bind, server, None).await
+    }
+
+    /// [`external`](Monitor::external) with a [`Tap`] that sees every datagram from the server.
+    pub async fn external_tapped(
+        bind: SocketAddr,
+        server: SocketAddr,
+        timeout: Duration,
+        tap: Tap,
+    ) -> io::Result<Monitor> {
+        Monitor::spawn(ExternalMonitor::new(timeout), bind, server, Some(tap)).await
+    }
+
+    /// [`nsm_client`](Monitor::nsm_client) with a [`Tap`] that sees every datagram from the
+    /// server.
+    pub async fn nsm_client_tapped(
+        config: ClientConfig,
+        bind: SocketAddr,
+        server: SocketAddr,
+        tap: Tap,
+    ) -> io::Result<Monitor> {
+        Monitor::spawn(MonitorClient::new(config), bind, server, Some(tap)).await
     }
 
     /// Starts an NSM `:monitor:` client of `server` from a new socket on `bind`.
@@ -201,15 +226,20 @@ impl Monitor {
         bind: SocketAddr,
         server: SocketAddr,
     ) -> io::Result<Monitor> {
-        Monitor::spawn(MonitorClient::new(config), bind, server).await
+        Monitor::spawn(MonitorClient::new(config), bind, server, None).await
     }
 
-    async fn spawn<R: Role>(role: R, bind: SocketAddr, server: SocketAddr) -> io::Result<Monitor> {
+    async fn spawn<R: Role>(
+        role: R,
+        bind: SocketAddr,
+        server: SocketAddr,
+        tap: Option<Tap>,
+    ) -> io::Result<Monitor> {
         let socket = UdpSocket::bind(bind).await?;
         let local = socket.local_addr()?;
         let (tx, events) = mpsc::channel(256);
         let (commands, cmd_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(role, socket, server, tx, cmd_rx));
+        let task = tokio::spawn(run(role, socket, server, tx, cmd_rx, tap));
         Ok(Monitor {
             events,
             commands,
@@ -269,6 +299,7 @@ async fn run<R: Role>(
     server: SocketAddr,
     tx: mpsc::Sender<DriverEvent>,
     mut commands: mpsc::UnboundedReceiver<Command>,
+    tap: Option<Tap>,
 ) -> io::Result<()> {
     let limits = Limits::default();
     let mut buf = vec![0u8; 65_536];
@@ -301,6 +332,9 @@ async fn run<R: Role>(
                     continue;
                 }
                 let datagram = buf.get(..n).unwrap_or_default();
+                if let Some(tap) = &tap {
+                    tap(from, datagram);
+                }
                 match codec::decode_datagram(datagram, &limits) {
                     Ok(messages) => {
                         let now = Instant::now();
