@@ -348,7 +348,7 @@ mod replay {
     use monwire_nsm::session::{ClientConfig, ExternalMonitor, MonitorClient, MonitorEvent};
     use monwire_sysadm::session::{Client, ClientConfig as SysadmConfig};
     use monwire_zmq::codec::{ByteOrder, Codec};
-    use monwire_zmq::event::{v1_to_event, v2_to_event};
+    use monwire_zmq::event::to_event;
 
     use super::Replay;
 
@@ -392,19 +392,8 @@ mod replay {
                     rec.payload.kind()
                 ));
             };
-            let mut e = if frames.len() >= 4 {
-                let m = self
-                    .codec
-                    .decode_v2(frames)
-                    .map_err(|e| format!("v2: {e}"))?;
-                v2_to_event(&m.to_owned())
-            } else {
-                let m = self
-                    .codec
-                    .decode_v1(frames)
-                    .map_err(|e| format!("v1: {e}"))?;
-                v1_to_event(&m.to_owned())
-            };
+            let m = self.codec.decode(frames).map_err(|e| e.to_string())?;
+            let mut e = to_event(&m);
             e.source = rec.peer.clone();
             out.push(e.with_observed(rec.time));
             Ok(())
