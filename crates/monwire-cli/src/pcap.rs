@@ -28,7 +28,8 @@ use monwire_galaxy::codec::{Codec, StreamDecoder};
 use monwire_galaxy::event::gui_event_to_event;
 use monwire_galaxy::session::{GuiServer, sample_info_frame};
 
-use crate::output::{Printer, note};
+use crate::diag::{self, Throttle};
+use crate::pipeline::Pipeline;
 use crate::{DecodeCmd, Failure, Run, Status};
 
 /// Options of `decode` for packet captures.
@@ -42,7 +43,7 @@ pub(crate) struct PcapArgs {
 
 /// `decode` of a recording or a packet capture, when FILE is one (by its first bytes);
 /// `None` to let the protocol's own decoder read it.
-pub(crate) fn dispatch(cmd: &DecodeCmd, printer: &mut Printer) -> Option<Run> {
+pub(crate) fn dispatch(cmd: &DecodeCmd, out: &mut Pipeline) -> Option<Run> {
     let (protocol, file, ports) = match cmd {
         DecodeCmd::Zmq(a) => ("zmq", a.file.as_deref(), &[][..]),
         DecodeCmd::Nsm(a) => ("nsm", a.file.as_deref(), &a.pcap.port[..]),
@@ -55,10 +56,10 @@ pub(crate) fn dispatch(cmd: &DecodeCmd, printer: &mut Printer) -> Option<Run> {
     let open = || std::fs::File::open(path).map_err(|e| Failure::Runtime(format!("{what}: {e}")));
     match detect(&first)? {
         Kind::Recording => Some(open().and_then(|f| {
-            crate::record::decode(protocol, &what, Box::new(BufReader::new(f)), printer)
+            crate::record::decode(protocol, &what, Box::new(BufReader::new(f)), out)
         })),
         Kind::Pcap | Kind::PcapNg => {
-            Some(open().and_then(|f| decode(protocol, &what, f, ports, printer)))
+            Some(open().and_then(|f| decode(protocol, &what, f, ports, out)))
         }
     }
 }
@@ -69,7 +70,7 @@ fn decode(
     what: &str,
     file: std::fs::File,
     ports: &[u16],
-    printer: &mut Printer,
+    out: &mut Pipeline,
 ) -> Run {
     let mut proto: Box<dyn Protocol> = match protocol {
         "nsm" => Box::new(Nsm::default()),
@@ -94,9 +95,11 @@ fn decode(
     let mut status = Status::Ok;
     let mut events = Vec::new();
     let mut skipped = 0u64;
+    let mut throttle = Throttle::new(what);
     let mut deliver = |dissector: &mut Dissector,
                        proto: &mut Box<dyn Protocol>,
-                       printer: &mut Printer,
+                       out: &mut Pipeline,
+                       throttle: &mut Throttle,
                        status: &mut Status|
      -> bool {
         while let Some(item) = dissector.poll_item() {
@@ -104,11 +107,11 @@ fn decode(
                 Item::Skipped { .. } => skipped += 1,
                 item => {
                     if let Err(e) = proto.item(&item, &mut events) {
-                        eprintln!("monwire: {what}: {e}");
+                        throttle.report("skipped:", e);
                         *status = Status::BadInput;
                     }
                     for e in events.drain(..) {
-                        if printer.event(&e).is_break() {
+                        if out.event(&e).is_break() {
                             return false;
                         }
                     }
@@ -121,28 +124,33 @@ fn decode(
         match packet {
             Ok(p) => {
                 dissector.handle_packet(&p);
-                if !deliver(&mut dissector, &mut proto, printer, &mut status) {
+                if !deliver(&mut dissector, &mut proto, out, &mut throttle, &mut status) {
                     return Ok(status);
                 }
             }
             Err(e) => {
-                eprintln!("monwire: {what}: {e}");
+                diag::note(what, e);
                 status = Status::BadInput;
             }
         }
     }
     dissector.finish();
-    deliver(&mut dissector, &mut proto, printer, &mut status);
+    deliver(&mut dissector, &mut proto, out, &mut throttle, &mut status);
+    throttle.finish();
     if skipped > 0 {
-        note(format!(
-            "{what}: {skipped} packets skipped (truncated, IP fragments, or an unknown link type)"
-        ));
+        diag::note(
+            what,
+            format!("{skipped} packets skipped (truncated, IP fragments, or an unknown link type)"),
+        );
     }
     if dissector.connections().untracked() > 0 {
-        note(format!(
-            "{what}: {} TCP segments of connections beyond the table's bound were skipped",
-            dissector.connections().untracked()
-        ));
+        diag::note(
+            what,
+            format!(
+                "{} TCP segments of connections beyond the table's bound were skipped",
+                dissector.connections().untracked()
+            ),
+        );
     }
     proto.summary(what);
     Ok(status)
@@ -186,10 +194,13 @@ impl Protocol for Nsm {
 
     fn summary(&self, what: &str) {
         if self.not_osc > 0 {
-            note(format!(
-                "{what}: {} UDP datagrams were not OSC (use --port to pick the NSM ports)",
-                self.not_osc
-            ));
+            diag::note(
+                what,
+                format!(
+                    "{} UDP datagrams were not OSC (use --port to pick the NSM ports)",
+                    self.not_osc
+                ),
+            );
         }
     }
 }
@@ -381,7 +392,7 @@ impl Protocol for Sysadm {
                     continue;
                 }
                 WsEvent::Encrypted => {
-                    note(format!("{where_}: TLS (wss://): encrypted, skipped"));
+                    diag::note("sysadm", format!("{where_}: TLS (wss://): encrypted, skipped"));
                     continue;
                 }
                 WsEvent::Unreadable(why) => {

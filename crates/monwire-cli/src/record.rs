@@ -13,6 +13,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufWriter};
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
@@ -22,7 +23,8 @@ use monwire_capture::record::{
 };
 use monwire_event::Event;
 
-use crate::output::{Printer, note};
+use crate::diag;
+use crate::pipeline::{Pipeline, Sink};
 use crate::{Failure, Run, Status};
 
 /// Where `--record` asked the recording to go (set once by `main`).
@@ -47,7 +49,7 @@ impl Inner {
             return;
         };
         if let Err(e) = w.write_ref(rec) {
-            note(format!("{}: recording stopped: {e}", self.what));
+            diag::note("record", format!("{}: {e}; recording stopped", self.what));
             self.writer = None;
         }
         self.dirty = true;
@@ -61,7 +63,7 @@ impl Inner {
         if let Some(w) = self.writer.as_mut()
             && let Err(e) = w.flush()
         {
-            note(format!("{}: recording stopped: {e}", self.what));
+            diag::note("record", format!("{}: {e}; recording stopped", self.what));
             self.writer = None;
         }
     }
@@ -80,8 +82,10 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    /// Opens the `--record` file, if one was asked for, and writes `header`.
-    pub(crate) fn open(header: &Header) -> Result<Option<Recorder>, Failure> {
+    /// Opens the `--record` file, if one was asked for, writes `header`, and adds the
+    /// recording to `out`'s sinks (so that it is flushed when the source waits and when the
+    /// run ends).
+    pub(crate) fn open(header: &Header, out: &mut Pipeline) -> Result<Option<Recorder>, Failure> {
         let Some(path) = PATH.get() else {
             return Ok(None);
         };
@@ -96,7 +100,9 @@ impl Recorder {
             open_peer: None,
         }));
         spawn_flusher(Arc::downgrade(&inner));
-        Ok(Some(Recorder { inner }))
+        let rec = Recorder { inner };
+        out.add_sink(Box::new(RecordSink(rec.clone())));
+        Ok(Some(rec))
     }
 
     fn with(&self, f: impl FnOnce(&mut Inner)) {
@@ -205,6 +211,24 @@ impl Recorder {
     }
 }
 
+/// The recording as a pipeline sink: it takes no events (it records bytes, in the source's
+/// tap), it only flushes with the others.
+struct RecordSink(Recorder);
+
+impl Sink for RecordSink {
+    fn event(&mut self, _: &Event) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+
+    fn flush(&mut self) {
+        self.0.with(Inner::flush);
+    }
+
+    fn name(&self) -> &str {
+        "record"
+    }
+}
+
 /// Flushes the recording every 200 ms while it is alive.
 fn spawn_flusher(inner: Weak<Mutex<Inner>>) {
     let spawned = std::thread::Builder::new()
@@ -221,9 +245,7 @@ fn spawn_flusher(inner: Weak<Mutex<Inner>>) {
             }
         });
     if let Err(e) = spawned {
-        note(format!(
-            "recording: no flusher thread ({e}); it is flushed at the end"
-        ));
+        diag::note("record", format!("no flusher thread ({e}); flushed when the source waits"));
     }
 }
 
@@ -269,7 +291,7 @@ pub(crate) fn decode(
     protocol: &str,
     what: &str,
     input: Box<dyn BufRead>,
-    printer: &mut Printer,
+    out: &mut Pipeline,
 ) -> Run {
     let mut reader = Reader::new(input)
         .map_err(|e| Failure::Runtime(format!("{what}:{}: {}", e.line, e.kind)))?;
@@ -296,22 +318,26 @@ pub(crate) fn decode(
         match rec {
             Ok(rec) => {
                 if let Err(e) = replay.record(&rec, &mut events) {
-                    eprintln!("monwire: {what}:{}: {e}", reader.line());
+                    diag::input(what, line_no(reader.line()), None, e);
                     status = Status::BadInput;
                 }
                 for e in events.drain(..) {
-                    if printer.event(&e).is_break() {
+                    if out.event(&e).is_break() {
                         return Ok(status);
                     }
                 }
             }
             Err(e) => {
-                eprintln!("monwire: {what}:{}:{}: {}", e.line, e.column, e.kind);
+                diag::input(what, line_no(e.line), Some(e.column), e.kind);
                 status = Status::BadInput;
             }
         }
     }
     Ok(status)
+}
+
+fn line_no(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// Peeks at the first bytes of a file.

@@ -189,6 +189,7 @@ trait GuiDrive: Send + 'static {
     fn debug(&mut self, cmd: &[u8]) -> Result<(), SessionError>;
     fn menu(&mut self, f: Frame) -> Result<(), SessionError>;
     fn closed(&self) -> bool;
+    fn eof(&mut self);
 }
 
 macro_rules! drive_impl {
@@ -211,6 +212,9 @@ macro_rules! drive_impl {
             }
             fn closed(&self) -> bool {
                 self.is_closed()
+            }
+            fn eof(&mut self) {
+                self.handle_eof()
             }
         }
     };
@@ -279,6 +283,11 @@ async fn drive_gui<S: GuiDrive>(
             stream.write_all(&bytes).await?;
         }
         while let Some(ev) = session.event() {
+            if matches!(ev, GuiEvent::Closed | GuiEvent::ConnectionLost) {
+                // The end of the stream is never dropped either: it is the last event.
+                let _ = events.send(ev).await;
+                continue;
+            }
             let is_prompt = matches!(ev, GuiEvent::Status(StatusMessage::HubDebugPrompt { .. }));
             if is_prompt {
                 if let Some(cmd) = &auto_debug {
@@ -305,17 +314,23 @@ async fn drive_gui<S: GuiDrive>(
             return Ok(());
         }
         tokio::select! {
-            r = stream.read(&mut buf) => {
-                let n = r?;
-                if n == 0 {
-                    return Ok(());
+            r = stream.read(&mut buf) => match r {
+                Ok(0) => session.eof(),
+                Ok(n) => {
+                    let chunk = buf.get(..n).unwrap_or_default();
+                    if let Some((Tap(tap), peer)) = &tap {
+                        tap(*peer, chunk);
+                    }
+                    session.input(chunk)?;
                 }
-                let chunk = buf.get(..n).unwrap_or_default();
-                if let Some((Tap(tap), peer)) = &tap {
-                    tap(*peer, chunk);
+                Err(e) => {
+                    session.eof();
+                    while let Some(ev) = session.event() {
+                        let _ = events.send(ev).await;
+                    }
+                    return Err(e.into());
                 }
-                session.input(chunk)?;
-            }
+            },
             c = cmds.recv(), if cmds_open => match c {
                 Some(Cmd::Debug(cmd)) => session.debug(&cmd)?,
                 Some(Cmd::Menu(f)) => session.menu(f)?,
