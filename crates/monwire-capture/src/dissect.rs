@@ -39,6 +39,15 @@ impl Selection {
         }
     }
 
+    /// UDP and TCP, every port.
+    pub fn all() -> Selection {
+        Selection {
+            ports: Vec::new(),
+            udp: true,
+            tcp: true,
+        }
+    }
+
     /// Only these ports.
     #[must_use]
     pub fn with_ports(mut self, ports: impl IntoIterator<Item = u16>) -> Selection {

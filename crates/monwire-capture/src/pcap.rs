@@ -68,6 +68,15 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Sets [`max_block`](Limits::max_block).
+    #[must_use]
+    pub fn with_max_block(mut self, n: usize) -> Limits {
+        self.max_block = n;
+        self
+    }
+}
+
 /// A file that could not be read on.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

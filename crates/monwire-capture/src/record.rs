@@ -293,6 +293,13 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// Sets [`max_frames`](Limits::max_frames).
+    #[must_use]
+    pub fn with_max_frames(mut self, n: usize) -> Limits {
+        self.max_frames = n;
+        self
+    }
+
     /// Sets [`max_line`](Limits::max_line).
     #[must_use]
     pub fn with_max_line(mut self, n: usize) -> Limits {
@@ -376,9 +383,11 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 fn push_token(out: &mut Vec<u8>, text: &str) {
-    if text.is_empty() {
-        out.extend_from_slice(b"%");
-        return;
+    // `%` alone is the empty text; `-` alone would read as "no peer".
+    match text {
+        "" => return out.push(b'%'),
+        "-" => return out.extend_from_slice(b"%2d"),
+        _ => {}
     }
     for &b in text.as_bytes() {
         if (0x21..=0x7e).contains(&b) && b != b'%' {
@@ -847,6 +856,7 @@ mod tests {
                 .with_peer("wss://h/"),
             Record::new(t(6, 0), Direction::In, Payload::Open).with_peer("ü"),
             Record::new(t(7, 0), Direction::Out, Payload::Close),
+            Record::new(t(8, 0), Direction::Out, Payload::Close).with_peer("-"),
         ];
         let mut w = Writer::new(Vec::new(), &header).unwrap();
         for r in &recs {

@@ -357,6 +357,11 @@ impl Connections {
             self.close(time, k);
         }
         if !self.table.contains_key(&k) {
+            // A bare ACK, FIN or RST of a connection that ended (or began before the capture)
+            // opens nothing.
+            if !flags.syn && payload.is_empty() {
+                return;
+            }
             if self.table.len() >= self.limits.max_connections {
                 self.untracked += 1;
                 return;

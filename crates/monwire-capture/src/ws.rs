@@ -38,6 +38,23 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Sets [`max_head`](Limits::max_head).
+    #[must_use]
+    pub fn with_max_head(mut self, n: usize) -> Limits {
+        self.max_head = n;
+        self
+    }
+
+    /// Sets [`max_message`](Limits::max_message) and [`max_frame`](Limits::max_frame).
+    #[must_use]
+    pub fn with_max_message(mut self, n: usize) -> Limits {
+        self.max_message = n;
+        self.max_frame = n;
+        self
+    }
+}
+
 /// What [`Websockets`] yields.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -205,17 +222,24 @@ impl Websockets {
     pub fn handle(&mut self, tcp: &TcpOutput) {
         let config = self.config();
         let max_head = self.limits.max_head;
-        let conn = self
-            .conns
-            .entry(tcp.connection.number)
-            .or_insert_with(|| Conn {
+        let number = tcp.connection.number;
+        let conn = if matches!(tcp.event, StreamEvent::Data(_)) {
+            self.conns.entry(number).or_insert_with(|| Conn {
                 client: Direction {
                     phase: Phase::Head(Vec::new()),
                 },
                 server: Direction {
                     phase: Phase::Head(Vec::new()),
                 },
-            });
+            })
+        } else {
+            // An end or a gap of a connection that never carried data (or is forgotten
+            // already) says nothing.
+            match self.conns.get_mut(&number) {
+                Some(c) => c,
+                None => return,
+            }
+        };
         let dir = match tcp.from {
             Side::Client => &mut conn.client,
             Side::Server => &mut conn.server,
