@@ -7,9 +7,8 @@ use etherparse::{EtherType, NetSlice, SlicedPacket, TransportSlice};
 
 use crate::pcap::linktype;
 
-/// TCP flags this crate uses.
+/// The TCP flags reassembly looks at.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct TcpFlags {
     /// SYN.
     pub syn: bool,

@@ -15,7 +15,8 @@
 //! kind      = "frames" / "datagram" / "bytes" / "text" / "open" / "close"
 //! peer      = token / "-"               ; the other end, "-" when none applies
 //! token     = 1*( %x21-7E )             ; percent-encoded: "%", space, controls and
-//!                                       ; non-ASCII as %XX of their UTF-8 bytes
+//!                                       ; non-ASCII as %XX of their UTF-8 bytes ("=" too
+//!                                       ; in a key); "%" alone is the empty text
 //! data      = frames: one hex token per frame, separated by one space ("-": an empty frame)
 //!             datagram, bytes, text: one hex token ("-": empty); text holds UTF-8
 //!             open, close: nothing
@@ -383,6 +384,11 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 fn push_token(out: &mut Vec<u8>, text: &str) {
+    push_token_escaping(out, text, b"");
+}
+
+/// [`push_token`] that also escapes the bytes in `extra` (`=` in a setting's key).
+fn push_token_escaping(out: &mut Vec<u8>, text: &str, extra: &[u8]) {
     // `%` alone is the empty text; `-` alone would read as "no peer".
     match text {
         "" => return out.push(b'%'),
@@ -390,7 +396,7 @@ fn push_token(out: &mut Vec<u8>, text: &str) {
         _ => {}
     }
     for &b in text.as_bytes() {
-        if (0x21..=0x7e).contains(&b) && b != b'%' {
+        if (0x21..=0x7e).contains(&b) && b != b'%' && !extra.contains(&b) {
             out.push(b);
         } else {
             out.push(b'%');
@@ -408,7 +414,7 @@ pub fn encode_header(header: &Header, out: &mut Vec<u8>) {
     push_token(out, &header.protocol);
     for (k, v) in &header.settings {
         out.push(b' ');
-        push_token(out, k);
+        push_token_escaping(out, k, b"=");
         out.push(b'=');
         push_token(out, v);
     }

@@ -283,6 +283,23 @@ pub struct Output {
     pub event: StreamEvent,
 }
 
+impl Output {
+    /// An output (for feeding [`ws::Websockets`](crate::ws::Websockets) from elsewhere).
+    pub fn new(
+        time: SystemTime,
+        connection: ConnectionId,
+        from: Side,
+        event: StreamEvent,
+    ) -> Output {
+        Output {
+            time,
+            connection,
+            from,
+            event,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Conn {
     id: ConnectionId,
