@@ -207,11 +207,39 @@ fn decode_response(is_json: bool, body: &[u8]) -> Option<ExportLogsServiceRespon
     }
     if is_json {
         #[cfg(feature = "http-json")]
-        return serde_json::from_slice(body).ok();
+        return json_response(body);
         #[cfg(not(feature = "http-json"))]
         return None;
     }
     prost::Message::decode(body).ok()
+}
+
+/// An OTLP/JSON `ExportLogsServiceResponse`. Read through `serde_json::Value` because proto3
+/// JSON writes the int64 `rejectedLogRecords` as a string (`"2"`), which the generated serde
+/// code of `opentelemetry-proto` 0.33 does not accept; a number is accepted too.
+#[cfg(feature = "http-json")]
+fn json_response(body: &[u8]) -> Option<ExportLogsServiceResponse> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsPartialSuccess;
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let Some(p) = v.get("partialSuccess").filter(|p| p.is_object()) else {
+        return Some(ExportLogsServiceResponse::default());
+    };
+    let rejected = match p.get("rejectedLogRecords") {
+        Some(serde_json::Value::String(s)) => s.parse().unwrap_or(0),
+        Some(n) => n.as_i64().unwrap_or(0),
+        None => 0,
+    };
+    let message = p
+        .get("errorMessage")
+        .and_then(|m| m.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    Some(ExportLogsServiceResponse {
+        partial_success: Some(ExportLogsPartialSuccess {
+            rejected_log_records: rejected,
+            error_message: message,
+        }),
+    })
 }
 
 /// `: <text>` when the error body is short printable text (a JSON `Status`, a proxy's message).
