@@ -77,6 +77,7 @@ fn message() -> impl Strategy<Value = Message> {
         Just(Message::MonitorReset),
         Just(Message::Save),
         Just(Message::SessionIsLoaded),
+        Just(Message::Ping),
         (text(), proptest::collection::vec(text(), 0..4))
             .prop_map(|(path, args)| Message::Reply { path, args }),
         (text(), any::<i32>(), text(), any::<bool>()).prop_map(|(path, c, message, minor)| {

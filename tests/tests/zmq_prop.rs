@@ -5,8 +5,8 @@
 
 use monwire_event::Event;
 use monwire_tests::zmq::codec;
-use monwire_zmq::event::{v1_from_event, v1_to_event, v2_from_event, v2_to_event};
-use monwire_zmq::{EventCode, MonitorEvent, V1Message, V2Message};
+use monwire_zmq::event::{from_event, to_event};
+use monwire_zmq::{EventCode, Message, MonitorEvent, V1Message, V2Message};
 use proptest::prelude::*;
 
 /// A known code (more often) or any code below `bound`.
@@ -77,11 +77,11 @@ proptest! {
         let decoded = codec.decode_v1(&frames).unwrap();
         prop_assert_eq!(decoded.to_owned(), msg.clone());
 
-        let event = v1_to_event(&msg);
-        prop_assert_eq!(v1_from_event(&event).unwrap(), msg.clone());
+        let event = to_event(&msg);
+        prop_assert_eq!(from_event(&event).unwrap(), Message::V1(msg.clone()));
         let parsed = json_round_trip(&event);
         prop_assert_eq!(&parsed, &event);
-        prop_assert_eq!(v1_from_event(&parsed).unwrap(), msg);
+        prop_assert_eq!(V1Message::try_from(&parsed).unwrap(), msg);
     }
 
     #[test]
@@ -100,11 +100,11 @@ proptest! {
         let decoded = codec.decode_v2(&frames).unwrap();
         prop_assert_eq!(decoded.to_owned(), msg.clone());
 
-        let event = v2_to_event(&msg);
-        prop_assert_eq!(v2_from_event(&event).unwrap(), msg.clone());
+        let event = to_event(&msg);
+        prop_assert_eq!(from_event(&event).unwrap(), Message::V2(msg.clone()));
         let parsed = json_round_trip(&event);
         prop_assert_eq!(&parsed, &event);
-        prop_assert_eq!(v2_from_event(&parsed).unwrap(), msg);
+        prop_assert_eq!(V2Message::try_from(&parsed).unwrap(), msg);
     }
 
     /// `from_raw` keeps the code and every value, typed or not.

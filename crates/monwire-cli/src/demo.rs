@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
 use monwire_event::Event;
-use monwire_zmq::event::v1_to_event;
+use monwire_zmq::event::to_event;
 use monwire_zmq::zmq::{Monitor, TryRecv};
 use monwire_zmq::{EventCode, EventMask};
 
@@ -73,7 +73,7 @@ fn await_event(
         match monitor.recv_timeout(left) {
             Ok(TryRecv::Message(m)) => {
                 let hit = m.event.code() == code;
-                let mut e = v1_to_event(&m).with_observed(SystemTime::now());
+                let mut e = to_event(&m).with_observed(SystemTime::now());
                 e.source = Some(label.to_owned());
                 sink(e);
                 if hit {
@@ -165,7 +165,7 @@ pub(crate) fn zmq_part(sink: &mut dyn FnMut(Event)) -> Result<(), Failure> {
     client_mon.stop(&mut client).map_err(|e| fail("stop", &e))?;
     for m in client_mon.by_ref() {
         let m = m.map_err(|e| fail("client monitor", &e))?;
-        let mut e = v1_to_event(&m).with_observed(SystemTime::now());
+        let mut e = to_event(&m).with_observed(SystemTime::now());
         e.source = Some("client".to_owned());
         sink(e);
     }
@@ -174,7 +174,7 @@ pub(crate) fn zmq_part(sink: &mut dyn FnMut(Event)) -> Result<(), Failure> {
     server_mon.stop(&mut server).map_err(|e| fail("stop", &e))?;
     for m in server_mon.by_ref() {
         let m = m.map_err(|e| fail("server monitor", &e))?;
-        let mut e = v1_to_event(&m).with_observed(SystemTime::now());
+        let mut e = to_event(&m).with_observed(SystemTime::now());
         e.source = Some("server".to_owned());
         sink(e);
     }

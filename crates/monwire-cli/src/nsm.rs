@@ -1,8 +1,10 @@
 //! NSM / RaySession monitors: `monwire watch nsm`, `monwire serve nsm`, `monwire decode nsm`
 //! and the NSM demo part.
 //!
-//! Capture format for `decode nsm`: one UDP payload (an OSC message or bundle) per line, as hex;
-//! whitespace inside a line is ignored, empty lines and lines starting with `#` are skipped.
+//! Capture format for `decode nsm` (`--layout lines`): one UDP payload (an OSC message or
+//! bundle) per line, as hex; whitespace inside a line is ignored, empty lines and lines starting
+//! with `#` are skipped. `--layout whole` (chosen by default for `.hex` files, the project's
+//! golden vectors): the whole file is one payload, as hex, whitespace and newlines ignored.
 //!
 //! Script format for `serve nsm` (the full text is [`SCRIPT_FORMAT`], printed by
 //! `monwire serve nsm --help`): one command per line, words separated by blanks, empty lines
@@ -60,11 +62,28 @@ pub(crate) struct WatchArgs {
     count: Option<u64>,
 }
 
-/// `monwire decode nsm`: one datagram as hex per line.
+/// How `decode nsm` reads its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Layout {
+    /// `whole` for a file ending in `.hex`, `lines` otherwise.
+    Auto,
+    /// One datagram per line, as hex (`#` lines and empty lines skipped).
+    Lines,
+    /// The whole input is one datagram, as hex; whitespace and newlines are ignored (the
+    /// layout of the golden vectors in `tests/vectors/nsm/*.hex`).
+    Whole,
+}
+
+/// `monwire decode nsm`: one datagram as hex per line, or a whole `.hex` golden vector.
 #[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  monwire decode nsm capture.txt\n  \
+    monwire decode nsm tests/vectors/nsm/ray-client-event-okr-ready.hex")]
 pub(crate) struct DecodeArgs {
     /// The capture file; `-` or nothing for stdin.
     file: Option<PathBuf>,
+    /// The capture layout.
+    #[arg(long, value_enum, default_value = "auto")]
+    layout: Layout,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -132,7 +151,7 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                     }
                     MonitorEvent::AnnounceFailed { code, message } => {
                         return Err(Failure::Runtime(format!(
-                            "nsm: {server} refused the announce: {code:?} {message}"
+                            "nsm: {server} refused the announce: {message} ({code})"
                         )));
                     }
                     MonitorEvent::CountMismatch {
@@ -144,7 +163,7 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                         );
                     }
                     MonitorEvent::Closed { .. } => break,
-                    other => note(format!("nsm: {other:?}")),
+                    other => note(format!("nsm: {server}: {other}")),
                 },
                 _ => {}
             }
@@ -183,6 +202,34 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
     let input = capture::open(args.file.as_deref())?;
     let limits = Limits::default();
     let mut status = Status::Ok;
+    let whole = match args.layout {
+        Layout::Whole => true,
+        Layout::Lines => false,
+        Layout::Auto => args
+            .file
+            .as_ref()
+            .is_some_and(|p| p.extension().is_some_and(|e| e == "hex")),
+    };
+    if whole {
+        let bytes = capture::read_all(input, &what)?;
+        let text = String::from_utf8_lossy(&bytes);
+        return match unhex(&text)
+            .and_then(|b| codec::decode_datagram(&b, &limits).map_err(|e| e.to_string()))
+        {
+            Ok(messages) => {
+                for m in &messages {
+                    if printer.event(&to_event(m)).is_break() {
+                        break;
+                    }
+                }
+                Ok(status)
+            }
+            Err(e) => {
+                eprintln!("monwire: {what}: {e}");
+                Ok(Status::BadInput)
+            }
+        };
+    }
     capture::for_each_line(input, &what, |n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {

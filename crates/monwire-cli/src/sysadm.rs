@@ -3,10 +3,11 @@
 //! # `decode sysadm` input
 //!
 //! One SysAdm JSON message per line (a websocket text frame's payload, as the server or the
-//! client writes it); empty lines are skipped. Events print as their `monwire_event::Event`;
-//! requests and replies print as an `other` event named after the message, with
-//! `sysadm.message` (`request`, `reply`, `error`), `sysadm.namespace`, `sysadm.id` and
-//! `sysadm.args`. A line that does not decode is reported on stderr with its line number and
+//! client writes it); empty lines are skipped. Every message prints as the
+//! `monwire_event::Event` that `monwire_sysadm::event::to_event` makes of it: events with their
+//! kind and summary, requests and replies as `other` events named after the message, with
+//! `sysadm.message` (`request`, `reply`, `error`) and `sysadm.args` as a structured value.
+//! Passwords, tokens and signatures are redacted. A line that does not decode is reported on stderr with its line number and
 //! the decoder's position, and the exit status is 1.
 //!
 //! # `serve sysadm` script
@@ -30,12 +31,12 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use monwire_event::{Event, Kind, Protocol};
+use monwire_event::Event;
 use monwire_sysadm::codec::{Limits, decode as decode_message};
 use monwire_sysadm::event::{to_event, unwrap_bridged};
 use monwire_sysadm::message::{
-    Body, ClassEvent, Dispatcher, EventBody, JobState, LifePreserver, LpClass, Message, Object,
-    Priority, ProcessLog, Reply, Request, SystemState, Zpool,
+    ClassEvent, Dispatcher, EventBody, JobState, LifePreserver, LpClass, Message, Object, Priority,
+    ProcessLog, SystemState, Zpool,
 };
 use monwire_sysadm::session::{
     AllowAll, ClientConfig, ClientEvent, ServerConfig, StaticUser, Verifier,
@@ -115,9 +116,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// The `Event` to print for what a client reported.
 fn client_event(ev: ClientEvent, source: &str) -> Event {
     let mut e = match ev {
-        ClientEvent::Event(m) => unwrap_bridged(&m)
-            .or_else(|| to_event(&m))
-            .unwrap_or_else(|| Event::new(Protocol::SysAdm, Kind::Other, m.name.clone())),
+        ClientEvent::Event(m) => unwrap_bridged(&m).unwrap_or_else(|| to_event(&m)),
         ClientEvent::Session(e) => e,
     };
     if e.source.is_none() {
@@ -201,39 +200,10 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
     Ok(status)
 }
 
+/// The event printed for a decoded message: a bridged event as itself, anything else through
+/// `to_event` (which maps requests and replies too, and redacts their secrets).
 fn message_event(m: &Message) -> Event {
-    if let Some(e) = unwrap_bridged(m).or_else(|| to_event(m)) {
-        return e;
-    }
-    let what = match &m.body {
-        Body::Request(_) | Body::NoArgs => "request",
-        Body::Reply(_) => "reply",
-        Body::Error(_) => "error",
-        Body::Event(_) => "event",
-    };
-    let kind = if what == "error" {
-        Kind::Failed
-    } else {
-        Kind::Other
-    };
-    // Credentials and tokens never reach the output.
-    let args = match &m.body {
-        Body::Request(Request::Auth(c)) => {
-            format!(
-                "{{\"password\":\"<redacted>\",\"username\":{}}}",
-                serde_json::Value::from(c.username.as_str())
-            )
-        }
-        Body::Request(Request::AuthToken { .. }) => "{\"token\":\"<redacted>\"}".to_owned(),
-        Body::Reply(Reply::Token(_)) => "[\"<redacted>\",0]".to_owned(),
-        _ => m.args().map(|a| a.to_string()).unwrap_or_default(),
-    };
-    Event::new(Protocol::SysAdm, kind, m.name.clone())
-        .with_subject(m.namespace.clone())
-        .with_attr("sysadm.message", what)
-        .with_attr("sysadm.namespace", m.namespace.clone())
-        .with_attr("sysadm.id", m.id.clone())
-        .with_attr("sysadm.args", args)
+    unwrap_bridged(m).unwrap_or_else(|| to_event(m))
 }
 
 /// TLS options shared by `serve sysadm` and `bridge`.

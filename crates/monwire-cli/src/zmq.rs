@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, ValueEnum};
 use monwire_event::Event;
 use monwire_zmq::codec::{ByteOrder, Codec};
-use monwire_zmq::event::{v1_to_event, v2_to_event};
+use monwire_zmq::event::to_event;
 use monwire_zmq::zmq::{AttachOptions, Monitor, TryRecv};
 use monwire_zmq::{EventMask, V1Message};
 
@@ -92,7 +92,7 @@ fn parse_mask(text: &str) -> Result<EventMask, String> {
 }
 
 fn observed(msg: &V1Message, source: &str) -> Event {
-    let mut e = v1_to_event(msg).with_observed(SystemTime::now());
+    let mut e = to_event(msg).with_observed(SystemTime::now());
     e.source = Some(source.to_owned());
     e
 }
@@ -236,17 +236,14 @@ fn decode_one(
     frames: &[Vec<u8>],
     printer: &mut Printer,
 ) -> Result<ControlFlow<()>, String> {
-    let v2 = match version {
-        Version::Auto => frames.len() >= 4,
-        Version::V1 => false,
-        Version::V2 => true,
-    };
-    let event = if v2 {
-        let m = codec.decode_v2(frames).map_err(|e| format!("v2: {e}"))?;
-        v2_to_event(&m.to_owned())
-    } else {
-        let m = codec.decode_v1(frames).map_err(|e| format!("v1: {e}"))?;
-        v1_to_event(&m.to_owned())
+    let event = match version {
+        Version::Auto => to_event(&codec.decode(frames).map_err(|e| match frames.len() {
+            2 => format!("v1: {e}"),
+            n if n >= 4 => format!("v2: {e}"),
+            _ => e.to_string(),
+        })?),
+        Version::V1 => to_event(&codec.decode_v1(frames).map_err(|e| format!("v1: {e}"))?),
+        Version::V2 => to_event(&codec.decode_v2(frames).map_err(|e| format!("v2: {e}"))?),
     };
     Ok(printer.event(&event))
 }

@@ -201,3 +201,96 @@ fn a_bad_script_is_a_usage_error_naming_the_line() {
         "{err}"
     );
 }
+
+/// `decode nsm` reads the project's own golden vectors (`.hex`, one datagram spread over
+/// several lines), as `decode zmq --layout` does; `--layout lines` still reads one datagram per
+/// line. Before, every `.hex` vector was rejected line by line.
+#[test]
+fn decode_nsm_reads_the_golden_hex_vectors_and_line_captures() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/nsm");
+    let cases = [
+        (
+            "ray-client-event-okr-ready.hex",
+            "ray",
+            "ready",
+            "okr",
+            "client okr ready",
+        ),
+        (
+            "nsm-client-state-end-1.hex",
+            "nsm",
+            "client_state",
+            "",
+            "state list ends: 1 client",
+        ),
+        (
+            "nsm-client-open.hex",
+            "nsm",
+            "open",
+            "RawMon.rawmon",
+            "open session raw2 as RawMon.rawmon",
+        ),
+    ];
+    for (file, protocol, name, subject, summary) in cases {
+        let out = monwire()
+            .args(["decode", "nsm", "--json"])
+            .arg(format!("{dir}/{file}"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{file}: {stderr}");
+        let events: Vec<monwire_event::Event> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(events.len(), 1, "{file}");
+        let e = &events[0];
+        assert_eq!(
+            (e.protocol.as_str(), e.name.as_str(), e.subject.as_str()),
+            (protocol, name, subject),
+            "{file}"
+        );
+        assert_eq!(e.summary.as_deref(), Some(summary), "{file}");
+    }
+    // The same bytes, one datagram per line, through stdin; a bad line is reported with its
+    // number, the run goes on, and the exit code is 1.
+    let hex = |f: &str| -> String {
+        std::fs::read_to_string(format!("{dir}/{f}"))
+            .unwrap()
+            .split_whitespace()
+            .collect()
+    };
+    let input = format!(
+        "# two datagrams and a bad line\n{}\nzz\n{}\n",
+        hex("ray-client-event-okr-started.hex"),
+        hex("ray-monitor-quit.hex")
+    );
+    let mut child = monwire()
+        .args(["decode", "nsm", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<monwire_event::Event>(l)
+                .unwrap()
+                .name
+        })
+        .collect();
+    assert_eq!(names, ["started", "monitor_quit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("<stdin>:3: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

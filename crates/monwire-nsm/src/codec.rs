@@ -346,6 +346,10 @@ pub fn from_osc(m: OscMessage) -> Result<Message, DecodeError> {
             expect(&m, "", false)?;
             Message::SessionIsLoaded
         }
+        "/osc/ping" => {
+            expect(&m, "", false)?;
+            Message::Ping
+        }
         "/reply" => {
             expect(&m, "s", true)?;
             if let Some(index) = m.args.iter().position(|a| tag(a) != 's') {
@@ -456,7 +460,8 @@ pub fn to_osc(msg: &Message) -> Result<OscMessage, EncodeError> {
         | Message::MonitorQuit
         | Message::MonitorReset
         | Message::Save
-        | Message::SessionIsLoaded => Vec::new(),
+        | Message::SessionIsLoaded
+        | Message::Ping => Vec::new(),
         Message::Reply { path, args } => {
             let mut v = Vec::with_capacity(args.len() + 1);
             v.push(s(path)?);

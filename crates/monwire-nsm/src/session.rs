@@ -248,6 +248,69 @@ pub enum MonitorEvent {
     },
 }
 
+impl std::fmt::Display for MonitorEvent {
+    /// One short line for a person (`"registered with RaySession"`, `"state list complete: 2
+    /// clients"`); a monitor message shows as its [summary](crate::event::summary).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MonitorEvent::Registered {
+                server_name: Some(name),
+                capabilities: Some(caps),
+            } => write!(f, "registered with {name} (capabilities {caps})"),
+            MonitorEvent::Registered {
+                server_name: Some(name),
+                capabilities: None,
+            } => write!(f, "registered with {name}"),
+            MonitorEvent::Registered { .. } => f.write_str("registered"),
+            MonitorEvent::MonitorUnsupported { capabilities } => write!(
+                f,
+                "the server lacks :monitor: (capabilities {capabilities}); staying a plain NSM client"
+            ),
+            MonitorEvent::AnnounceFailed { code, message } => {
+                write!(f, "announce refused: {message} ({code})")
+            }
+            MonitorEvent::Monitor(m) => f.write_str(&crate::event::summary(m)),
+            MonitorEvent::ListComplete { entries: 1 } => {
+                f.write_str("state list complete: 1 client")
+            }
+            MonitorEvent::ListComplete { entries } => {
+                write!(f, "state list complete: {entries} clients")
+            }
+            MonitorEvent::CountMismatch {
+                received,
+                announced,
+            } => write!(
+                f,
+                "state list had {received} entries but announced {announced}"
+            ),
+            MonitorEvent::Open {
+                display_name,
+                client_id,
+                ..
+            } => write!(f, "opened session {display_name} as {client_id}"),
+            MonitorEvent::Save => f.write_str("save requested (answered)"),
+            MonitorEvent::SessionIsLoaded => f.write_str("session loaded"),
+            MonitorEvent::ServerError {
+                path,
+                code,
+                message,
+                minor,
+            } => write!(
+                f,
+                "{}error on {path}: {message} ({code})",
+                if *minor { "minor " } else { "" }
+            ),
+            MonitorEvent::TimedOut { waiting_for } => write!(f, "no answer to {waiting_for}"),
+            MonitorEvent::Closed { confirmed: true } => {
+                f.write_str("closed (the server confirmed the quit)")
+            }
+            MonitorEvent::Closed { confirmed: false } => {
+                f.write_str("closed (the server did not confirm the quit)")
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Io {
     transmit: VecDeque<Message>,

@@ -100,6 +100,18 @@ impl DriverEvent {
     }
 }
 
+impl std::fmt::Display for DriverEvent {
+    /// One short line: the session event's own line, or what was wrong with a datagram.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriverEvent::Monitor { event, .. } => write!(f, "{event}"),
+            DriverEvent::Malformed { from, error } => {
+                write!(f, "malformed datagram from {from}: {error}")
+            }
+        }
+    }
+}
+
 /// The interface the driver needs from a consumer role.
 trait Role: Send + 'static {
     fn start(&mut self, now: Instant);

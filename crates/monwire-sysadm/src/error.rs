@@ -128,16 +128,23 @@ pub enum FromEventError {
     /// A session event (connected, subscribed, …) has no wire message.
     #[error("session event `{0}` has no wire form")]
     SessionEvent(String),
-    /// The attribute `sysadm.args` is missing or not text.
-    #[error("attribute sysadm.args missing or not text")]
-    MissingArgs,
-    /// An attribute holding JSON text did not decode.
-    #[error("attribute {attr}: {error}")]
-    BadJson {
+    /// The event was made from a message that carried a secret, which was redacted: the
+    /// message cannot be rebuilt.
+    #[error("event `{0}` had its secrets redacted and has no wire form")]
+    Redacted(String),
+    /// An attribute that must be text is not.
+    #[error("attribute {0} is not text")]
+    NotText(&'static str),
+    /// An attribute that must be a map is not.
+    #[error("attribute {0} is not a map")]
+    NotAMap(&'static str),
+    /// An attribute value has no JSON form (bytes, a non-finite float, too deep).
+    #[error("attribute {attr}: {what} has no JSON form")]
+    NoJsonForm {
         /// The attribute key.
         attr: &'static str,
-        /// The decode error.
-        error: DecodeError,
+        /// What has no JSON form.
+        what: String,
     },
     /// The event could not be serialized as JSON (for bridging).
     #[error("event has no JSON form: {0}")]

@@ -480,6 +480,7 @@ async fn client_loop(
                     monwire_event::Kind::Failed,
                     session::DISCONNECTED,
                     &opts.url.to_string(),
+                    format!("cannot connect to {}: {e}", opts.url),
                 )
                 .with_attr("sysadm.error", e.to_string());
                 if tx.send(ClientEvent::Session(ev)).await.is_err() {

@@ -192,14 +192,17 @@ impl Client {
                 self.transmit.push_back(ClientTransmit::Text(text));
                 self.last_sent = Some(now);
             }
-            Err(e) => self.session(Kind::Failed, session::DECODE_ERROR, |ev| {
-                ev.with_attr("sysadm.error", e.to_string())
-            }),
+            Err(e) => {
+                let what = format!("cannot encode a request: {e}");
+                self.session(Kind::Failed, session::DECODE_ERROR, what, |ev| {
+                    ev.with_attr("sysadm.error", e.to_string())
+                })
+            }
         }
     }
 
-    fn session(&mut self, kind: Kind, name: &str, f: impl FnOnce(Event) -> Event) {
-        let ev = f(session_event(kind, name, &self.peer));
+    fn session(&mut self, kind: Kind, name: &str, summary: String, f: impl FnOnce(Event) -> Event) {
+        let ev = f(session_event(kind, name, &self.peer, summary));
         self.events.push_back(ClientEvent::Session(ev));
     }
 
@@ -212,7 +215,8 @@ impl Client {
         self.state = State::Identifying;
         self.pending.clear();
         let n = self.connections;
-        self.session(Kind::Connected, session::CONNECTED, |e| {
+        let what = format!("connected to {}", self.peer);
+        self.session(Kind::Connected, session::CONNECTED, what, |e| {
             e.with_attr("sysadm.connection", n)
         });
         let id = self.id("identify");
@@ -229,12 +233,18 @@ impl Client {
         let was_connected = self.state != State::Disconnected;
         self.state = State::Disconnected;
         if was_connected {
-            self.session(Kind::Disconnected, session::DISCONNECTED, |e| e);
+            let what = format!("connection to {} lost", self.peer);
+            self.session(Kind::Disconnected, session::DISCONNECTED, what, |e| e);
         }
         let delay = self.backoff;
         self.backoff = (self.backoff * 2).min(self.config.reconnect_max);
         self.retry_at = Some(now + delay);
-        self.session(Kind::Connecting, session::RECONNECTING, |e| {
+        let what = format!(
+            "reconnecting to {} in {}",
+            self.peer,
+            crate::session::human_delay(delay)
+        );
+        self.session(Kind::Connecting, session::RECONNECTING, what, |e| {
             e.with_attr(
                 "sysadm.delay_ms",
                 u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
@@ -330,7 +340,8 @@ impl Client {
         let msg = match decode(bytes, &self.config.limits) {
             Ok(m) => m,
             Err(e) => {
-                self.session(Kind::Failed, session::DECODE_ERROR, |ev| {
+                let what = format!("undecodable frame: {e}");
+                self.session(Kind::Failed, session::DECODE_ERROR, what, |ev| {
                     ev.with_attr("sysadm.error", e.to_string())
                 });
                 return;
@@ -350,8 +361,9 @@ impl Client {
                     || (self.config.accept_bridge && p.peer_type == PeerType::Bridge);
                 if !ok {
                     let t = p.peer_type.as_str().to_owned();
-                    self.session(Kind::Failed, session::AUTH_FAILED, |e| {
-                        e.with_attr("sysadm.error", format!("peer identifies as {t:?}"))
+                    let what = format!("peer identifies as {t:?}, not a SysAdm server");
+                    self.session(Kind::Failed, session::AUTH_FAILED, what.clone(), |e| {
+                        e.with_attr("sysadm.error", what)
                     });
                     self.close();
                 } else if self.state == State::Identifying {
@@ -360,7 +372,8 @@ impl Client {
             }
             (Pending::AuthPassword | Pending::AuthToken, Body::Reply(Reply::Token(t))) => {
                 self.token = Some((t.token.clone(), now));
-                self.session(Kind::Authenticated, session::AUTHENTICATED, |e| e);
+                let what = format!("logged in to {}", self.peer);
+                self.session(Kind::Authenticated, session::AUTHENTICATED, what, |e| e);
                 self.ready(now);
             }
             (Pending::AuthToken, Body::Error(_)) => {
@@ -373,7 +386,8 @@ impl Client {
                     Body::Error(e) => e.describe(),
                     _ => "unexpected reply".to_owned(),
                 };
-                self.session(Kind::Failed, session::AUTH_FAILED, |e| {
+                let what = format!("login refused: {why}");
+                self.session(Kind::Failed, session::AUTH_FAILED, what, |e| {
                     e.with_attr("sysadm.error", why)
                 });
                 self.close();
@@ -389,7 +403,12 @@ impl Client {
                     .iter()
                     .map(|s| s.as_str().into())
                     .collect();
-                self.session(Kind::Updated, session::SUBSCRIBED, |e| {
+                let what = if confirmed.is_empty() {
+                    format!("{name}: not an event name this server knows")
+                } else {
+                    format!("subscription to {confirmed} updated")
+                };
+                self.session(Kind::Updated, session::SUBSCRIBED, what, |e| {
                     e.with_attr("sysadm.requested", name)
                         .with_attr("sysadm.confirmed", confirmed)
                         .with_attr("sysadm.subscriptions", subs)
@@ -397,7 +416,8 @@ impl Client {
             }
             (Pending::Subscribe(name) | Pending::Unsubscribe(name), Body::Error(err)) => {
                 let why = err.describe();
-                self.session(Kind::Failed, session::SUBSCRIBED, |e| {
+                let what = format!("subscription to {name} refused: {why}");
+                self.session(Kind::Failed, session::SUBSCRIBED, what, |e| {
                     e.with_attr("sysadm.requested", name)
                         .with_attr("sysadm.error", why)
                 });

@@ -241,18 +241,21 @@ impl Server {
                 label: peer.to_owned(),
             },
         );
-        self.session(Kind::Connected, session::CONNECTED, peer, id, |e| e);
+        let what = format!("{peer} connected");
+        self.session(Kind::Connected, session::CONNECTED, peer, id, what, |e| e);
         id
     }
 
     /// The connection went away (or the adapter closed it).
     pub fn handle_closed(&mut self, conn: ConnId) {
         if let Some(c) = self.conns.remove(&conn) {
+            let what = format!("{} disconnected", c.label);
             self.session(
                 Kind::Disconnected,
                 session::DISCONNECTED,
                 &c.label,
                 conn,
+                what,
                 |e| e,
             );
         }
@@ -283,9 +286,10 @@ impl Server {
         name: &str,
         label: &str,
         conn: ConnId,
+        summary: String,
         f: impl FnOnce(Event) -> Event,
     ) {
-        let e = f(session_event(kind, name, label).with_attr("sysadm.conn", conn));
+        let e = f(session_event(kind, name, label, summary).with_attr("sysadm.conn", conn));
         self.events.push_back(e);
     }
 
@@ -465,9 +469,15 @@ impl Server {
             _ => None,
         };
         let Some(user) = user else {
-            self.session(Kind::Failed, session::AUTH_FAILED, &label, conn, |e| {
-                e.with_attr("sysadm.request", name)
-            });
+            let what = format!("{label}: {name} refused");
+            self.session(
+                Kind::Failed,
+                session::AUTH_FAILED,
+                &label,
+                conn,
+                what,
+                |e| e.with_attr("sysadm.request", name),
+            );
             return self.error(conn, id, ErrorCode::Unauthorized);
         };
         let token = if name == "auth_token" {
@@ -499,11 +509,13 @@ impl Server {
             c.token = Some(token.clone());
             c.ever_authed = true;
         }
+        let what = format!("{label} logged in as {user}");
         self.session(
             Kind::Authenticated,
             session::AUTHENTICATED,
             &label,
             conn,
+            what,
             |e| e.with_attr("sysadm.user", user),
         );
         let reply = Reply::Token(TokenGrant {
@@ -571,9 +583,25 @@ impl Server {
             .get(&conn)
             .map(|c| c.label.clone())
             .unwrap_or_default();
-        self.session(Kind::Updated, session::SUBSCRIBED, &label, conn, |e| {
-            e.with_attr("sysadm.subscriptions", subs)
-        });
+        let what = format!(
+            "{label} subscribed to {}",
+            if subs.is_empty() {
+                "nothing".to_owned()
+            } else {
+                subs.iter()
+                    .map(|v| v.as_str().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+        self.session(
+            Kind::Updated,
+            session::SUBSCRIBED,
+            &label,
+            conn,
+            what,
+            |e| e.with_attr("sysadm.subscriptions", subs),
+        );
         let reply = Reply::Subscription(last.map(|n| (verb, n)));
         self.reply(conn, &Message::reply(namespace, name, id, reply));
     }
@@ -632,7 +660,13 @@ impl Server {
         }
         for (id, label, action) in overflows {
             let dropped = self.dropped;
-            self.session(Kind::Failed, session::OVERFLOW, &label, id, |e| {
+            let what = match action {
+                OverflowAction::DroppedIncremental => {
+                    format!("{label}: queue full, dropped an incremental dispatcher update")
+                }
+                OverflowAction::Closed => format!("{label}: queue full, connection closed"),
+            };
+            self.session(Kind::Failed, session::OVERFLOW, &label, id, what, |e| {
                 e.with_severity(monwire_event::Severity::Warn)
                     .with_attr("sysadm.action", action.as_str())
                     .with_attr("sysadm.dropped", dropped)
@@ -703,7 +737,11 @@ impl Server {
             }
         }
         for (id, label, why) in closed {
-            self.session(Kind::Closed, session::DISCONNECTED, &label, id, |e| {
+            let what = match why {
+                "auth_deadline" => format!("{label} closed: not logged in in time"),
+                _ => format!("{label} closed: idle"),
+            };
+            self.session(Kind::Closed, session::DISCONNECTED, &label, id, what, |e| {
                 e.with_attr("sysadm.reason", why)
             });
         }
