@@ -383,8 +383,8 @@ pub fn render(v: &AnyValue) -> String {
 }
 
 /// The golden events of all four protocols, decoded from `tests/vectors/`: every ZeroMQ v1 and
-/// v2 vector, every NSM/Ray datagram, every Galaxy frame of the four captures, and the SysAdm
-/// event. Panics if a vector does not decode (the vector tests say why).
+/// v2 vector, every NSM/Ray datagram, every Galaxy frame of the four captures, and every SysAdm
+/// message (plain and routed). Panics if a vector does not decode (the vector tests say why).
 #[cfg(all(
     feature = "zmq",
     feature = "nsm",
@@ -398,13 +398,13 @@ pub fn golden_events() -> Vec<monwire_event::Event> {
         let m = zmq
             .decode_v1(&frames)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        out.push(monwire_zmq::event::v1_to_event(&m.to_owned()));
+        out.push(monwire_zmq::event::to_event(&m));
     }
     for (name, frames) in crate::zmq::vectors("v2-") {
         let m = zmq
             .decode_v2(&frames)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        out.push(monwire_zmq::event::v2_to_event(&m.to_owned()));
+        out.push(monwire_zmq::event::to_event(&m));
     }
     for (name, bytes) in crate::vectors::files("nsm", ".hex") {
         let data = crate::vectors::unhex(std::str::from_utf8(&bytes).unwrap());
@@ -419,6 +419,11 @@ pub fn golden_events() -> Vec<monwire_event::Event> {
         }
     }
     let limits = monwire_sysadm::codec::Limits::default();
+    for (name, bytes) in crate::vectors::files("sysadm", ".json") {
+        let m = monwire_sysadm::codec::decode(&bytes, &limits)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.push(monwire_sysadm::event::to_event(&m));
+    }
     for (name, bytes) in crate::vectors::files("sysadm", ".txt") {
         let Ok(routed) = monwire_sysadm::codec::decode_routed(&bytes, &limits) else {
             continue;
@@ -426,9 +431,7 @@ pub fn golden_events() -> Vec<monwire_event::Event> {
         let m = routed
             .message(&limits)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        if let Some(e) = monwire_sysadm::event::to_event(&m) {
-            out.push(e);
-        }
+        out.push(monwire_sysadm::event::to_event(&m));
     }
     out
 }
