@@ -20,7 +20,7 @@ fn every_captured_message_reencodes_byte_for_byte() {
         let mut out = Vec::new();
         for (at, body, m) in messages(&bytes) {
             assert!(m.as_frame().is_some(), "{name}@{at}: body is a frame");
-            let enc = codec.encode_message(&m).unwrap();
+            let enc = codec.encode(&m).unwrap();
             assert_eq!(enc, bytes[at..at + 8 + body], "{name}@{at}");
             out.extend_from_slice(&enc);
         }

@@ -17,8 +17,9 @@ use monwire_galaxy::session::{GuiEvent, default_hub_init};
 use monwire_galaxy::text;
 use monwire_galaxy::tokio::{GuiConfig, HubConnection, accept_hub, connect_to_hub};
 
-use crate::output::{Printer, note};
-use crate::{Failure, Run, Sink, Status, capture};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::{Failure, Run, Status, capture};
 
 /// `monwire watch galaxy`: be the Hub's GUI and print every status message as an event.
 #[derive(Args, Debug)]
@@ -81,7 +82,7 @@ fn listen_addr(spec: &str) -> String {
 }
 
 /// Runs `watch galaxy`.
-pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
     // Interactive only when nobody chose an answer and a person can type one.
     let interactive = args.debug_cmd.is_none() && std::io::stdin().is_terminal();
@@ -110,7 +111,7 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
         };
         let source = conn.peer().to_string();
         let mut seen = 0u64;
-        while let Some(ev) = conn.next_event().await {
+        while let Some(ev) = out.next(conn.next_event()).await {
             let prompt = interactive
                 && matches!(
                     ev,
@@ -120,7 +121,7 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
                 .with_source(source.clone())
                 .with_observed(SystemTime::now());
             seen += 1;
-            if sink(e).is_break() || args.count.is_some_and(|n| seen >= n) {
+            if out.event(&e).is_break() || args.count.is_some_and(|n| seen >= n) {
                 return Ok(Status::Ok);
             }
             if prompt {
@@ -154,7 +155,7 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
 }
 
 /// Runs `decode galaxy`.
-pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
     let bytes = capture::read_all(capture::open(args.file.as_deref())?, &what)?;
     let codec = Codec::default();
@@ -178,20 +179,22 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
             }
         };
         let flow = match args.print {
-            PrintAs::Raw => match codec.encode_message(&msg) {
-                Ok(b) => printer.raw_bytes(&b),
+            PrintAs::Raw => match codec.encode(&msg) {
+                Ok(b) => out.printer().raw_bytes(&b),
                 Err(e) => {
                     note(format!("{what}: message at byte {at}: {e}"));
                     return Ok(Status::BadInput);
                 }
             },
             PrintAs::Json => match msg.as_frame() {
-                Some(f) => printer.event(
+                Some(f) => out.event(
                     &to_event(f)
                         .with_attr("galaxy.msg_type", msg.msg_type.code())
                         .with_attr("galaxy.offset", at),
                 ),
-                None => printer.raw_line(&format!("{} (no frame)", msg.msg_type)),
+                None => out
+                    .printer()
+                    .raw_line(&format!("{} (no frame)", msg.msg_type)),
             },
             style => match msg.as_frame() {
                 Some(f) => {
@@ -200,11 +203,11 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
                         PrintAs::Pp => text::pp_frame(f),
                         _ => text::outline_frame(f),
                     };
-                    printer.raw_line(&lossy(&t))
+                    out.printer().raw_line(&lossy(&t))
                 }
                 None => match &msg.body {
-                    Some(o) => printer.raw_line(&lossy(&text::pr(o))),
-                    None => printer.raw_line(msg.msg_type.name()),
+                    Some(o) => out.printer().raw_line(&lossy(&text::pr(o))),
+                    None => out.printer().raw_line(msg.msg_type.name()),
                 },
             },
         };
@@ -215,10 +218,11 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
 }
 
 /// The demo part: our Hub side plays the default script to our GUI server over loopback TCP.
-pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
+pub(crate) fn demo(out: &mut Pipeline) -> Result<(), Failure> {
     let fail = |what: String| Failure::Runtime(format!("demo: galaxy: {what}"));
     let rt = runtime()?;
-    let events = rt.block_on(async {
+    let stop = out.shutdown().clone();
+    let events = rt.block_on(crate::shutdown::or_stop(&stop, async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| fail(e.to_string()))?;
@@ -259,9 +263,13 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
             return Err(fail(format!("sent {sent} status messages, saw {statuses}")));
         }
         Ok(events)
-    })?;
+    }));
+    // `None`: stopped by a signal.
+    let Some(events) = events.transpose()? else {
+        return Ok(());
+    };
     for ev in &events {
-        if printer
+        if out
             .event(&gui_event_to_event(ev).with_observed(SystemTime::now()))
             .is_break()
         {
@@ -289,7 +297,7 @@ pub(crate) struct ServeArgs {
 }
 
 /// Runs `serve galaxy`; the debug answers are reported on stderr.
-pub(crate) fn serve(args: &ServeArgs) -> Run {
+pub(crate) fn serve(args: &ServeArgs, _out: &mut Pipeline) -> Run {
     let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
     let steps = match &args.script {
         None => default_script(),

@@ -41,8 +41,9 @@ use monwire_nsm::session::{ClientConfig, MonitorEvent};
 use monwire_nsm::tokio::{DriverEvent, Monitor, ServerInput, UdpServer, nsm_url, resolve_url};
 use monwire_nsm::{Capability, ClientEvent, Message};
 
-use crate::output::{Printer, note};
-use crate::{Failure, Run, Sink, Status, capture};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::{Failure, Run, Status, capture, diag};
 
 /// `monwire watch nsm`: register with an NSM/RaySession server and print the state list, then
 /// every event.
@@ -98,7 +99,7 @@ fn loopback() -> std::net::SocketAddr {
 }
 
 /// Watches until the server stops answering, the sink breaks, or the monitor is closed.
-pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let rt = runtime()?;
     rt.block_on(async {
         let server = match &args.url {
@@ -120,16 +121,18 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
         }
         .map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
         let mut status = Status::Ok;
+        // A flood of bad datagrams gives at most a line a second.
+        let mut malformed = diag::Throttle::new("nsm");
         let mut quitting = false;
         let mut printed = 0u64;
-        while let Some(item) = mon.recv().await {
+        while let Some(item) = out.next(mon.recv()).await {
             if let Some(e) = item.to_event(server) {
                 if quitting {
                     continue;
                 }
                 printed = printed.saturating_add(1);
                 let enough = args.count.is_some_and(|n| printed >= n);
-                if (sink(e).is_break() || enough) && !quitting {
+                if (out.event(&e).is_break() || enough) && !quitting {
                     quitting = true;
                     mon.quit();
                     if args.as_client {
@@ -140,7 +143,7 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
             }
             match item {
                 DriverEvent::Malformed { from, error } => {
-                    eprintln!("monwire: nsm: skipped a malformed datagram from {from}: {error}");
+                    malformed.report("skipped a malformed datagram", format!("from {from}: {error}"));
                     status = Status::BadInput;
                 }
                 DriverEvent::Monitor { event, .. } => match event {
@@ -197,7 +200,7 @@ fn unhex(line: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Decodes a capture, printing one event per message.
-pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
     let input = capture::open(args.file.as_deref())?;
     let limits = Limits::default();
@@ -218,19 +221,19 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
         {
             Ok(messages) => {
                 for m in &messages {
-                    if printer.event(&to_event(m)).is_break() {
+                    if out.event(&to_event(m)).is_break() {
                         break;
                     }
                 }
                 Ok(status)
             }
             Err(e) => {
-                eprintln!("monwire: {what}: {e}");
+                diag::note(&what, e);
                 Ok(Status::BadInput)
             }
         };
     }
-    capture::for_each_line(input, &what, |n, line| {
+    let read = capture::for_each_line(input, &what, out, |out, n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return ControlFlow::Continue(());
@@ -240,22 +243,27 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
         {
             Ok(messages) => {
                 for m in &messages {
-                    printer.event(&to_event(m))?;
+                    out.event(&to_event(m))?;
                 }
             }
             Err(e) => {
-                eprintln!("monwire: {what}:{n}: {e}");
+                diag::input(&what, n, None, e);
                 status = Status::BadInput;
             }
         }
         ControlFlow::Continue(())
     })?;
-    Ok(status)
+    Ok(if read == Status::BadInput {
+        read
+    } else {
+        status
+    })
 }
 
 /// The demo part: our monitor server and our external monitor over loopback UDP.
-pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
+pub(crate) fn demo(out: &mut Pipeline) -> Result<(), Failure> {
     let fail = |what: String| Failure::Runtime(format!("demo: nsm: {what}"));
+    let stop = out.shutdown().clone();
     let rt = runtime()?;
     rt.block_on(async {
         let mut server = UdpServer::bind(loopback())
@@ -303,7 +311,7 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
             while let Some(item) = mon.recv().await {
                 if let Some(e) = item.to_event(addr) {
                     let last = e.subject == "daw" && e.name == "stopped_by_itself";
-                    if (printer.event(&e).is_break() || last) && !quit_sent {
+                    if (out.event(&e).is_break() || last) && !quit_sent {
                         quit_sent = true;
                         mon.quit();
                     }
@@ -327,9 +335,14 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
             }
             Err(fail("the monitor stopped early".into()))
         };
-        tokio::time::timeout(Duration::from_secs(10), run)
-            .await
-            .map_err(|_| fail("timed out".into()))??;
+        let Some(ran) =
+            crate::shutdown::or_stop(&stop, tokio::time::timeout(Duration::from_secs(10), run))
+                .await
+        else {
+            server_task.abort();
+            return Ok(()); // stopped by a signal
+        };
+        ran.map_err(|_| fail("timed out".into()))??;
         tokio::time::timeout(Duration::from_secs(5), server_task)
             .await
             .map_err(|_| fail("server did not finish".into()))?
@@ -539,7 +552,7 @@ fn play(
 async fn send_queued(
     socket: &tokio::net::UdpSocket,
     core: &mut MonitorServer<SocketAddr>,
-    printer: &mut Printer,
+    out: &mut Pipeline,
 ) -> Result<(), Failure> {
     while let Some((to, msg)) = core.poll_transmit() {
         let bytes = codec::encode(&msg).map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
@@ -547,13 +560,13 @@ async fn send_queued(
             note(format!("nsm: sending to {to}: {e}"));
             continue;
         }
-        let _ = printer.event(&to_event(&msg).with_source(format!("osc.udp://{to}/")));
+        let _ = out.event(&to_event(&msg).with_source(format!("osc.udp://{to}/")));
     }
     Ok(())
 }
 
 /// Runs the server until the script ends and the monitors are gone (or forever with `--loop`).
-pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
     let text = match &args.script {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| Failure::Usage(format!("nsm: {}: {e}", path.display())))?,
@@ -597,6 +610,7 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
         let limits = Limits::default();
         let mut buf = vec![0u8; 65_536];
         let mut status = Status::Ok;
+        let mut malformed = diag::Throttle::new("nsm");
         // `None` until a monitor announces; then the next step and when it is due.
         let mut next: Option<(usize, tokio::time::Instant)> = None;
         let mut finished_at: Option<tokio::time::Instant> = None;
@@ -604,7 +618,7 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
         let mut nsm_client_seen = false;
         let linger = Duration::from_secs(args.linger);
         loop {
-            send_queued(&socket, &mut core, printer).await?;
+            send_queued(&socket, &mut core, out).await?;
             if let Some(t) = finished_at {
                 if core.monitors().is_empty() && !nsm_client_seen {
                     note("nsm: script done and no monitor left; exiting");
@@ -647,7 +661,7 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
                             }
                         }
                         Err(error) => {
-                            note(format!("nsm: malformed datagram from {from}: {error}"));
+                            malformed.report("malformed datagram", format!("from {from}: {error}"));
                             if let Some((path, tags)) = error.unaccepted_message() {
                                 core.handle_unknown(from, path, tags);
                             }

@@ -45,8 +45,9 @@ use monwire_sysadm::tokio::{
     ClientOptions, ClientTls, ServerHandle, ServerOptions, ServerTls, spawn_client, spawn_server,
 };
 
-use crate::output::{Printer, note};
-use crate::{Failure, Run, Sink, Status};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::{Failure, Run, Status};
 
 const PASSWORD_ENV: &str = "MONWIRE_SYSADM_PASSWORD";
 
@@ -105,7 +106,8 @@ fn password(user: &str) -> Result<String, Failure> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+/// The runtime the SysAdm parts run on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -127,7 +129,7 @@ fn client_event(ev: ClientEvent, source: &str) -> Event {
 
 /// `monwire watch sysadm`: connect, authenticate, subscribe and print every event; reconnects
 /// on its own.
-pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let mut opts = ClientOptions::new(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
     opts.tls = match (&args.ca, args.insecure) {
         (_, true) => ClientTls::InsecureAcceptAnyCertificate,
@@ -154,9 +156,9 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
     rt.block_on(async {
         let mut client = spawn_client(opts).map_err(|e| Failure::Usage(e.to_string()))?;
         let mut seen = 0u64;
-        while let Some(ev) = client.next().await {
+        while let Some(ev) = out.next(client.next()).await {
             let wire = matches!(ev, ClientEvent::Event(_));
-            if sink(client_event(ev, &source)).is_break() {
+            if out.event(&client_event(ev, &source)).is_break() {
                 break;
             }
             if wire {
@@ -179,25 +181,29 @@ pub(crate) struct DecodeArgs {
 }
 
 /// Decodes one JSON message per line.
-pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = crate::capture::name(args.file.as_deref());
     let input = crate::capture::open(args.file.as_deref())?;
     let mut status = Status::Ok;
     let limits = Limits::default();
-    crate::capture::for_each_line(input, &what, |n, line| {
+    let read = crate::capture::for_each_line(input, &what, out, |out, n, line| {
         if line.trim().is_empty() {
             return ControlFlow::Continue(());
         }
         match decode_message(line.as_bytes(), &limits) {
-            Ok(m) => printer.event(&message_event(&m)),
+            Ok(m) => out.event(&message_event(&m)),
             Err(e) => {
-                eprintln!("monwire: {what}: line {n}: {e}");
+                crate::diag::input(&what, n, None, e);
                 status = Status::BadInput;
                 ControlFlow::Continue(())
             }
         }
     })?;
-    Ok(status)
+    Ok(if read == Status::BadInput {
+        read
+    } else {
+        status
+    })
 }
 
 /// The event printed for a decoded message: a bridged event as itself, anything else through
@@ -229,7 +235,8 @@ pub(crate) struct ListenArgs {
     cert_out: Option<PathBuf>,
 }
 
-async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
+/// Starts the SysAdm server `serve sysadm` and `bridge` publish on.
+pub(crate) async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
     if args.plain && !args.listen.ip().is_loopback() {
         return Err(Failure::Usage(format!(
             "--plain is for loopback addresses only, not {}",
@@ -371,7 +378,7 @@ pub(crate) fn script(round: u64) -> Vec<Message> {
 }
 
 /// `monwire serve sysadm`: publishes the scripted feed.
-pub(crate) fn serve(args: &ServeArgs) -> Run {
+pub(crate) fn serve(args: &ServeArgs, _out: &mut Pipeline) -> Run {
     let rt = runtime()?;
     rt.block_on(async {
         let srv = start_server(&args.listen).await?;
@@ -392,31 +399,6 @@ pub(crate) fn serve(args: &ServeArgs) -> Run {
         srv.shutdown();
         Ok(Status::Ok)
     })
-}
-
-/// `monwire bridge`.
-#[derive(Args, Debug)]
-pub(crate) struct BridgeArgs {
-    #[command(flatten)]
-    listen: ListenArgs,
-    /// The live source to republish (as `monwire watch` takes it).
-    #[command(subcommand)]
-    source: crate::WatchCmd,
-}
-
-/// `monwire bridge`: runs the source and publishes every event it yields as a SysAdm event
-/// (`monwire-<protocol>`, args = the event JSON; SysAdm events as themselves).
-pub(crate) fn bridge(args: &BridgeArgs) -> Run {
-    let rt = runtime()?;
-    let srv = rt.block_on(start_server(&args.listen))?;
-    let status = args.source.run(&mut |e| {
-        if let Err(err) = srv.publish_event(&e) {
-            note(format!("bridge: cannot publish {}: {err}", e.name));
-        }
-        ControlFlow::Continue(())
-    });
-    srv.shutdown();
-    status
 }
 
 /// The demo's server on a free loopback port, user `demo` with password `demo`.
@@ -440,7 +422,7 @@ async fn demo_server(
 
 /// The demo's SysAdm part: our server (wss, self-signed) and our client (trusting exactly that
 /// certificate) on loopback; one round of the script must arrive in full.
-pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
+pub(crate) fn demo(out: &mut Pipeline) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: sysadm: {e}"));
     let rt = runtime()?;
     rt.block_on(async {
@@ -463,9 +445,19 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
         let mut subscribed = 0;
         let mut got = Vec::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let stop = out.shutdown().clone();
         while got.len() < expected.len() {
-            let ev = tokio::time::timeout_at(deadline, client.next())
-                .await
+            let Some(next) =
+                crate::shutdown::or_stop(&stop, tokio::time::timeout_at(deadline, client.next()))
+                    .await
+            else {
+                // Stopped by a signal: close both ends and end the part.
+                client.close();
+                srv.shutdown();
+                let _ = std::fs::remove_file(&ca);
+                return Ok(());
+            };
+            let ev = next
                 .map_err(|_| {
                     fail(&format!(
                         "only {} of {} scripted events arrived",
@@ -486,7 +478,7 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
                 ClientEvent::Event(m) => got.push(m.clone()),
                 _ => {}
             }
-            let _ = printer.event(&client_event(ev, &url));
+            let _ = out.event(&client_event(ev, &url));
         }
         client.close();
         srv.shutdown();
@@ -504,8 +496,8 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
 /// `source` (the demo's zmq part) as `monwire-zmq`; our client, subscribed to `monwire-zmq`,
 /// must receive each one, unwrapped back into the zmq event it was.
 pub(crate) fn demo_bridge(
-    printer: &mut Printer,
-    source: fn(&mut dyn FnMut(Event)) -> Result<(), Failure>,
+    out: &mut Pipeline,
+    source: &mut crate::demo::Part<'_>,
 ) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: bridge: {e}"));
     let rt = runtime()?;
@@ -519,12 +511,20 @@ pub(crate) fn demo_bridge(
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         let mut published = None;
         let mut got = 0usize;
+        let stop = out.shutdown().clone();
         loop {
             if published.is_some_and(|n| got >= n) {
                 break;
             }
-            let ev = tokio::time::timeout_at(deadline, client.next())
-                .await
+            let Some(next) =
+                crate::shutdown::or_stop(&stop, tokio::time::timeout_at(deadline, client.next()))
+                    .await
+            else {
+                client.close();
+                srv.shutdown();
+                return Ok(());
+            };
+            let ev = next
                 .map_err(|_| fail(&format!("only {got} bridged events arrived")))?
                 .ok_or_else(|| fail(&"the client stopped"))?;
             match &ev {
@@ -540,7 +540,7 @@ pub(crate) fn demo_bridge(
                 }
                 ClientEvent::Event(_) => {
                     got += 1;
-                    let _ = printer.event(&client_event(ev, &url));
+                    let _ = out.event(&client_event(ev, &url));
                 }
                 _ => {}
             }
@@ -549,27 +549,4 @@ pub(crate) fn demo_bridge(
         srv.shutdown();
         Ok(())
     })
-}
-
-/// The protocols `monwire serve` can play the producer role of.
-#[derive(clap::Subcommand, Debug)]
-pub(crate) enum ServeCmd {
-    /// A SysAdm-compatible event server publishing a documented scripted feed.
-    Sysadm(ServeArgs),
-    /// An NSM/RaySession monitor server playing a documented scripted session.
-    Nsm(crate::nsm::ServeArgs),
-    /// Play the Galaxy Hub side (handshake, reinitialize, scripted status messages, a debug
-    /// prompt) against a GUI.
-    Galaxy(crate::galaxy::ServeArgs),
-}
-
-impl ServeCmd {
-    /// Runs the server until its script ends (or forever).
-    pub(crate) fn run(&self, printer: &mut Printer) -> Run {
-        match self {
-            ServeCmd::Sysadm(args) => serve(args),
-            ServeCmd::Galaxy(args) => crate::galaxy::serve(args),
-            ServeCmd::Nsm(args) => crate::nsm::serve(args, printer),
-        }
-    }
 }

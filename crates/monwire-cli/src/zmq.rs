@@ -11,8 +11,9 @@ use monwire_zmq::event::to_event;
 use monwire_zmq::zmq::{AttachOptions, Monitor, TryRecv};
 use monwire_zmq::{EventMask, V1Message};
 
-use crate::output::{Printer, note};
-use crate::{Failure, Run, Sink, Status, capture};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::{Failure, Run, Status, capture, diag};
 
 /// ZeroMQ socket types `watch zmq` can open.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -97,8 +98,10 @@ fn observed(msg: &V1Message, source: &str) -> Event {
     e
 }
 
-/// Runs `watch zmq`, delivering events to `sink`.
-pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+/// Runs `watch zmq`, delivering events to `out`, until `--count` events, the end of the
+/// monitor, or a signal (checked at least every 100 ms; zmq has no goodbye to send: the
+/// monitor is stopped and drained, and the socket closed).
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let rt = |op: &str, e: &dyn std::fmt::Display| Failure::Runtime(format!("zmq: {op}: {e}"));
     let ctx = zmq::Context::new();
     let socket = ctx
@@ -134,22 +137,49 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
         source = format!("{kind} {ep}");
     }
     let mut seen = 0u64;
+    let mut socket = socket;
     loop {
         if args.count.is_some_and(|n| seen >= n) {
             return Ok(Status::Ok);
         }
+        if out.shutdown().is_requested() {
+            // Stop the monitor and print what it still had (its MONITOR_STOPPED too).
+            if let Err(e) = monitor.stop(&mut socket) {
+                diag::note("zmq", format!("stopping the monitor: {e}"));
+            }
+            for m in monitor.by_ref() {
+                match m {
+                    Ok(m) => {
+                        let _ = out.event(&observed(&m, &source));
+                    }
+                    Err(e) => {
+                        diag::note("zmq", e);
+                        break;
+                    }
+                }
+            }
+            return Ok(Status::Ok);
+        }
         // Read and discard data so peers are not held up by our queue.
         while socket.recv_multipart(zmq::DONTWAIT).is_ok() {}
-        match monitor.recv_timeout(Duration::from_millis(200)) {
+        // Take what is ready without waiting; flush before waiting.
+        let next = match monitor.try_recv() {
+            Ok(TryRecv::Empty) => {
+                out.idle();
+                monitor.recv_timeout(Duration::from_millis(100))
+            }
+            other => other,
+        };
+        match next {
             Ok(TryRecv::Message(m)) => {
                 seen += 1;
-                if sink(observed(&m, &source)).is_break() {
+                if out.event(&observed(&m, &source)).is_break() {
                     return Ok(Status::Ok);
                 }
             }
             Ok(TryRecv::Empty) => {}
             Ok(TryRecv::Ended) => return Ok(Status::Ok),
-            Err(e) => note(format!("zmq: {e}")),
+            Err(e) => diag::note("zmq", e),
         }
     }
 }
@@ -203,9 +233,9 @@ pub(crate) struct DecodeArgs {
     /// The capture layout.
     #[arg(long, value_enum, default_value = "auto")]
     layout: Layout,
-    /// The monitor format.
-    #[arg(long = "format", value_enum, default_value = "auto")]
-    format: Version,
+    /// The monitor format version (not the output format: that is `--format text|json`).
+    #[arg(long, value_enum, default_value = "auto", value_name = "VERSION")]
+    monitor_version: Version,
     /// The byte order of the integers in the capture.
     #[arg(long, value_enum, default_value = "native")]
     byte_order: Order,
@@ -234,7 +264,7 @@ fn decode_one(
     codec: &Codec,
     version: Version,
     frames: &[Vec<u8>],
-    printer: &mut Printer,
+    out: &mut Pipeline,
 ) -> Result<ControlFlow<()>, String> {
     let event = match version {
         Version::Auto => to_event(&codec.decode(frames).map_err(|e| match frames.len() {
@@ -245,11 +275,11 @@ fn decode_one(
         Version::V1 => to_event(&codec.decode_v1(frames).map_err(|e| format!("v1: {e}"))?),
         Version::V2 => to_event(&codec.decode_v2(frames).map_err(|e| format!("v2: {e}"))?),
     };
-    Ok(printer.event(&event))
+    Ok(out.event(&event))
 }
 
 /// Runs `decode zmq`.
-pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let codec = Codec::new().with_byte_order(match args.byte_order {
         Order::Native => ByteOrder::Native,
         Order::Little => ByteOrder::Little,
@@ -269,41 +299,58 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
         Layout::Auto => Layout::Lines,
         other => other,
     };
-    let mut status = Status::Ok;
     if layout == Layout::Frames {
         let text = capture::read_all(input, &what)?;
-        let text = String::from_utf8(text)
-            .map_err(|e| Failure::Runtime(format!("{what}: not text: {e}")))?;
         let mut frames = Vec::new();
-        for (i, line) in text.lines().enumerate() {
+        let mut status = Status::Ok;
+        // One frame per line, as `str::lines` splits them (no empty frame after the last `\n`).
+        let body = text.strip_suffix(b"\n").unwrap_or(&text);
+        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+            if body.is_empty() {
+                break;
+            }
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let Ok(line) = std::str::from_utf8(line) else {
+                diag::input(&what, i + 1, None, "not valid UTF-8");
+                status = Status::BadInput;
+                continue;
+            };
             match unhex(line.trim()) {
                 Ok(f) => frames.push(f),
                 Err(e) => {
-                    eprintln!("monwire: {what}:{}: {e}", i + 1);
-                    return Ok(Status::BadInput);
+                    diag::input(&what, i + 1, None, e);
+                    status = Status::BadInput;
                 }
             }
         }
-        if let Err(e) = decode_one(&codec, args.format, &frames, printer) {
-            eprintln!("monwire: {what}: {e}");
+        if status == Status::BadInput {
+            return Ok(status);
+        }
+        if let Err(e) = decode_one(&codec, args.monitor_version, &frames, out) {
+            diag::note(&what, e);
             status = Status::BadInput;
         }
         return Ok(status);
     }
-    capture::for_each_line(input, &what, |n, line| {
+    let mut status = Status::Ok;
+    let read = capture::for_each_line(input, &what, out, |out, n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return ControlFlow::Continue(());
         }
         let frames: Result<Vec<Vec<u8>>, String> = line.split_whitespace().map(unhex).collect();
-        match frames.and_then(|f| decode_one(&codec, args.format, &f, printer)) {
+        match frames.and_then(|f| decode_one(&codec, args.monitor_version, &f, out)) {
             Ok(flow) => flow,
             Err(e) => {
-                eprintln!("monwire: {what}:{n}: {e}");
+                diag::input(&what, n, None, e);
                 status = Status::BadInput;
                 ControlFlow::Continue(())
             }
         }
     })?;
-    Ok(status)
+    Ok(if read == Status::BadInput {
+        read
+    } else {
+        status
+    })
 }

@@ -168,6 +168,7 @@ trait GuiDrive: Send + 'static {
     fn debug(&mut self, cmd: &[u8]) -> Result<(), SessionError>;
     fn menu(&mut self, f: Frame) -> Result<(), SessionError>;
     fn closed(&self) -> bool;
+    fn eof(&mut self);
 }
 
 macro_rules! drive_impl {
@@ -190,6 +191,9 @@ macro_rules! drive_impl {
             }
             fn closed(&self) -> bool {
                 self.is_closed()
+            }
+            fn eof(&mut self) {
+                self.handle_eof()
             }
         }
     };
@@ -256,6 +260,11 @@ async fn drive_gui<S: GuiDrive>(
             stream.write_all(&bytes).await?;
         }
         while let Some(ev) = session.event() {
+            if matches!(ev, GuiEvent::Closed | GuiEvent::ConnectionLost) {
+                // The end of the stream is never dropped either: it is the last event.
+                let _ = events.send(ev).await;
+                continue;
+            }
             let is_prompt = matches!(ev, GuiEvent::Status(StatusMessage::HubDebugPrompt { .. }));
             if is_prompt {
                 if let Some(cmd) = &auto_debug {
@@ -282,13 +291,17 @@ async fn drive_gui<S: GuiDrive>(
             return Ok(());
         }
         tokio::select! {
-            r = stream.read(&mut buf) => {
-                let n = r?;
-                if n == 0 {
-                    return Ok(());
+            r = stream.read(&mut buf) => match r {
+                Ok(0) => session.eof(),
+                Ok(n) => session.input(buf.get(..n).unwrap_or_default())?,
+                Err(e) => {
+                    session.eof();
+                    while let Some(ev) = session.event() {
+                        let _ = events.send(ev).await;
+                    }
+                    return Err(e.into());
                 }
-                session.input(buf.get(..n).unwrap_or_default())?;
-            }
+            },
             c = cmds.recv(), if cmds_open => match c {
                 Some(Cmd::Debug(cmd)) => session.debug(&cmd)?,
                 Some(Cmd::Menu(f)) => session.menu(f)?,
