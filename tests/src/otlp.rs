@@ -382,6 +382,63 @@ pub fn render(v: &AnyValue) -> String {
     }
 }
 
+/// Check one record rotel printed against the event it came from, field by field, as the
+/// mapping table says: scope, event name, severity text and number, wire and observed times,
+/// body, and every attribute with its type (an event without `observed` must have been stamped). Panics with both sides on a difference.
+pub fn check_record(record: &Record, event: &monwire_event::Event, what: &str) {
+    use monwire_otlp::map;
+    let expected = map::to_log_record(event.clone());
+    let ctx = || {
+        format!(
+            "{what}: {}\n--- rotel printed:\n{}",
+            event.name, record.text
+        )
+    };
+    assert_eq!(
+        record.scope,
+        format!(
+            "{} {}",
+            map::scope_name(&event.protocol),
+            map::MONWIRE_VERSION
+        ),
+        "{}",
+        ctx()
+    );
+    assert_eq!(record.event_name, expected.event_name, "{}", ctx());
+    assert_eq!(record.severity_text, event.severity.as_str(), "{}", ctx());
+    assert_eq!(
+        record.severity_number,
+        i32::from(event.severity.number()),
+        "{}",
+        ctx()
+    );
+    assert_eq!(record.time, map::unix_nanos(event.time), "{}", ctx());
+    // An event without an observed time (a decoded capture) is stamped by the exporter.
+    if event.observed.is_some() {
+        assert_eq!(
+            record.observed,
+            map::unix_nanos(event.observed),
+            "{}",
+            ctx()
+        );
+    }
+    assert!(record.observed > 0, "{}", ctx());
+    let body = format!("Body: {}\n", render(expected.body.as_ref().unwrap()));
+    assert!(
+        record.text.contains(&body),
+        "body {body:?} missing: {}",
+        ctx()
+    );
+    for kv in &expected.attributes {
+        let line = format!("-> {}: {}\n", kv.key, render(kv.value.as_ref().unwrap()));
+        assert!(
+            record.text.contains(&line),
+            "attribute line {line:?} missing: {}",
+            ctx()
+        );
+    }
+}
+
 /// The golden events of all four protocols, decoded from `tests/vectors/`: every ZeroMQ v1 and
 /// v2 vector, every NSM/Ray datagram, every Galaxy frame of the four captures, and every SysAdm
 /// message (plain and routed). Panics if a vector does not decode (the vector tests say why).

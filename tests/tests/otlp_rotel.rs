@@ -20,7 +20,7 @@ use monwire_event::{Event, Kind, Protocol, Severity};
 use monwire_otlp::{
     BatchConfig, Counters, Exporter, ExporterConfig, OtlpProtocol, ResourceInfo, map,
 };
-use monwire_tests::otlp::{Record, Rotel, golden_events, render, rotel_or_skip};
+use monwire_tests::otlp::{Rotel, check_record, golden_events, rotel_or_skip};
 
 fn config(protocol: OtlpProtocol, rotel: &Rotel, service: &str) -> ExporterConfig {
     let url = match protocol {
@@ -41,65 +41,6 @@ fn config(protocol: OtlpProtocol, rotel: &Rotel, service: &str) -> ExporterConfi
         .with_timeout(Duration::from_secs(5));
     c.resource = resource;
     c
-}
-
-/// Check one record rotel printed against the event it came from, field by field.
-fn check(record: &Record, event: &Event, what: &str) {
-    let expected = map::to_log_record(event.clone());
-    let ctx = || {
-        format!(
-            "{what}: {}\n--- rotel printed:\n{}",
-            event.name, record.text
-        )
-    };
-    assert_eq!(
-        record.scope,
-        format!(
-            "{} {}",
-            map::scope_name(&event.protocol),
-            map::MONWIRE_VERSION
-        ),
-        "{}",
-        ctx()
-    );
-    assert_eq!(record.event_name, expected.event_name, "{}", ctx());
-    assert_eq!(record.severity_text, event.severity.as_str(), "{}", ctx());
-    assert_eq!(
-        record.severity_number,
-        i32::from(event.severity.number()),
-        "{}",
-        ctx()
-    );
-    assert_eq!(record.time, map::unix_nanos(event.time), "{}", ctx());
-    assert_eq!(
-        record.observed,
-        map::unix_nanos(event.observed),
-        "{}",
-        ctx()
-    );
-    assert!(record.observed > 0, "{}", ctx());
-    let body = format!("Body: {}\n", render(expected.body.as_ref().unwrap()));
-    assert!(
-        record.text.contains(&body),
-        "body {body:?} missing: {}",
-        ctx()
-    );
-    for kv in &expected.attributes {
-        let line = format!("-> {}: {}\n", kv.key, render(kv.value.as_ref().unwrap()));
-        assert!(
-            record.text.contains(&line),
-            "attribute line {line:?} missing: {}",
-            ctx()
-        );
-    }
-    assert!(
-        record
-            .resource
-            .iter()
-            .any(|a| a == "host.name: Str(test-host)"),
-        "resource {:?}",
-        record.resource
-    );
 }
 
 /// The events of each scope, in order (records of one scope keep their order; scopes are
@@ -192,7 +133,12 @@ async fn golden_over(protocol: OtlpProtocol) {
         let recs = &got[scope];
         assert_eq!(recs.len(), evs.len(), "{scope}");
         for (r, e) in recs.iter().zip(evs) {
-            check(r, e, protocol.as_str());
+            check_record(r, e, protocol.as_str());
+            assert!(
+                r.resource.iter().any(|a| a == "host.name: Str(test-host)"),
+                "resource {:?}",
+                r.resource
+            );
         }
     }
     // The all-kinds event really carried its types (not strings that look alike).
