@@ -114,16 +114,14 @@ impl OtlpSink {
 /// rejection and partial success.
 fn report(n: &Notice, failing: &AtomicBool) {
     match n {
-        Notice::Retrying { delay, reason, .. } => {
-            if !failing.swap(true, Ordering::Relaxed) {
-                note(
-                    "otlp",
-                    format!(
-                        "{reason}; retrying in {:.1} s, events wait in the queue",
-                        delay.as_secs_f64()
-                    ),
-                );
-            }
+        Notice::Retrying { delay, reason, .. } if !failing.swap(true, Ordering::Relaxed) => {
+            note(
+                "otlp",
+                format!(
+                    "{reason}; retrying in {:.1} s, events wait in the queue",
+                    delay.as_secs_f64()
+                ),
+            );
         }
         Notice::Recovered { after_attempts } => {
             failing.store(false, Ordering::Relaxed);
