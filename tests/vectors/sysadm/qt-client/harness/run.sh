@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One capture of the SysAdm Qt client against `monwire serve sysadm`.
+#   run.sh OUTDIR MODE
+#   MODE restart: at T_LOSS the server process is stopped (SIGTERM) and started again 2 s later.
+#   MODE cut:     at T_LOSS the relay cuts the connection (SIGUSR1); the server keeps running.
+# Environment: MONWIRE (path of the monwire binary), PY (python with `websockets`),
+#   RUN (harness run time, s, default 330), T_LOSS (s, default 120), PORT_WSS/PORT_WS.
+set -euo pipefail
+out=$1 mode=$2
+here=$(cd "$(dirname "$0")" && pwd)
+RUN=${RUN:-330} T_LOSS=${T_LOSS:-120} PORT_WSS=${PORT_WSS:-42150} PORT_WS=${PORT_WS:-42151}
+mkdir -p "$out"
+export MONWIRE_SYSADM_PASSWORD=qt-harness-secret SYSADM_PASSWORD=qt-harness-secret
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+tcpdump -i lo -U -s 0 -w "$out/capture.pcap" "tcp port $PORT_WS" 2>"$out/tcpdump.log" & pids+=($!)
+sleep 1
+start_server() {
+  "$MONWIRE" serve sysadm --plain --listen 127.0.0.1:$PORT_WS --user alice --interval 45000 \
+    >>"$out/server.log" 2>&1 &
+  server=$!; pids+=($server)
+}
+start_server
+"$PY" "$here/tls-relay.py" $PORT_WSS $PORT_WS "$here/relay-cert.pem" "$here/relay-key.pem" \
+  >"$out/relay.log" 2>&1 & relay=$!; pids+=($relay)
+sleep 1
+"$here/qt-harness" 127.0.0.1:$PORT_WSS alice "$RUN" >"$out/harness.log" 2>&1 & harness=$!
+sleep "$T_LOSS"
+case $mode in
+  restart)
+    echo "$(date -u +%T) SIGTERM server" >>"$out/steps.log"
+    kill -TERM $server; wait $server || echo "server exit $?" >>"$out/steps.log"
+    sleep 2
+    echo "$(date -u +%T) start server again" >>"$out/steps.log"
+    start_server ;;
+  cut)
+    echo "$(date -u +%T) SIGUSR1 relay (cut)" >>"$out/steps.log"
+    kill -USR1 $relay ;;
+esac
+wait $harness || echo "harness exit $?" >>"$out/steps.log"
+sleep 1
+kill -INT ${pids[0]}; sleep 1
+"$PY" "$here/extract.py" "$out/capture.pcap" $PORT_WS "$out"
