@@ -1,7 +1,9 @@
 #![cfg(feature = "sysadm")]
 //! Real websockets on 127.0.0.1: our client against our server (wss with a generated
 //! certificate, ws), a server restart, Python `websockets` as the outside peer in both
-//! directions, and a slow subscriber over a real socket.
+//! directions, and a slow subscriber over a real socket. Python `websockets` is an outside
+//! websocket implementation, not a SysAdm peer: these tests prove framing and transport only.
+//! Evidence from the real SysAdm client is in `sysadm_qt_client.rs`.
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -396,8 +398,11 @@ async def main():
 asyncio.run(main())
 "#;
 
+/// Tests websocket framing only: the Python server replays our own source-derived vectors and a
+/// subscribe reply that `PY_SERVER` makes up, so it proves our client reads frames from another
+/// websocket implementation, not that it speaks SysAdm as a real server does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn our_client_reads_golden_events_from_a_python_websockets_server() {
+async fn our_client_reads_our_golden_events_over_python_websockets_framing() {
     if !peers::python_module("websockets") {
         return;
     }

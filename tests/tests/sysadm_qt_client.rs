@@ -489,3 +489,22 @@ fn restart_our_server_session_answers_the_real_client_as_captured() {
 fn logout_our_server_session_answers_the_real_client_as_captured() {
     replay("logout", &[&[1]]);
 }
+
+#[test]
+fn the_source_derived_request_vectors_match_the_real_client() {
+    let sent = file("restart-refused", "client.jsonl");
+    let sent: Vec<&str> = sent.lines().collect();
+    let golden = |name: &str| String::from_utf8(vectors::read("sysadm", name)).unwrap();
+    for name in [
+        "request-identify.json",
+        "request-subscribe-string.json",
+        "request-query-keepalive.json",
+    ] {
+        assert!(sent.contains(&golden(name).as_str()), "{name}");
+    }
+    // Same layout, other credentials.
+    let auth = golden("request-auth-password.json")
+        .replace("mypassword", PASSWORD)
+        .replace("myuser", USER);
+    assert!(sent.contains(&auth.as_str()));
+}

@@ -1,6 +1,8 @@
 #![cfg(feature = "sysadm")]
 //! The sans-IO client and server against each other in memory with a fake clock, and the
-//! server's reply rules checked byte for byte against the golden replies.
+//! server's reply rules checked byte for byte against the golden replies (layouts rebuilt from
+//! the real server's source, not captured from it; `sysadm_qt_client.rs` replays what the real
+//! Qt client sent and accepted).
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -59,7 +61,7 @@ fn authed(server: &mut Server, now: Instant) -> (ConnId, String) {
 }
 
 #[test]
-fn server_replies_match_the_real_server_byte_for_byte() {
+fn server_replies_match_the_source_derived_golden_replies_byte_for_byte() {
     let now = Instant::now();
     let mut s = server();
     let c = s.accept(now, "test");

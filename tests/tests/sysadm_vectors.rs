@@ -1,6 +1,8 @@
 #![cfg(feature = "sysadm")]
 //! Every golden SysAdm message decodes to its documented typed value and re-encodes byte for
-//! byte (compact, sorted keys: the server's own output).
+//! byte (compact, sorted keys, as the server's source writes them). The vectors are layouts
+//! rebuilt from reading the SysAdm sources, not captures; `qt-client/` holds real captures
+//! (`sysadm_qt_client.rs`).
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
