@@ -21,7 +21,9 @@
 use std::time::{Duration, Instant};
 
 use monwire_sysadm::codec::{Limits, decode, encode};
-use monwire_sysadm::message::{Body, EventBody, Message, PeerType, Reply, Request, Targets};
+use monwire_sysadm::message::{
+    AuthSsl, Body, EventBody, Message, PeerType, Reply, Request, Targets,
+};
 use monwire_sysadm::session::{Outgoing, Server, ServerConfig, StaticUser};
 use monwire_tests::vectors;
 
@@ -301,6 +303,31 @@ fn logout_the_real_client_never_gets_its_auth_clear_out() {
     );
 }
 
+#[test]
+fn remote_the_real_client_relogs_in_with_a_certificate_challenge() {
+    // Host 127.0.0.2: not the literal 127.0.0.1, so the client forgets the user name after the
+    // first login and comes back with `auth_ssl` stage 1, though it holds no certificate.
+    let frames = transcript("remote-restart");
+    let mut expected: Vec<(u32, Message)> = login(PASSWORD).into_iter().map(|m| (1, m)).collect();
+    expected.push((2, identify()));
+    expected.push((
+        2,
+        Message::request(
+            "rpc",
+            "auth_ssl",
+            AUTH,
+            Request::AuthSsl(AuthSsl::Challenge),
+        ),
+    ));
+    check_client_frames("remote-restart", &frames, &expected);
+    // Our server does not offer the challenge (401), and the client gives up for good.
+    let replies = text_frames(&frames, false);
+    let m = dec(replies[replies.len() - 1].1);
+    assert!(matches!(&m.body, Body::Error(e) if e.code() == Some(401)));
+    assert_eq!(closes(&frames, true), [(2, 1000, CLOSE_REASON)]);
+    assert_eq!(frames.iter().map(|f| f.conn).max(), Some(2));
+}
+
 /// Checks what the client received, by itself: typed decoding, byte-for-byte re-encoding, and
 /// the client's own signals accepting it.
 fn check_received(capture: &str) {
@@ -373,6 +400,7 @@ fn check_received(capture: &str) {
 fn the_real_client_accepted_every_frame_our_server_sent() {
     check_received("restart-refused");
     check_received("logout");
+    check_received("remote-restart");
 }
 
 /// Replays a capture into our sans-IO server: `processes` lists, for each server process of
@@ -486,6 +514,11 @@ fn restart_our_server_session_answers_the_real_client_as_captured() {
 }
 
 #[test]
+fn remote_our_server_session_answers_the_real_client_as_captured() {
+    replay("remote-restart", &[&[1], &[2]]);
+}
+
+#[test]
 fn logout_our_server_session_answers_the_real_client_as_captured() {
     replay("logout", &[&[1]]);
 }
@@ -502,6 +535,12 @@ fn the_source_derived_request_vectors_match_the_real_client() {
     ] {
         assert!(sent.contains(&golden(name).as_str()), "{name}");
     }
+    let remote = file("remote-restart", "client.jsonl");
+    assert!(
+        remote
+            .lines()
+            .any(|l| l == golden("request-auth-ssl-stage1.json"))
+    );
     // Same layout, other credentials.
     let auth = golden("request-auth-password.json")
         .replace("mypassword", PASSWORD)

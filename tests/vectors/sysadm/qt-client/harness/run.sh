@@ -4,11 +4,13 @@
 #   MODE restart: at T_LOSS the server process is stopped (SIGTERM) and started again 2 s later.
 #   MODE cut:     at T_LOSS the relay cuts the connection (SIGUSR1); the server keeps running.
 # Environment: MONWIRE (path of the monwire binary), PY (python with `websockets`),
-#   RUN (harness run time, s, default 330), T_LOSS (s, default 120), PORT_WSS/PORT_WS.
+#   RUN (harness run time, s, default 330), T_LOSS (s, default 120), PORT_WSS/PORT_WS,
+#   HOST (the address the client dials and the relay listens on, default 127.0.0.1; the client
+#   treats only the literal 127.0.0.1 as localhost).
 set -euo pipefail
 out=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
-RUN=${RUN:-330} T_LOSS=${T_LOSS:-120} PORT_WSS=${PORT_WSS:-42150} PORT_WS=${PORT_WS:-42151}
+HOST=${HOST:-127.0.0.1} RUN=${RUN:-330} T_LOSS=${T_LOSS:-120} PORT_WSS=${PORT_WSS:-42150} PORT_WS=${PORT_WS:-42151}
 mkdir -p "$out"
 export MONWIRE_SYSADM_PASSWORD=qt-harness-secret SYSADM_PASSWORD=qt-harness-secret
 pids=()
@@ -23,10 +25,10 @@ start_server() {
   server=$!; pids+=($server)
 }
 start_server
-"$PY" "$here/tls-relay.py" $PORT_WSS $PORT_WS "$here/relay-cert.pem" "$here/relay-key.pem" \
+"$PY" "$here/tls-relay.py" $PORT_WSS $PORT_WS "$here/relay-cert.pem" "$here/relay-key.pem" "$HOST" \
   >"$out/relay.log" 2>&1 & relay=$!; pids+=($relay)
 sleep 1
-"$here/qt-harness" 127.0.0.1:$PORT_WSS alice "$RUN" >"$out/harness.log" 2>&1 & harness=$!
+"$here/qt-harness" $HOST:$PORT_WSS alice "$RUN" >"$out/harness.log" 2>&1 & harness=$!
 sleep "$T_LOSS"
 case $mode in
   restart)

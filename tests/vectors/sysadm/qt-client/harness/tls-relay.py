@@ -7,11 +7,12 @@ the decrypted bytes, unchanged in both directions, to a plain ws:// server at UP
 When either side closes, the other is closed too (so a server restart is seen by the client).
 SIGUSR1 cuts every open connection (a lost network, while the server keeps running).
 
-usage: tls-relay.py LISTEN_PORT UPSTREAM_PORT CERT.pem KEY.pem
+usage: tls-relay.py LISTEN_PORT UPSTREAM_PORT CERT.pem KEY.pem [LISTEN_ADDRESS, default 127.0.0.1]
 """
 import asyncio, signal, ssl, sys
 
 listen_port, upstream_port, cert, key = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+listen_addr = sys.argv[5] if len(sys.argv) > 5 else "127.0.0.1"
 open_conns = set()
 
 
@@ -64,9 +65,9 @@ def cut():
 async def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    srv = await asyncio.start_server(handle, "127.0.0.1", listen_port, ssl=ctx)
+    srv = await asyncio.start_server(handle, listen_addr, listen_port, ssl=ctx)
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, cut)
-    print(f"relay: wss on 127.0.0.1:{listen_port} -> ws on 127.0.0.1:{upstream_port}", flush=True)
+    print(f"relay: wss on {listen_addr}:{listen_port} -> ws on 127.0.0.1:{upstream_port}", flush=True)
     async with srv:
         await srv.serve_forever()
 
