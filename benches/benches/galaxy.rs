@@ -22,7 +22,7 @@ fn frames(stream: &[u8]) -> Vec<Frame> {
     let codec = Codec::default();
     let mut out = Vec::new();
     let mut at = 0;
-    while let Ok(Some((m, used))) = codec.decode_message(&stream[at..]) {
+    while let Ok(Some((m, used))) = codec.decode(&stream[at..]) {
         out.extend(m.into_frame());
         at += used;
     }
@@ -44,7 +44,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut at = 0;
             let mut n = 0;
-            while let Ok(Some((m, used))) = codec.decode_message(black_box(&stream[at..])) {
+            while let Ok(Some((m, used))) = codec.decode(black_box(&stream[at..])) {
                 black_box(m);
                 at += used;
                 n += 1;
@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("hub_stream_bytes", |b| {
         b.iter(|| {
             let mut at = 0;
-            while let Ok(Some((m, used))) = codec.decode_message(black_box(&stream[at..])) {
+            while let Ok(Some((m, used))) = codec.decode(black_box(&stream[at..])) {
                 black_box(m);
                 at += used;
             }

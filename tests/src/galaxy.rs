@@ -13,7 +13,7 @@ pub fn messages(bytes: &[u8]) -> Vec<(usize, usize, Message)> {
     let mut at = 0;
     while at < bytes.len() {
         let (m, used) = codec
-            .decode_message(&bytes[at..])
+            .decode(&bytes[at..])
             .unwrap_or_else(|e| panic!("at {at}: {e}"))
             .unwrap_or_else(|| panic!("truncated message at {at}"));
         out.push((at, used - 8, m));
@@ -105,8 +105,8 @@ pub fn roundtrip_stream(data: &[u8]) {
     }
     let codec = Codec::default();
     for once in &whole.0 {
-        let again = codec.decode_message_exact(once).expect("decodes again");
-        assert_eq!(&codec.encode_message(&again).unwrap(), once);
+        let again = codec.decode_exact(once).expect("decodes again");
+        assert_eq!(&codec.encode(&again).unwrap(), once);
     }
 }
 
@@ -123,11 +123,9 @@ fn drain(data: &[u8], chunks: &[usize]) -> Drained {
         at = end;
         loop {
             match dec.next_message() {
-                Ok(Some(m)) => msgs.push(
-                    dec.codec()
-                        .encode_message(&m)
-                        .expect("a decoded message encodes"),
-                ),
+                Ok(Some(m)) => {
+                    msgs.push(dec.codec().encode(&m).expect("a decoded message encodes"))
+                }
                 Ok(None) => break,
                 Err(e) => return (msgs, Some(e), dec.offset()),
             }
@@ -156,9 +154,201 @@ pub fn roundtrip_text(data: &[u8]) {
         );
     }
     let codec = Codec::default();
-    let obj = monwire_galaxy::Object::Frame(frame);
+    let obj = monwire_galaxy::Object::from(frame);
     if let Ok(bytes) = codec.encode_object(&obj) {
         let back = codec.decode_object(&bytes).expect("encoded frame decodes");
         assert_eq!(codec.encode_object(&back).unwrap(), bytes);
     }
+}
+
+/// Strategies that reach the hard cases: nesting to the decoder's depth limit, `Null` list
+/// elements, unnamed frames, `FrameType::Null` and `Other`, every float bit pattern (NaN
+/// payloads, infinities, -0.0, subnormals), non-UTF-8 names and keys.
+pub mod strategies {
+    use monwire_galaxy::message::{Frame, FrameType, Object, Proxy};
+    use proptest::prelude::*;
+
+    /// Bytes, sometimes not UTF-8.
+    pub fn bytes() -> impl Strategy<Value = Vec<u8>> + Clone {
+        prop_oneof![
+            "[a-z_:\\[\\]0-9 é\"\\\\]{0,8}".prop_map(String::into_bytes),
+            proptest::collection::vec(any::<u8>(), 0..8),
+        ]
+    }
+
+    /// Keys: mostly `:name`, sometimes any bytes.
+    pub fn key() -> impl Strategy<Value = Vec<u8>> + Clone {
+        prop_oneof![
+            4 => ":[a-z_][a-z0-9_]{0,6}".prop_map(String::into_bytes),
+            1 => bytes(),
+        ]
+    }
+
+    /// A float from any bit pattern, or a plain one.
+    pub fn f32_any() -> impl Strategy<Value = f32> + Clone {
+        prop_oneof![
+            any::<u32>().prop_map(f32::from_bits),
+            Just(-0.0f32),
+            Just(f32::MIN_POSITIVE / 4.0),
+            (-1000i32..1000).prop_map(|k| k as f32 / 4.0),
+        ]
+    }
+
+    /// A double from any bit pattern, or a plain one.
+    pub fn f64_any() -> impl Strategy<Value = f64> + Clone {
+        prop_oneof![
+            any::<u64>().prop_map(f64::from_bits),
+            Just(-0.0f64),
+            Just(5e-324f64),
+            (-1000i32..1000).prop_map(|k| f64::from(k) / 4.0),
+        ]
+    }
+
+    /// Any frame type, the unusual ones included.
+    pub fn frame_type() -> impl Strategy<Value = FrameType> + Clone {
+        prop_oneof![
+            4 => Just(FrameType::Clause),
+            1 => Just(FrameType::Topic),
+            1 => Just(FrameType::Pred),
+            1 => Just(FrameType::Null),
+            1 => any::<i32>().prop_map(FrameType::from_code),
+        ]
+    }
+
+    /// Leaves: every object type that is not a container. `wire` leaves out `Null`, which
+    /// cannot be encoded.
+    pub fn leaf(wire: bool) -> BoxedStrategy<Object> {
+        let mut s = prop_oneof![
+            bytes().prop_map(Object::String),
+            any::<i32>().prop_map(Object::Int),
+            f32_any().prop_map(Object::Float),
+            bytes().prop_map(Object::Symbol),
+            bytes().prop_map(Object::Binary),
+            proptest::collection::vec(any::<i16>(), 0..4).prop_map(Object::Int16),
+            proptest::collection::vec(any::<i32>(), 0..4).prop_map(Object::Int32),
+            proptest::collection::vec(any::<i64>(), 0..4).prop_map(Object::Int64),
+            proptest::collection::vec(f32_any(), 0..4).prop_map(Object::Float32),
+            proptest::collection::vec(f64_any(), 0..4).prop_map(Object::Float64),
+            bytes().prop_map(Object::Keyword),
+            bytes().prop_map(Object::Tag),
+            bytes().prop_map(Object::Token),
+            (bytes(), bytes(), any::<i32>(), any::<i32>()).prop_map(|(c, h, p, t)| {
+                Object::from(Proxy {
+                    call_id: c,
+                    host: h,
+                    port: p,
+                    object_type: t,
+                })
+            }),
+        ]
+        .boxed();
+        if !wire {
+            s = prop_oneof![10 => s, 1 => Just(Object::Null)].boxed();
+        }
+        s
+    }
+
+    /// A frame whose values come from `values`; `wire` frames are always named.
+    pub fn frame_of(
+        values: impl Strategy<Value = Object> + Clone + 'static,
+        wire: bool,
+    ) -> BoxedStrategy<Frame> {
+        let name = if wire {
+            bytes().prop_map(Some).boxed()
+        } else {
+            proptest::option::weighted(0.8, bytes()).boxed()
+        };
+        (
+            frame_type(),
+            name,
+            proptest::collection::vec((key(), values.clone()), 0..4),
+            proptest::collection::vec(
+                (
+                    frame_type(),
+                    bytes(),
+                    proptest::collection::vec((key(), values), 0..2),
+                ),
+                0..2,
+            ),
+        )
+            .prop_map(|(t, n, props, preds)| {
+                let mut f = Frame::unnamed(t);
+                f.name = n;
+                for (k, v) in props {
+                    f.set(k, v);
+                }
+                for (pt, pn, pprops) in preds {
+                    let mut p = Frame::new(pt, pn);
+                    for (k, v) in pprops {
+                        p.set(k, v);
+                    }
+                    f.preds.push(p);
+                }
+                f
+            })
+            .boxed()
+    }
+
+    /// Any object, nested up to `depth` levels (the decoder's default limit is 64).
+    pub fn object(depth: u32, wire: bool) -> BoxedStrategy<Object> {
+        leaf(wire)
+            .prop_recursive(depth, 3 * depth + 16, 3, move |inner| {
+                prop_oneof![
+                    // A chain: one deep item beside a few leaves, so depth is reached cheaply.
+                    proptest::collection::vec(inner.clone(), 0..3).prop_map(Object::List),
+                    frame_of(inner, wire).prop_map(Object::from),
+                ]
+            })
+            .boxed()
+    }
+
+    /// A chain of exactly `depth` nested lists and frames around a leaf (the decoder counts
+    /// containers: the default limit of 64 takes 64 of them).
+    pub fn deep(depth: usize, wire: bool) -> BoxedStrategy<Object> {
+        (proptest::collection::vec(any::<bool>(), depth), leaf(wire))
+            .prop_map(|(kinds, leaf)| {
+                let mut o = leaf;
+                for as_frame in kinds {
+                    o = if as_frame {
+                        Object::from(Frame::clause("f").with(":k", o))
+                    } else {
+                        Object::List(vec![o])
+                    };
+                }
+                o
+            })
+            .boxed()
+    }
+}
+
+/// Structural equality with floats compared by their bits (NaN payloads included), which
+/// `PartialEq` cannot give.
+pub fn same_object(a: &monwire_galaxy::Object, b: &monwire_galaxy::Object) -> bool {
+    use monwire_galaxy::Object as O;
+    match (a, b) {
+        (O::Float(x), O::Float(y)) => x.to_bits() == y.to_bits(),
+        (O::Float32(x), O::Float32(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+        }
+        (O::Float64(x), O::Float64(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+        }
+        (O::List(x), O::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_object(p, q))
+        }
+        (O::Frame(x), O::Frame(y)) => same_frame(x, y),
+        _ => a == b,
+    }
+}
+
+/// [`same_object`] for frames.
+pub fn same_frame(a: &monwire_galaxy::Frame, b: &monwire_galaxy::Frame) -> bool {
+    a.ftype == b.ftype
+        && a.name == b.name
+        && a.len() == b.len()
+        && a.props()
+            .zip(b.props())
+            .all(|((ka, va), (kb, vb))| ka == kb && same_object(va, vb))
+        && a.preds.len() == b.preds.len()
+        && a.preds.iter().zip(&b.preds).all(|(p, q)| same_frame(p, q))
 }

@@ -11,7 +11,8 @@
 
 use monwire_event::Event;
 use monwire_zmq::codec::{ByteOrder, Codec};
-use monwire_zmq::event::{v1_from_event, v1_to_event, v2_from_event, v2_to_event};
+use monwire_zmq::event::{from_event, to_event};
+use monwire_zmq::{Message, V1Message, V2Message};
 
 /// The codec the golden vectors and the fuzz targets use: little-endian, default limits.
 pub fn codec() -> Codec {
@@ -88,6 +89,15 @@ fn assert_json_round_trip(event: &Event) {
     assert_eq!(&parsed, event, "JSON round trip changed the event: {json}");
 }
 
+/// The event's summary is the message's `Display`, and hides every attribute from the view.
+fn assert_event_summary(event: &Event, display: &str) {
+    assert_eq!(event.summary.as_deref(), Some(display));
+    let keys = monwire_zmq::event::summary_keys(event);
+    for (k, _) in event.attributes.iter() {
+        assert!(keys.contains(&k), "{k} is not in summary_keys");
+    }
+}
+
 /// v1 frames → message → frames (byte for byte) → message → `Event` (and JSON) → message.
 /// Decode errors are fine; a panic is a bug.
 pub fn v1_frames_round_trip<F: AsRef<[u8]>>(frames: &[F]) {
@@ -107,9 +117,12 @@ pub fn v1_frames_round_trip<F: AsRef<[u8]>>(frames: &[F]) {
         .unwrap_or_else(|e| panic!("{msg:?} re-decode: {e}"));
     assert_eq!(again, msg);
     let owned = msg.to_owned();
-    let event = v1_to_event(&owned);
-    let back = v1_from_event(&event).unwrap_or_else(|e| panic!("{owned:?} -> {event:?}: {e}"));
-    assert_eq!(back, owned);
+    let event = to_event(&msg);
+    assert_eq!(event, to_event(&owned), "borrowed and owned events differ");
+    let back = from_event(&event).unwrap_or_else(|e| panic!("{owned:?} -> {event:?}: {e}"));
+    assert_eq!(back, Message::V1(owned.clone()));
+    assert_eq!(V1Message::try_from(&event).unwrap(), owned);
+    assert_event_summary(&event, &msg.to_string());
     assert_json_round_trip(&event);
 }
 
@@ -130,9 +143,12 @@ pub fn v2_frames_round_trip<F: AsRef<[u8]>>(frames: &[F]) {
         .unwrap_or_else(|e| panic!("{msg:?} re-decode: {e}"));
     assert_eq!(again, msg);
     let owned = msg.to_owned();
-    let event = v2_to_event(&owned);
-    let back = v2_from_event(&event).unwrap_or_else(|e| panic!("{owned:?} -> {event:?}: {e}"));
-    assert_eq!(back, owned);
+    let event = to_event(&msg);
+    assert_eq!(event, to_event(&owned), "borrowed and owned events differ");
+    let back = from_event(&event).unwrap_or_else(|e| panic!("{owned:?} -> {event:?}: {e}"));
+    assert_eq!(back, Message::V2(owned.clone()));
+    assert_eq!(V2Message::try_from(&event).unwrap(), owned);
+    assert_event_summary(&event, &msg.to_string());
     assert_json_round_trip(&event);
 }
 

@@ -134,30 +134,24 @@ fn stream_decoder_needs_more_then_rejects_bad_headers_at_once() {
     let codec = Codec::default();
     let cap = vectors::read("galaxy", "cap.hub2gui");
     for n in 0..96 {
-        assert_eq!(codec.decode_message(&cap[..n]).unwrap(), None, "{n} bytes");
+        assert_eq!(codec.decode(&cap[..n]).unwrap(), None, "{n} bytes");
     }
-    let (m, used) = codec.decode_message(&cap).unwrap().unwrap();
+    let (m, used) = codec.decode(&cap).unwrap().unwrap();
     assert_eq!((m.msg_type, used), (MsgType::Message, 96));
-    let e = codec
-        .decode_message(&unhex("00000009 00000000"))
-        .unwrap_err();
+    let e = codec.decode(&unhex("00000009 00000000")).unwrap_err();
     assert_eq!(
         (e.offset, e.kind),
         (0, DecodeErrorKind::UnknownMsgType { code: 9 })
     );
-    let e = codec
-        .decode_message(&unhex("00000001 ffffffff"))
-        .unwrap_err();
+    let e = codec.decode(&unhex("00000001 ffffffff")).unwrap_err();
     assert_eq!(
         (e.offset, e.kind),
         (4, DecodeErrorKind::NegativeSize { size: -1 })
     );
-    let e = codec
-        .decode_message(&unhex("00000001 7fffffff"))
-        .unwrap_err();
+    let e = codec.decode(&unhex("00000001 7fffffff")).unwrap_err();
     assert!(matches!(e.kind, DecodeErrorKind::SizeTooLarge { .. }));
     let (m, used) = codec
-        .decode_message(&unhex("00000007 00000000 ffff"))
+        .decode(&unhex("00000007 00000000 ffff"))
         .unwrap()
         .unwrap();
     assert_eq!((m.msg_type, m.body, used), (MsgType::Disconnect, None, 8));
@@ -180,7 +174,7 @@ fn stream_decoder_needs_more_then_rejects_bad_headers_at_once() {
 
 #[test]
 fn frames_that_cannot_be_encoded_are_refused() {
-    let unnamed = Object::Frame(read_frame(b"{c :a 1 }").unwrap());
+    let unnamed = Object::from(read_frame(b"{c :a 1 }").unwrap());
     assert_eq!(encode_object(&unnamed), Err(EncodeError::NullName));
     let nul = Object::List(vec![Object::Null]);
     assert_eq!(encode_object(&nul), Err(EncodeError::NullObject));
@@ -188,7 +182,7 @@ fn frames_that_cannot_be_encoded_are_refused() {
         msg_type: MsgType::Reply,
         body: None,
     };
-    assert!(Codec::default().encode_message(&body_less).is_err());
+    assert!(Codec::default().encode(&body_less).is_err());
 }
 
 #[test]

@@ -10,6 +10,7 @@ use monwire_galaxy::codec::{Codec, Int64Width, StreamDecoder};
 use monwire_galaxy::event::{from_event, to_event};
 use monwire_galaxy::message::{Frame, FrameType, Message, MsgType, Object, Proxy};
 use monwire_galaxy::text::{pr_frame, read_frame};
+use monwire_tests::galaxy::{same_frame, same_object, strategies as hard};
 use proptest::prelude::*;
 
 fn name() -> impl Strategy<Value = Vec<u8>> {
@@ -40,7 +41,7 @@ fn any_object() -> impl Strategy<Value = Object> + Clone {
         name().prop_map(Object::Tag),
         bytes.clone().prop_map(Object::Token),
         (bytes.clone(), bytes, any::<i32>(), any::<i32>()).prop_map(|(c, h, p, t)| {
-            Object::Proxy(Proxy {
+            Object::from(Proxy {
                 call_id: c,
                 host: h,
                 port: p,
@@ -51,7 +52,7 @@ fn any_object() -> impl Strategy<Value = Object> + Clone {
     leaf.prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Object::List),
-            frame_of(inner).prop_map(Object::Frame),
+            frame_of(inner).prop_map(Object::from),
         ]
     })
 }
@@ -90,7 +91,7 @@ fn text_object() -> impl Strategy<Value = Object> + Clone {
     leaf.prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Object::List),
-            text_frame(inner).prop_map(Object::Frame),
+            text_frame(inner).prop_map(Object::from),
         ]
     })
 }
@@ -120,8 +121,8 @@ proptest! {
         // Binary and text agree: XDR of the re-read frame is XDR of the original, and the
         // XDR-decoded frame prints the same text.
         let codec = Codec::default();
-        let bytes = codec.encode_object(&Object::Frame(frame.clone())).unwrap();
-        prop_assert_eq!(codec.encode_object(&Object::Frame(back)).unwrap(), bytes.clone());
+        let bytes = codec.encode_object(&Object::from(frame.clone())).unwrap();
+        prop_assert_eq!(codec.encode_object(&Object::from(back)).unwrap(), bytes.clone());
         let decoded = codec.decode_object(&bytes).unwrap();
         prop_assert_eq!(pr_frame(decoded.as_frame().unwrap()), text);
     }
@@ -135,7 +136,7 @@ proptest! {
         let msgs: Vec<Message> = frames.into_iter().map(|f| Message::frame(MsgType::Message, f)).collect();
         let mut stream = Vec::new();
         for m in &msgs {
-            codec.encode_message_into(m, &mut stream).unwrap();
+            codec.encode_into(m, &mut stream).unwrap();
         }
         let mut points: Vec<usize> = cuts.iter().map(|i| i.index(stream.len() + 1)).collect();
         points.push(0);
@@ -171,5 +172,86 @@ proptest! {
         prop_assert_eq!(event.kind, if connected { Kind::Connected } else { Kind::Disconnected });
         prop_assert_eq!(&event.subject, &id);
         prop_assert_eq!(from_event(&event).unwrap(), frame);
+    }
+}
+
+/// INT_64 elements as a 4-byte peer reads them back (the low 32 bits, sign-extended).
+fn as_four_bytes(obj: &Object) -> Object {
+    match obj {
+        Object::Int64(v) => Object::Int64(v.iter().map(|&x| i64::from(x as i32)).collect()),
+        Object::List(items) => Object::List(items.iter().map(as_four_bytes).collect()),
+        Object::Frame(f) => {
+            let mut g = Frame::unnamed(f.ftype);
+            g.name = f.name.clone();
+            for (k, v) in f.props() {
+                g.set(k.to_vec(), as_four_bytes(v));
+            }
+            g.preds = f
+                .preds
+                .iter()
+                .map(|p| match as_four_bytes(&Object::from(p.clone())) {
+                    Object::Frame(p) => *p,
+                    _ => unreachable!(),
+                })
+                .collect();
+            Object::from(g)
+        }
+        other => other.clone(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The lossless law over the hard cases: any frame (unnamed, NULL elements, odd frame
+    /// types, NaN payloads, non-UTF-8 names and keys, nested deep) → Event → frame is the
+    /// identity, and so is Event → JSON → Event → frame.
+    #[test]
+    fn any_frame_round_trips_through_events_and_their_json(
+        frame in hard::frame_of(hard::object(64, false), false)
+    ) {
+        let event = to_event(&frame);
+        prop_assert!(event.summary.as_deref().is_some_and(|s| !s.is_empty()));
+        let back = from_event(&event).unwrap();
+        prop_assert!(same_frame(&back, &frame), "{back:?}\n!=\n{frame:?}");
+        let json = serde_json::to_string(&event).expect("every galaxy event has a JSON form");
+        let reread: monwire_event::Event = serde_json::from_str(&json).unwrap();
+        let back = from_event(&reread).unwrap();
+        prop_assert!(same_frame(&back, &frame), "via JSON {json}");
+    }
+
+    /// Chains exactly at the depth limit round-trip through events too.
+    #[test]
+    fn the_deepest_frames_round_trip_through_events(obj in hard::deep(63, false)) {
+        let frame = Frame::clause("top").with(":deep", obj);
+        let back = from_event(&to_event(&frame)).unwrap();
+        prop_assert!(same_frame(&back, &frame));
+    }
+
+    /// Every encodable object round-trips through XDR with both INT_64 widths (4-byte peers
+    /// keep the low 32 bits), nested up to the default depth limit of 64.
+    #[test]
+    fn any_wire_object_round_trips_through_xdr_with_both_widths(obj in hard::object(64, true)) {
+        for width in [Int64Width::Eight, Int64Width::Four] {
+            let codec = Codec::default().with_int64_width(width);
+            let bytes = codec.encode_object(&obj).unwrap();
+            let back = codec.decode_object(&bytes).unwrap();
+            let want = if width == Int64Width::Four { as_four_bytes(&obj) } else { obj.clone() };
+            prop_assert!(same_object(&back, &want), "{width:?}");
+        }
+    }
+
+    /// A chain of exactly 64 levels decodes; 65 is refused with `TooDeep`, not a crash.
+    #[test]
+    fn the_depth_limit_is_exact(obj in hard::deep(64, true)) {
+        let codec = Codec::default().with_int64_width(Int64Width::Eight);
+        let bytes = codec.encode_object(&obj).unwrap();
+        prop_assert!(same_object(&codec.decode_object(&bytes).unwrap(), &obj));
+        let deeper = Object::List(vec![obj]);
+        let unlimited = Codec::new(monwire_galaxy::codec::Limits::default().with_max_depth(65))
+            .with_int64_width(Int64Width::Eight);
+        let bytes = unlimited.encode_object(&deeper).unwrap();
+        let err = codec.decode_object(&bytes).unwrap_err();
+        prop_assert!(matches!(err.kind, monwire_galaxy::DecodeErrorKind::TooDeep { limit: 64 }), "{err}");
     }
 }

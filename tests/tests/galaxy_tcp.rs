@@ -82,7 +82,7 @@ async fn hub_side_against_gui_server() {
     }
     hub.close().await.unwrap();
     let (conn, seen) = gui.await.unwrap();
-    assert!(matches!(seen[0], GuiEvent::Handshake { conn_type: 1 }));
+    assert!(matches!(seen[0], GuiEvent::Handshake { conn_type: 1, .. }));
     assert!(matches!(seen[1], GuiEvent::Reinitialize(_)));
     assert_eq!(seen[2..5], [1, 2, 3].map(|i| GuiEvent::Status(token(i))));
     assert_eq!(seen.len(), 6);
@@ -167,7 +167,12 @@ async fn captured_hub_stream_into_gui_server_gives_the_c_replies() {
         .unwrap();
     assert!(rest.is_empty(), "the GUI answered a status message");
     let events = timeout(LIMIT, gui).await.unwrap().unwrap();
-    assert_eq!(events.len(), 14);
+    // The capture ends with a TCP close and no DISCONNECT: still one end-of-stream event, last.
+    assert_eq!(events.len(), 15);
+    assert!(matches!(events.last(), Some(GuiEvent::ConnectionLost)));
+    assert!(
+        matches!(&events[0], GuiEvent::Handshake { conn_type: 1, frame } if frame.is_named("handshake"))
+    );
     let statuses = events
         .iter()
         .filter(|e| matches!(e, GuiEvent::Status(_)))
@@ -191,11 +196,13 @@ async fn captured_hub_listener_stream_into_gui_client_gives_the_c_messages() {
         (announce, echo)
     });
     let mut conn = connect_to_hub(addr, GuiConfig::default()).await.unwrap();
-    let mut n = 0;
-    while let Some(_e) = timeout(LIMIT, conn.next_event()).await.unwrap() {
-        n += 1;
+    let mut events = Vec::new();
+    while let Some(e) = timeout(LIMIT, conn.next_event()).await.unwrap() {
+        events.push(e);
     }
-    assert_eq!(n, 2 + 5);
+    // Accepted, reinitialize, 5 status messages, then the close without DISCONNECT.
+    assert_eq!(events.len(), 2 + 5 + 1);
+    assert!(matches!(events.last(), Some(GuiEvent::ConnectionLost)));
     let (announce, echo) = timeout(LIMIT, hub).await.unwrap().unwrap();
     assert_eq!(announce, gui2hub[..1120]);
     assert_eq!(echo, gui2hub[1120..]);

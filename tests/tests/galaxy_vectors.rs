@@ -20,7 +20,7 @@ fn every_captured_message_reencodes_byte_for_byte() {
         let mut out = Vec::new();
         for (at, body, m) in messages(&bytes) {
             assert!(m.as_frame().is_some(), "{name}@{at}: body is a frame");
-            let enc = codec.encode_message(&m).unwrap();
+            let enc = codec.encode(&m).unwrap();
             assert_eq!(enc, bytes[at..at + 8 + body], "{name}@{at}");
             out.extend_from_slice(&enc);
         }
@@ -196,9 +196,10 @@ fn outline_reproduces_every_gui_out_block() {
 }
 
 #[test]
-fn received_hub_frames_in_outline_are_gui_out_minus_the_handshake() {
-    // What `monwire decode galaxy cap.hub2gui --print outline` prints: every Hub frame but the
-    // handshake (which the C GUI answers without logging) appears in gui.out, in order.
+fn outline_of_the_received_hub_frames_is_gui_out_minus_the_handshake() {
+    // The outline printer (the library function; the binary's `decode galaxy --print outline`
+    // is run against gui.out by `crates/monwire-cli/tests/cli_galaxy.rs`): every Hub frame but
+    // the handshake (which the C GUI answers without logging) appears in gui.out, in order.
     let log = frame_blocks(&vectors::read("galaxy", "gui.out"));
     let received: Vec<Vec<u8>> = messages(&vectors::read("galaxy", "cap.hub2gui"))
         .iter()

@@ -270,3 +270,84 @@ fn vector_events_map_to_the_normalized_kinds() {
     );
     assert_eq!(e.attr("ray.started").and_then(|v| v.as_i64()), Some(1));
 }
+
+/// Every golden vector's event carries the one-line summary the terminal view shows, and the
+/// message's own `Display` is the oscdump form of its bytes (no `Debug` dump).
+#[test]
+fn vector_events_have_readable_summaries_and_messages_display_as_oscdump_does() {
+    let cases: [(&str, &str, &str); 7] = [
+        (
+            "ray-client-event-okr-ready",
+            "client okr ready",
+            r#"/ray/monitor/client_event ss "okr" "ready""#,
+        ),
+        (
+            "ray-client-event-okr-stopped-by-server",
+            "client okr stopped by the server",
+            r#"/ray/monitor/client_event ss "okr" "stopped_by_server""#,
+        ),
+        (
+            "ray-client-state-end-0",
+            "state list ends: 0 clients",
+            r#"/ray/monitor/client_state ssi "" "" 0"#,
+        ),
+        (
+            "nsm-client-state-other-1",
+            "client other (fake_ok) listed, running",
+            r#"/nsm/client/monitor/client_state ssi "other" "fake_ok" 1"#,
+        ),
+        (
+            "ray-client-updated-okr-0",
+            "client okr (fake_ok) updated, stopped",
+            r#"/ray/monitor/client_updated ssi "okr" "fake_ok" 0"#,
+        ),
+        (
+            "ray-reply-monitor-quit",
+            "/ray/server/monitor_quit answered: monitor exit",
+            r#"/reply ss "/ray/server/monitor_quit" "monitor exit""#,
+        ),
+        (
+            "ray-monitor-announce",
+            "monitor announce",
+            "/ray/server/monitor_announce ",
+        ),
+    ];
+    for (name, summary, display) in cases {
+        let m = codec::decode(&vector(name)).unwrap();
+        let e = to_event(&m);
+        assert_eq!(e.summary.as_deref(), Some(summary), "{name}");
+        assert_eq!(m.to_string(), display, "{name}");
+        // The summary states the path: a one-line view hides it.
+        let keys = monwire_nsm::event::summary_keys(&e);
+        let path_key = format!("{}.path", e.protocol.as_str());
+        assert!(keys.contains(&path_key.as_str()), "{name}: {keys:?}");
+    }
+}
+
+/// A hostile string cannot break a `Display` line: control characters are escaped.
+#[test]
+fn display_escapes_control_characters_and_quotes() {
+    let m = Message::ClientEvent {
+        family: Family::Ray,
+        client_id: "a\n\u{1b}[31m\"b\\".into(),
+        event: ClientEvent::Ready,
+    };
+    let line = m.to_string();
+    assert_eq!(
+        line,
+        r#"/ray/monitor/client_event ss "a\u{a}\u{1b}[31m\"b\\" "ready""#
+    );
+    assert!(!line.contains('\n') && !line.contains('\u{1b}'));
+}
+
+/// `Ray`'s family is `Nsm`: a filter on `nsm` keeps an external monitor's `ray` events.
+#[test]
+fn a_filter_on_nsm_keeps_ray_events() {
+    let filter = monwire_event::Filter::new().with_protocols([monwire_event::Protocol::Nsm]);
+    let ray = to_event(&codec::decode(&vector("ray-client-event-okr-ready")).unwrap());
+    let nsm = to_event(&codec::decode(&vector("nsm-client-state-other-1")).unwrap());
+    assert_eq!(ray.protocol, monwire_event::Protocol::Ray);
+    assert!(filter.matches(&ray) && filter.matches(&nsm));
+    let only_ray = monwire_event::Filter::new().with_protocols([monwire_event::Protocol::Ray]);
+    assert!(only_ray.matches(&ray) && !only_ray.matches(&nsm));
+}

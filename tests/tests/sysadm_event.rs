@@ -6,7 +6,7 @@
 
 use monwire_event::{Kind, Severity, Value};
 use monwire_sysadm::codec::{Limits, decode};
-use monwire_sysadm::event::{bridged_message, to_event, to_message, unwrap_bridged};
+use monwire_sysadm::event::{bridged_message, from_event, to_event, unwrap_bridged, value_to_json};
 use monwire_tests::vectors;
 
 #[test]
@@ -100,25 +100,40 @@ fn golden_events_normalize() {
     for (file, kind, severity, subject) in cases {
         let bytes = vectors::read("sysadm", file);
         let m = decode(&bytes, &Limits::default()).unwrap();
-        let e = to_event(&m).unwrap();
+        let e = to_event(&m);
         assert_eq!(
             (e.kind, e.severity, e.subject.as_str()),
             (kind, severity, subject),
             "{file}"
         );
         assert_eq!(e.name, m.name);
-        // `sysadm.args` is the args exactly as the server writes them.
-        let args = e.attr("sysadm.args").and_then(Value::as_str).unwrap();
-        let text = std::str::from_utf8(&bytes).unwrap();
-        assert!(text.starts_with(&format!("{{\"args\":{args},")), "{file}");
-        assert_eq!(to_message(&e).unwrap(), m, "{file}");
+        // `sysadm.args` is the args as one structured value (a map), equal to the JSON the
+        // server wrote; no attribute holds JSON text.
+        let args = e.attr("sysadm.args").unwrap();
+        assert!(matches!(args, Value::Map(_)), "{file}");
+        let wire: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            value_to_json(args, "sysadm.args").unwrap(),
+            wire["args"],
+            "{file}"
+        );
+        for (k, v) in e.attributes.iter() {
+            if let Value::Str(s) = v {
+                assert!(
+                    !s.starts_with('{') && !s.starts_with('['),
+                    "{file}: {k} holds JSON text"
+                );
+            }
+        }
+        assert!(e.summary.is_some(), "{file}");
+        assert_eq!(from_event(&e).unwrap(), m, "{file}");
     }
     let m = decode(
         &vectors::read("sysadm", "event-system-state-degraded.json"),
         &Limits::default(),
     )
     .unwrap();
-    let e = to_event(&m).unwrap();
+    let e = to_event(&m);
     assert_eq!(e.attr("sysadm.priority_level"), Some(&Value::UInt(9)));
     assert_eq!(
         e.attr("sysadm.unhealthy_pools"),
@@ -132,9 +147,10 @@ fn golden_events_normalize() {
             "\"return_codes/echo sample1\":\"0\"",
             "\"return_codes/echo sample1\":\"1\"",
         );
-    let e = to_event(&decode(failed.as_bytes(), &Limits::default()).unwrap()).unwrap();
+    let e = to_event(&decode(failed.as_bytes(), &Limits::default()).unwrap());
     assert_eq!((e.kind, e.severity), (Kind::Failed, Severity::Error));
-    assert_eq!(e.attr("sysadm.return_code"), Some(&Value::from("1")));
+    assert_eq!(e.attr("sysadm.return_code"), Some(&Value::Int(1)));
+    assert_eq!(e.summary.as_deref(), Some("job procID1 finished, rc 1"));
 }
 
 #[test]
@@ -158,5 +174,45 @@ fn other_protocols_bridge_as_monwire_events() {
         &Limits::default(),
     )
     .unwrap();
-    assert_eq!(bridged_message(&to_event(&state).unwrap()).unwrap(), state);
+    assert_eq!(bridged_message(&to_event(&state)).unwrap(), state);
+}
+
+/// The summaries the terminal view leads with, one per golden event.
+#[test]
+fn golden_events_have_short_summaries() {
+    let cases = [
+        ("event-dispatcher-running.json", "job procID1 running"),
+        (
+            "event-dispatcher-finished.json",
+            "job procID1 finished, rc 0",
+        ),
+        (
+            "event-dispatcher-pkg-finished.json",
+            "job sysadm_pkg_install-{3f2504e0-4f89-11d3-9a0c-0305e82c3301} finished, rc 0",
+        ),
+        (
+            "event-life-preserver-snapshot.json",
+            "snapshot: Mon Mar 28 10:00:01 EDT 2016: New snapshot of tank/usr/home",
+        ),
+        (
+            "event-system-state.json",
+            "trueos-box: 0 - Information, pool tank ONLINE",
+        ),
+        ("event-bridge.json", "bridge: 2 connections available"),
+        ("event-bridge-empty.json", "bridge: 0 connections available"),
+    ];
+    for (file, want) in cases {
+        let m = decode(&vectors::read("sysadm", file), &Limits::default()).unwrap();
+        let e = to_event(&m);
+        assert_eq!(e.summary.as_deref(), Some(want), "{file}");
+        assert_eq!(m.to_string(), want, "{file}: Display is the summary");
+    }
+    // The summary states the return code, so the terminal view leaves that key out.
+    let m = decode(
+        &vectors::read("sysadm", "event-dispatcher-finished.json"),
+        &Limits::default(),
+    )
+    .unwrap();
+    let e = to_event(&m);
+    assert!(monwire_sysadm::event::summary_keys(&e).contains(&"sysadm.return_code"));
 }

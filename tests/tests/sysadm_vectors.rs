@@ -1,8 +1,8 @@
 #![cfg(feature = "sysadm")]
 //! Every golden SysAdm message decodes to its documented typed value and re-encodes byte for
-//! byte (compact, sorted keys, as the server's source writes them). The vectors are layouts
-//! rebuilt from reading the SysAdm sources, not captures; `qt-client/` holds real captures
-//! (`sysadm_qt_client.rs`).
+//! byte (compact, sorted keys). The vectors are layouts rebuilt from reading the server's,
+//! bridge's and Qt client's source, with illustrative values (see their README), not captures
+//! of a real server; captures of the real Qt client are under `qt-client/`.
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -245,10 +245,12 @@ fn replies() {
     let m = msg("client-reply-list-keys.json");
     assert_eq!(
         m.body,
-        Body::Reply(Reply::Other(
+        Body::Reply(Reply::RpcOther(monwire_sysadm::message::Redacted(
             json!({"md5_keys":["XUFAKrxLKna5cZ2REBfFkg=="]})
-        ))
+        )))
     );
+    // An `rpc` reply does not say what it answers: its Debug shows none of its args.
+    assert!(!format!("{m:?}").contains("XUFAKrxLKna5cZ2REBfFkg"));
 }
 
 #[test]

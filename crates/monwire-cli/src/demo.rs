@@ -7,11 +7,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
 use monwire_event::Event;
-use monwire_zmq::event::v1_to_event;
+use monwire_zmq::event::to_event;
 use monwire_zmq::zmq::{Monitor, TryRecv};
 use monwire_zmq::{EventCode, EventMask};
 
-use crate::output::{Printer, note};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::shutdown::Shutdown;
 use crate::{Failure, Run, Status};
 
 /// `monwire demo`: run every protocol end to end over loopback and print the events.
@@ -20,6 +22,9 @@ pub(crate) struct DemoArgs {
     /// Run only these parts (zmq, …); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Play the parts this many times (0: until interrupted).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    repeat: u64,
 }
 
 impl DemoArgs {
@@ -28,58 +33,117 @@ impl DemoArgs {
     }
 }
 
-/// Runs the demo.
-pub(crate) fn run(args: &DemoArgs, printer: &mut Printer) -> Run {
+/// Runs the demo. A signal ends it after the part that is running stops (each part checks
+/// the shutdown token at least every 100 ms), with the signal's exit code.
+pub(crate) fn run(args: &DemoArgs, out: &mut Pipeline) -> Run {
+    let mut round = 0u64;
+    while args.repeat == 0 || round < args.repeat {
+        round += 1;
+        if !play(args, out)? {
+            return Ok(Status::Ok);
+        }
+    }
+    note("demo: done");
+    Ok(Status::Ok)
+}
+
+/// One round of every part; `false` when a signal stopped it.
+fn play(args: &DemoArgs, out: &mut Pipeline) -> Result<bool, Failure> {
+    let stop = out.shutdown().clone();
+    let stopped = |out: &mut Pipeline| {
+        if let Some(s) = out.shutdown().requested() {
+            note(format!("demo: stopped by {}", s.name()));
+            true
+        } else {
+            false
+        }
+    };
     if args.wants("zmq") {
-        note("demo: zmq: two DEALER sockets bind, connect, exchange, fail a handshake, close");
-        zmq_part(&mut |e| {
-            let _ = printer.event(&e);
+        note(
+            "demo: zmq: DEALER sockets bind, fail a second bind, connect, exchange, fail a handshake, close",
+        );
+        zmq_part(&stop, &mut |e| {
+            let _ = out.event(&e);
         })?;
+    }
+    if stopped(out) {
+        return Ok(false);
     }
     if args.wants("sysadm") {
         note("demo: sysadm: wss server, self-signed certificate, client trusting exactly it");
-        crate::sysadm::demo(printer)?;
+        crate::sysadm::demo(out)?;
+        if stopped(out) {
+            return Ok(false);
+        }
         if args.wants("zmq") {
             note("demo: bridge: the zmq part again, its events watched through a SysAdm websocket");
-            crate::sysadm::demo_bridge(printer, zmq_part)?;
+            crate::sysadm::demo_bridge(out, &mut |sink| zmq_part(&stop, sink))?;
         }
+    }
+    if stopped(out) {
+        return Ok(false);
     }
     if args.wants("nsm") {
         note(
             "demo: nsm: a monitor server plays a session to an external monitor over loopback UDP",
         );
-        crate::nsm::demo(printer)?;
+        crate::nsm::demo(out)?;
+    }
+    if stopped(out) {
+        return Ok(false);
     }
     if args.wants("galaxy") {
         note("demo: galaxy: our Hub side plays a script to our GUI server over loopback TCP");
-        crate::galaxy::demo(printer)?;
+        crate::galaxy::demo(out)?;
+    }
+    if stopped(out) {
+        return Ok(false);
     }
     // PROTOCOLS: demo
-    note("demo: done");
-    Ok(Status::Ok)
+    Ok(true)
+}
+
+/// A demo part that hands its events to a sink (the bridge republishes the zmq part).
+pub(crate) type Part<'a> = dyn FnMut(&mut dyn FnMut(Event)) -> Result<(), Failure> + 'a;
+
+/// The zmq part was cut short by a signal.
+struct Stopped;
+
+/// `?` for a step that may be cut short by a signal.
+macro_rules! step {
+    ($e:expr) => {
+        if let Err(Stopped) = $e? {
+            return Ok(Err(Stopped));
+        }
+    };
 }
 
 /// Reads `monitor` until `code` arrives (printing every event, labelled `label`), or fails
-/// after a few seconds.
+/// after a few seconds; `Ok(Err(Stopped))` when a signal asks the run to stop.
 fn await_event(
+    stop: &Shutdown,
     monitor: &mut Monitor,
     label: &str,
     code: EventCode,
     sink: &mut dyn FnMut(Event),
-) -> Result<(), Failure> {
+) -> Result<Result<(), Stopped>, Failure> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
+        if stop.is_requested() {
+            return Ok(Err(Stopped));
+        }
         let left = deadline.saturating_duration_since(Instant::now());
-        match monitor.recv_timeout(left) {
+        match monitor.recv_timeout(left.min(Duration::from_millis(100))) {
             Ok(TryRecv::Message(m)) => {
                 let hit = m.event.code() == code;
-                let mut e = v1_to_event(&m).with_observed(SystemTime::now());
+                let mut e = to_event(&m).with_observed(SystemTime::now());
                 e.source = Some(label.to_owned());
                 sink(e);
                 if hit {
-                    return Ok(());
+                    return Ok(Ok(()));
                 }
             }
+            Ok(TryRecv::Empty) if !left.is_zero() => {}
             Ok(TryRecv::Empty | TryRecv::Ended) => {
                 return Err(Failure::Runtime(format!(
                     "demo: zmq: the {label} socket's monitor never reported {code}"
@@ -101,8 +165,14 @@ fn bogus_greeting() -> [u8; 64] {
 }
 
 /// The zmq part: two DEALER sockets bind, connect, exchange, fail a handshake and close; every
-/// monitor event goes to `sink`.
-pub(crate) fn zmq_part(sink: &mut dyn FnMut(Event)) -> Result<(), Failure> {
+/// monitor event goes to `sink`. A signal ends it early (with `Ok`).
+pub(crate) fn zmq_part(stop: &Shutdown, sink: &mut dyn FnMut(Event)) -> Result<(), Failure> {
+    match zmq_steps(stop, sink)? {
+        Ok(()) | Err(Stopped) => Ok(()),
+    }
+}
+
+fn zmq_steps(stop: &Shutdown, sink: &mut dyn FnMut(Event)) -> Result<Result<(), Stopped>, Failure> {
     let fail =
         |what: &str, e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: zmq: {what}: {e}"));
     let ctx = zmq::Context::new();
@@ -123,7 +193,37 @@ pub(crate) fn zmq_part(sink: &mut dyn FnMut(Event)) -> Result<(), Failure> {
         .get_last_endpoint()
         .map_err(|e| fail("last endpoint", &e))?
         .map_err(|_| fail("last endpoint", &"not UTF-8"))?;
-    await_event(&mut server_mon, "server", EventCode::LISTENING, sink)?;
+    step!(await_event(
+        stop,
+        &mut server_mon,
+        "server",
+        EventCode::LISTENING,
+        sink
+    ));
+
+    // A second socket tries to bind the same port: BIND_FAILED, an error.
+    let mut second = ctx.socket(zmq::DEALER).map_err(|e| fail("socket", &e))?;
+    second.set_linger(0).map_err(|e| fail("linger", &e))?;
+    let mut second_mon =
+        Monitor::attach(&ctx, &second, EventMask::ALL_V1).map_err(|e| fail("attach", &e))?;
+    if second.bind(&endpoint).is_ok() {
+        return Err(fail("bind", &"a second bind of the same port succeeded"));
+    }
+    step!(await_event(
+        stop,
+        &mut second_mon,
+        "second",
+        EventCode::BIND_FAILED,
+        sink
+    ));
+    second_mon.stop(&mut second).map_err(|e| fail("stop", &e))?;
+    for m in second_mon.by_ref() {
+        let m = m.map_err(|e| fail("second monitor", &e))?;
+        let mut e = to_event(&m).with_observed(SystemTime::now());
+        e.source = Some("second".to_owned());
+        sink(e);
+    }
+    drop(second);
 
     client.connect(&endpoint).map_err(|e| fail("connect", &e))?;
     client.send("hello", 0).map_err(|e| fail("send", &e))?;
@@ -131,18 +231,20 @@ pub(crate) fn zmq_part(sink: &mut dyn FnMut(Event)) -> Result<(), Failure> {
     if got != b"hello" {
         return Err(fail("exchange", &"the server received other bytes"));
     }
-    await_event(
+    step!(await_event(
+        stop,
         &mut client_mon,
         "client",
         EventCode::HANDSHAKE_SUCCEEDED,
         sink,
-    )?;
-    await_event(
+    ));
+    step!(await_event(
+        stop,
         &mut server_mon,
         "server",
         EventCode::HANDSHAKE_SUCCEEDED,
         sink,
-    )?;
+    ));
 
     // A raw TCP peer that offers an unknown security mechanism: the handshake fails.
     let addr = endpoint.trim_start_matches("tcp://");
@@ -153,30 +255,43 @@ pub(crate) fn zmq_part(sink: &mut dyn FnMut(Event)) -> Result<(), Failure> {
         .map_err(|e| fail("raw timeout", &e))?;
     let mut drained = Vec::new();
     let _ = raw.read_to_end(&mut drained); // the server closes the connection
-    await_event(
+    step!(await_event(
+        stop,
         &mut server_mon,
         "server",
         EventCode::HANDSHAKE_FAILED_PROTOCOL,
         sink,
-    )?;
-    await_event(&mut server_mon, "server", EventCode::DISCONNECTED, sink)?;
+    ));
+    step!(await_event(
+        stop,
+        &mut server_mon,
+        "server",
+        EventCode::DISCONNECTED,
+        sink
+    ));
 
     // Stop the client's monitor and close the client: the server sees it go.
     client_mon.stop(&mut client).map_err(|e| fail("stop", &e))?;
     for m in client_mon.by_ref() {
         let m = m.map_err(|e| fail("client monitor", &e))?;
-        let mut e = v1_to_event(&m).with_observed(SystemTime::now());
+        let mut e = to_event(&m).with_observed(SystemTime::now());
         e.source = Some("client".to_owned());
         sink(e);
     }
     drop(client);
-    await_event(&mut server_mon, "server", EventCode::DISCONNECTED, sink)?;
+    step!(await_event(
+        stop,
+        &mut server_mon,
+        "server",
+        EventCode::DISCONNECTED,
+        sink
+    ));
     server_mon.stop(&mut server).map_err(|e| fail("stop", &e))?;
     for m in server_mon.by_ref() {
         let m = m.map_err(|e| fail("server monitor", &e))?;
-        let mut e = v1_to_event(&m).with_observed(SystemTime::now());
+        let mut e = to_event(&m).with_observed(SystemTime::now());
         e.source = Some("server".to_owned());
         sink(e);
     }
-    Ok(())
+    Ok(Ok(()))
 }

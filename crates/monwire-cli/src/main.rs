@@ -1,59 +1,117 @@
 //! `monwire`: watch any monitoring protocol live, decode captures, serve, bridge, and demo.
 //!
-//! Output is one readable line per event on a terminal, and JSON Lines of
-//! `monwire_event::Event` with `--json` or when stdout is not a terminal. Errors go to stderr
-//! as one line that says what and where. Exit codes: 0 ok, 1 runtime failure or bad input seen,
-//! 2 usage.
+//! Every printing command is *source → filters → sinks* ([`pipeline`]). Output is one
+//! readable line per event on a terminal, and JSON Lines of `monwire_event::Event` with
+//! `--format json` or when stdout is not a terminal ([`output`]). Errors go to stderr as one
+//! line that says what and where ([`diag`]). SIGINT and SIGTERM stop long runs cleanly
+//! ([`shutdown`]). Exit codes: 0 ok (and after SIGTERM), 1 runtime failure or bad input seen,
+//! 2 usage, 130 after SIGINT.
 #![deny(missing_docs)]
 
+mod bridge;
 mod capture;
 mod demo;
+mod diag;
 mod galaxy;
 mod nsm;
 mod output;
+mod pipeline;
+mod serve;
+mod shutdown;
 mod sysadm;
 mod zmq;
 // PROTOCOLS: modules
 
-use std::ops::ControlFlow;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use monwire_event::Event;
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::{ColorChoice, Format, PrintOptions, Printer};
+use crate::pipeline::{FilterArgs, Pipeline};
 
 /// Watch, decode, serve and bridge monitoring protocols (ZeroMQ socket monitor, NSM/RaySession
 /// monitor, Galaxy Communicator Hub GUI, SysAdm events) as one stream of normalized events.
+///
+/// Every command that prints events takes the same output options and filters (before or
+/// after the subcommand). Progress and errors go to stderr as `monwire: <where>: <what>`.
+/// Exit codes: 0 ok (also after SIGTERM), 1 runtime failure or bad input seen, 2 usage,
+/// 130 stopped by SIGINT.
 #[derive(Parser, Debug)]
 #[command(name = "monwire", version, propagate_version = true)]
 struct Cli {
-    /// Print JSON Lines of events (the default when stdout is not a terminal).
-    #[arg(long, global = true)]
-    json: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The shared output options.
+#[derive(Args, Debug)]
+struct OutputArgs {
+    /// Output format: `text`, one readable line per event, or `json`, JSON Lines of events.
+    /// Default: text when stdout is a terminal, JSON otherwise.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    format: Option<Format>,
+    /// Shorthand for `--format json`.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Colour the text output: `auto` (when stdout is a terminal and NO_COLOR is not set),
+    /// `always`, `never`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    color: ColorChoice,
+    /// Print times in UTC. Default: the local time zone.
+    #[arg(long, global = true)]
+    utc: bool,
+    /// Show every attribute of each event (lists, maps and bytes too) and its source; verbose
+    /// lines are never cut to the terminal width.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    /// Print no events (progress and errors still go to stderr; other sinks still run).
+    #[arg(short, long, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Watch a protocol live (consumer role) and print every event.
+    #[command(after_help = "Examples:
+  monwire watch zmq --bind 'tcp://127.0.0.1:5555'
+  monwire watch nsm --url osc.udp://127.0.0.1:16187/ --min-severity warn")]
     Watch {
         #[command(subcommand)]
         source: WatchCmd,
     },
     /// Decode captured bytes of a protocol and print one event per message.
+    #[command(after_help = "Examples:
+  monwire decode zmq capture.txt --format text
+  monwire decode nsm datagrams.hex --json | jq .name")]
     Decode {
         #[command(subcommand)]
         protocol: DecodeCmd,
     },
     /// Run every protocol end to end over loopback, print the events, exit 0.
+    #[command(after_help = "Examples:
+  monwire demo
+  monwire demo --only zmq,nsm --min-severity warn")]
     Demo(demo::DemoArgs),
     /// Serve a protocol's producer role from a documented script.
+    #[command(after_help = "Examples:
+  monwire serve sysadm --listen 127.0.0.1:12150 --plain
+  monwire serve nsm --port 16187")]
     Serve {
         #[command(subcommand)]
-        protocol: sysadm::ServeCmd,
+        protocol: serve::ServeCmd,
     },
     /// Re-publish a live source (as `watch` takes it) as a SysAdm-compatible websocket feed.
-    Bridge(sysadm::BridgeArgs),
+    Bridge(bridge::BridgeArgs),
     // PROTOCOLS: commands
 }
 
@@ -61,13 +119,25 @@ enum Command {
 #[derive(Subcommand, Debug)]
 pub(crate) enum WatchCmd {
     /// A ZeroMQ socket's monitor: open a socket, attach, bind or connect, print its events.
+    #[command(after_help = "Examples:
+  monwire watch zmq --bind 'tcp://127.0.0.1:*' --type router
+  monwire watch zmq --connect tcp://127.0.0.1:5555 --kind connected,disconnected")]
     Zmq(zmq::WatchArgs),
     /// SysAdm events over a websocket: authenticate, subscribe, print, reconnect on loss.
+    #[command(after_help = "Examples:
+  MONWIRE_SYSADM_PASSWORD=secret monwire watch sysadm wss://server:12150 --user admin
+  monwire watch sysadm ws://127.0.0.1:12150 --subscribe dispatcher")]
     Sysadm(sysadm::WatchArgs),
     /// NSM/RaySession monitor over OSC/UDP: the state list, then every client event.
+    #[command(after_help = "Examples:
+  monwire watch nsm --url osc.udp://127.0.0.1:16187/
+  NSM_URL=osc.udp://127.0.0.1:16187/ monwire watch nsm --as-client")]
     Nsm(nsm::WatchArgs),
     /// Galaxy Communicator Hub GUI: be the Hub's GUI (`--listen`, default port 4111, or
     /// `--connect` to a Hub listener) and print every status message.
+    #[command(after_help = "Examples:
+  monwire watch galaxy --listen 4111
+  monwire watch galaxy --connect 127.0.0.1:4112 --debug-cmd c")]
     Galaxy(galaxy::WatchArgs),
     // PROTOCOLS: watch
 }
@@ -75,12 +145,24 @@ pub(crate) enum WatchCmd {
 #[derive(Subcommand, Debug)]
 enum DecodeCmd {
     /// ZeroMQ monitor messages (see `monwire decode zmq --help` for the capture format).
+    #[command(after_help = "Examples:
+  monwire decode zmq tests/vectors/zmq/v1-libzmq-4.3.4.txt --format text
+  monwire decode zmq tests/vectors/zmq/v2-pipes_stats-server.hex --monitor-version v2")]
     Zmq(zmq::DecodeArgs),
     /// SysAdm JSON messages, one per line.
+    #[command(after_help = "Examples:
+  monwire decode sysadm tests/vectors/sysadm/bridge-reply-identify.json --format text
+  monwire decode sysadm - --kind failed < events.jsonl")]
     Sysadm(sysadm::DecodeArgs),
     /// NSM/RaySession OSC datagrams, one per line as hex.
+    #[command(after_help = "Examples:
+  monwire decode nsm tests/vectors/nsm/ray-client-event-okr-ready.hex --format text
+  monwire decode nsm datagrams.txt --subject 'synth*' --json")]
     Nsm(nsm::DecodeArgs),
     /// Galaxy messages: the raw byte stream of one direction of a Hub <-> GUI connection.
+    #[command(after_help = "Examples:
+  monwire decode galaxy tests/vectors/galaxy/cap.hub2gui --format text
+  monwire decode galaxy capture.bin --print pr")]
     Galaxy(galaxy::DecodeArgs),
     // PROTOCOLS: decode
 }
@@ -106,36 +188,33 @@ pub(crate) enum Status {
 /// What a command returns.
 pub(crate) type Run = Result<Status, Failure>;
 
-/// Where a live source delivers its events; `Break` asks the source to stop.
-pub(crate) type Sink<'a> = &'a mut dyn FnMut(Event) -> ControlFlow<()>;
-
 impl WatchCmd {
-    /// Runs the source until it ends, the sink breaks, or it fails. Blocking.
-    pub(crate) fn run(&self, sink: Sink<'_>) -> Run {
+    /// Runs the source until it ends, the pipeline breaks, a signal stops it, or it fails.
+    /// Blocking.
+    pub(crate) fn run(&self, out: &mut Pipeline) -> Run {
         match self {
-            WatchCmd::Zmq(args) => zmq::watch(args, sink),
-            WatchCmd::Sysadm(args) => sysadm::watch(args, sink),
-            WatchCmd::Nsm(args) => nsm::watch(args, sink),
-            WatchCmd::Galaxy(args) => galaxy::watch(args, sink),
+            WatchCmd::Zmq(args) => zmq::watch(args, out),
+            WatchCmd::Sysadm(args) => sysadm::watch(args, out),
+            WatchCmd::Nsm(args) => nsm::watch(args, out),
+            WatchCmd::Galaxy(args) => galaxy::watch(args, out),
             // PROTOCOLS: watch-run
         }
     }
 }
 
-fn run(cli: Cli) -> Run {
-    let mut printer = output::Printer::stdout(cli.json);
-    match cli.command {
-        Command::Watch { source } => source.run(&mut |e| printer.event(&e)),
+fn run(command: Command, out: &mut Pipeline) -> Run {
+    match command {
+        Command::Watch { source } => source.run(out),
         Command::Decode { protocol } => match protocol {
-            DecodeCmd::Zmq(args) => zmq::decode(&args, &mut printer),
-            DecodeCmd::Sysadm(args) => sysadm::decode(&args, &mut printer),
-            DecodeCmd::Nsm(args) => nsm::decode(&args, &mut printer),
-            DecodeCmd::Galaxy(args) => galaxy::decode(&args, &mut printer),
+            DecodeCmd::Zmq(args) => zmq::decode(&args, out),
+            DecodeCmd::Sysadm(args) => sysadm::decode(&args, out),
+            DecodeCmd::Nsm(args) => nsm::decode(&args, out),
+            DecodeCmd::Galaxy(args) => galaxy::decode(&args, out),
             // PROTOCOLS: decode-run
         },
-        Command::Demo(args) => demo::run(&args, &mut printer),
-        Command::Serve { protocol } => protocol.run(&mut printer),
-        Command::Bridge(args) => sysadm::bridge(&args),
+        Command::Demo(args) => demo::run(&args, out),
+        Command::Serve { protocol } => protocol.run(out),
+        Command::Bridge(args) => bridge::run(&args, out),
         // PROTOCOLS: commands-run
     }
 }
@@ -148,9 +227,29 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match run(cli) {
-        Ok(Status::Ok) => ExitCode::SUCCESS,
-        Ok(Status::BadInput) => ExitCode::from(1),
+    let shutdown = shutdown::install();
+    let o = &cli.output;
+    let printer = Printer::stdout(PrintOptions {
+        format: if o.json { Some(Format::Json) } else { o.format },
+        color: o.color,
+        utc: o.utc,
+        verbose: o.verbose,
+        quiet: o.quiet,
+    });
+    let mut out = Pipeline::new(cli.filter.filter(), printer, shutdown.clone());
+    let result = run(cli.command, &mut out);
+    let finished = out.finish();
+    let result = match (result, finished) {
+        (Ok(_), Err(e)) => Err(e),
+        (r, _) => r,
+    };
+    match result {
+        Ok(status) => match shutdown.requested() {
+            // A run a signal stopped, and that ended cleanly, exits as the signal says.
+            Some(signal) => ExitCode::from(signal.exit_code()),
+            None if status == Status::Ok => ExitCode::SUCCESS,
+            None => ExitCode::from(1),
+        },
         Err(Failure::Usage(msg)) => {
             eprintln!("monwire: {msg}");
             ExitCode::from(2)

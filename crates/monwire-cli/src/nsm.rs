@@ -1,8 +1,10 @@
 //! NSM / RaySession monitors: `monwire watch nsm`, `monwire serve nsm`, `monwire decode nsm`
 //! and the NSM demo part.
 //!
-//! Capture format for `decode nsm`: one UDP payload (an OSC message or bundle) per line, as hex;
-//! whitespace inside a line is ignored, empty lines and lines starting with `#` are skipped.
+//! Capture format for `decode nsm` (`--layout lines`): one UDP payload (an OSC message or
+//! bundle) per line, as hex; whitespace inside a line is ignored, empty lines and lines starting
+//! with `#` are skipped. `--layout whole` (chosen by default for `.hex` files, the project's
+//! golden vectors): the whole file is one payload, as hex, whitespace and newlines ignored.
 //!
 //! Script format for `serve nsm` (the full text is [`SCRIPT_FORMAT`], printed by
 //! `monwire serve nsm --help`): one command per line, words separated by blanks, empty lines
@@ -35,36 +37,385 @@ use clap::Args;
 use monwire_nsm::codec::{self, Limits};
 use monwire_nsm::event::to_event;
 use monwire_nsm::session::MonitorServer;
-use monwire_nsm::session::{ClientConfig, MonitorEvent};
+use monwire_nsm::session::{ClientConfig, ExternalConfig, MonitorEvent};
 use monwire_nsm::tokio::{DriverEvent, Monitor, ServerInput, UdpServer, nsm_url, resolve_url};
 use monwire_nsm::{Capability, ClientEvent, Message};
 
-use crate::output::{Printer, note};
-use crate::{Failure, Run, Sink, Status, capture};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::{Failure, Run, Status, capture, diag};
 
 /// `monwire watch nsm`: register with an NSM/RaySession server and print the state list, then
 /// every event.
 #[derive(Args, Debug)]
+#[command(after_long_help = WATCH_EXAMPLES)]
 pub(crate) struct WatchArgs {
     /// The server, `osc.udp://HOST:PORT/` (default: `$NSM_URL`).
     #[arg(long)]
     url: Option<String>,
-    /// Announce as an NSM `:monitor:` client instead of a RaySession external monitor.
+    /// Join the session as an NSM `:monitor:switch:` client instead of registering as a
+    /// RaySession external monitor.
     #[arg(long)]
     as_client: bool,
-    /// Seconds to wait for the server's answers.
-    #[arg(long, default_value_t = 5)]
-    timeout: u64,
+    /// Give up when the server has not answered within SECS. Default: an external monitor keeps
+    /// announcing, again after 1, 2, 4 … 30 s, until the server answers; an NSM client waits 5 s.
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    /// External monitor: probe the server with /osc/ping after SECS without a datagram from it,
+    /// and count it as lost when the probe goes unanswered for 3 s (0: never probe; a closed
+    /// port is still seen at once through ICMP).
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    probe: u64,
     /// Stop (quit cleanly) after printing this many events.
     #[arg(long)]
     count: Option<u64>,
+    /// Run as a session client the server can relaunch with no arguments (what the
+    /// `monwire-nsm-monitor` program runs): implies --as-client, announces the executable
+    /// `monwire-nsm-monitor`, and at each /nsm/client/open appends the events (JSON Lines) to
+    /// the file named in `<instance path>/monwire.conf`, creating that file when it is missing
+    /// (see `monwire-nsm-monitor --help`).
+    #[arg(long)]
+    in_session: bool,
+    /// With --in-session: the events file to record in `monwire.conf` (default: the one already
+    /// there, else `$MONWIRE_NSM_OUTPUT`, else `<instance path>/events.jsonl`).
+    #[arg(long, value_name = "FILE", requires = "in_session")]
+    output: Option<PathBuf>,
 }
 
-/// `monwire decode nsm`: one datagram as hex per line.
+const WATCH_EXAMPLES: &str = "\
+On SIGTERM or SIGINT an external monitor sends /ray/server/monitor_quit (waiting at most 1 s \
+for \"monitor exit\"), then exits 0 (SIGTERM) or 130 (SIGINT); an NSM client just exits (its \
+goodbye is its exit: the daemon watches the pid it announced). When the server goes away, a \
+`disconnected` event is printed and the monitor announces again until it is back.
+
+Lost server: once registered, the external monitor sends /osc/ping after --probe seconds \
+without a datagram (ray-daemon answers it); a closed port (ICMP port unreachable, seen on the \
+connected socket) or an unanswered probe prints a `disconnected` event and a stderr line, and \
+the monitor announces again with backoff; when the server is back its new state list is \
+printed, then a `reconnected` event.
+
+Joining a session that can relaunch monwire: use the `monwire-nsm-monitor` program (see its \
+--help), which runs `watch nsm --in-session`.
+
+Examples:
+  monwire watch nsm --url osc.udp://127.0.0.1:16187/
+  NSM_URL=osc.udp://localhost:16187/ monwire watch nsm --as-client --json
+  NSM_URL=osc.udp://localhost:16187/ monwire-nsm-monitor --output ~/session-events.jsonl";
+
+/// The program name of the relaunch-safe session client.
+pub(crate) const MONITOR_PROGRAM: &str = "monwire-nsm-monitor";
+
+/// The settings file `--in-session` keeps in the client's instance directory.
+pub(crate) const SESSION_CONF: &str = "monwire.conf";
+
+/// Where `--in-session` writes: chosen at each `/nsm/client/open` from `monwire.conf` in the
+/// instance directory; events that come before the first open (the state list does) wait in a
+/// bounded buffer.
+struct SessionOutput {
+    /// `--output`, which wins over the file and is written into it.
+    chosen: Option<PathBuf>,
+    /// The file in use, once open.
+    file: Option<std::fs::File>,
+    pending: std::collections::VecDeque<String>,
+    dropped: u64,
+}
+
+/// The most events kept while waiting for the first open.
+const PENDING_MAX: usize = 10_000;
+
+impl SessionOutput {
+    fn new(chosen: Option<PathBuf>) -> SessionOutput {
+        SessionOutput {
+            chosen,
+            file: None,
+            pending: std::collections::VecDeque::new(),
+            dropped: 0,
+        }
+    }
+
+    /// `/nsm/client/open`: read (or create) `<instance_path>/monwire.conf` and open its output.
+    fn open(&mut self, instance_path: &str) {
+        match session_output_path(instance_path, self.chosen.as_deref()) {
+            Ok(path) => match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+            {
+                Ok(f) => {
+                    note(format!("nsm: writing events to {}", path.display()));
+                    self.file = Some(f);
+                    if self.dropped > 0 {
+                        note(format!(
+                            "nsm: {} events before the session opened were dropped",
+                            self.dropped
+                        ));
+                        self.dropped = 0;
+                    }
+                    let pending = std::mem::take(&mut self.pending);
+                    for line in pending {
+                        self.write(&line);
+                    }
+                }
+                Err(e) => note(format!("nsm: {}: {e}", path.display())),
+            },
+            Err(e) => note(format!("nsm: {instance_path}: {e}")),
+        }
+    }
+
+    fn write(&mut self, line: &str) {
+        use std::io::Write;
+        if let Some(f) = &mut self.file
+            && let Err(e) = writeln!(f, "{line}")
+        {
+            note(format!("nsm: writing events: {e}"));
+            self.file = None;
+        }
+    }
+
+    fn event(&mut self, e: &monwire_event::Event) -> ControlFlow<()> {
+        let Ok(line) = serde_json::to_string(e) else {
+            return ControlFlow::Continue(());
+        };
+        if self.file.is_some() {
+            self.write(&line);
+        } else {
+            if self.pending.len() == PENDING_MAX {
+                self.pending.pop_front();
+                self.dropped += 1;
+            }
+            self.pending.push_back(line);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The events file for an instance: `--output` (then recorded in `monwire.conf`), else the
+/// `output = FILE` line of `<instance_path>/monwire.conf`, else `$MONWIRE_NSM_OUTPUT`, else
+/// `<instance_path>/events.jsonl`. Creates the instance directory and writes `monwire.conf`
+/// when it is missing or `--output` changed it, so a relaunch with no arguments finds the same
+/// choice.
+pub(crate) fn session_output_path(
+    instance_path: &str,
+    chosen: Option<&std::path::Path>,
+) -> std::io::Result<PathBuf> {
+    let dir = PathBuf::from(instance_path);
+    std::fs::create_dir_all(&dir)?;
+    let conf = dir.join(SESSION_CONF);
+    let recorded = std::fs::read_to_string(&conf).ok().and_then(|text| {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == "output").then(|| dir.join(v.trim()))
+            })
+    });
+    let path = match (chosen, &recorded) {
+        (Some(c), _) => std::path::absolute(c)?,
+        (None, Some(r)) => r.clone(),
+        (None, None) => std::env::var_os("MONWIRE_NSM_OUTPUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.join("events.jsonl")),
+    };
+    if recorded.as_ref() != Some(&path) {
+        std::fs::write(
+            &conf,
+            format!(
+                "# monwire-nsm-monitor settings for this session client; edit and reload.\n\
+                 # output: the file the events are appended to, as JSON Lines.\n\
+                 output = {}\n",
+                path.display()
+            ),
+        )?;
+    }
+    Ok(path)
+}
+
+/// The longest a stop waits for the server's `"monitor exit"` before exiting anyway.
+const STOP_GRACE: Duration = Duration::from_millis(1500);
+
+/// Watches until the server stops answering, the sink breaks, a signal, or the monitor closes.
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let shutdown = out.shutdown().clone();
+        let server = match &args.url {
+            Some(u) => resolve_url(u).await,
+            None => nsm_url().await,
+        }
+        .map_err(|e| Failure::Usage(format!("nsm: server address: {e}")))?;
+        let url = format!("osc.udp://{server}/");
+        let bind = any_addr(server.is_ipv4());
+        let as_client = args.as_client || args.in_session;
+        let mut session_out = args
+            .in_session
+            .then(|| SessionOutput::new(args.output.clone()));
+        let mut mon = if as_client {
+            let pid = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
+            let executable = if args.in_session {
+                MONITOR_PROGRAM
+            } else {
+                "monwire"
+            };
+            let mut config = ClientConfig::new("monwire", executable, pid);
+            config.capabilities.insert(Capability::Switch);
+            config.timeout = Duration::from_secs(args.timeout.unwrap_or(5));
+            Monitor::nsm_client(config, bind, server).await
+        } else {
+            let config = ExternalConfig::default()
+                .with_give_up_after(args.timeout.map(Duration::from_secs))
+                .with_probe_every((args.probe > 0).then(|| Duration::from_secs(args.probe)));
+            Monitor::external_with(bind, server, config).await
+        }
+        .map_err(|e| Failure::Runtime(format!("nsm: {url}: {e}")))?;
+        note(format!(
+            "nsm: {url}: announcing as {}",
+            if as_client {
+                "an NSM :monitor:switch: client"
+            } else {
+                "a RaySession external monitor"
+            }
+        ));
+        let mut status = Status::Ok;
+        // Set once the run is to end (a signal, --count, a closed stdout): the quit is sent
+        // and the rest is only read for the server's "monitor exit".
+        let mut stopping = false;
+        let mut stop_deadline: Option<tokio::time::Instant> = None;
+        let mut printed = 0u64;
+        // A flood of bad datagrams gives at most a line a second per cause.
+        let mut malformed = diag::Throttle::new("nsm");
+        loop {
+            let item = tokio::select! {
+                item = out.next(mon.recv()) => item,
+                s = shutdown.wait(), if !stopping => {
+                    stopping = true;
+                    if as_client {
+                        // An NSM client's goodbye is its exit: the server watches its pid.
+                        break;
+                    }
+                    note(format!(
+                        "nsm: {url}: {}: sending /ray/server/monitor_quit",
+                        s.name()
+                    ));
+                    mon.quit();
+                    stop_deadline = Some(tokio::time::Instant::now() + STOP_GRACE);
+                    continue;
+                }
+                () = sleep_until(stop_deadline), if stop_deadline.is_some() => {
+                    note(format!("nsm: {url}: no \"monitor exit\" in time; exiting"));
+                    break;
+                }
+            };
+            let Some(item) = item else { break };
+            if let DriverEvent::Monitor {
+                event: MonitorEvent::Open { instance_path, .. },
+                ..
+            } = &item
+                && let Some(out) = &mut session_out
+            {
+                out.open(instance_path);
+            }
+            if let Some(e) = item.to_event(server) {
+                if stopping {
+                    continue;
+                }
+                printed = printed.saturating_add(1);
+                let enough = args.count.is_some_and(|n| printed >= n);
+                let flow = match &mut session_out {
+                    Some(file) => file.event(&e),
+                    None => out.event(&e),
+                };
+                if flow.is_break() || enough {
+                    stopping = true;
+                    if as_client {
+                        break;
+                    }
+                    mon.quit();
+                    stop_deadline = Some(tokio::time::Instant::now() + STOP_GRACE);
+                }
+                if let DriverEvent::Monitor {
+                    event: MonitorEvent::Disconnected { reason },
+                    ..
+                } = &item
+                {
+                    note(format!(
+                        "nsm: {url}: lost the server ({reason}); announcing again until it is back"
+                    ));
+                }
+                if let DriverEvent::Monitor {
+                    event: MonitorEvent::Reconnected,
+                    ..
+                } = &item
+                {
+                    note(format!("nsm: {url}: the server is back; registered again"));
+                }
+                continue;
+            }
+            match item {
+                DriverEvent::Malformed { error, .. } => {
+                    malformed.report(
+                        &format!("{url}: skipped a malformed datagram ({})", error.cause()),
+                        error,
+                    );
+                    status = Status::BadInput;
+                }
+                DriverEvent::Monitor { event, .. } => match event {
+                    MonitorEvent::TimedOut { waiting_for } => {
+                        malformed.finish();
+                        return Err(Failure::Runtime(format!(
+                            "nsm: {url}: no answer to {waiting_for}"
+                        )));
+                    }
+                    MonitorEvent::AnnounceFailed { code, message } => {
+                        malformed.finish();
+                        return Err(Failure::Runtime(format!(
+                            "nsm: {url} refused the announce: {message} ({code})"
+                        )));
+                    }
+                    closed @ MonitorEvent::Closed { .. } => {
+                        note(format!("nsm: {url}: {closed}"));
+                        break;
+                    }
+                    other => note(format!("nsm: {url}: {other}")),
+                },
+                _ => {}
+            }
+        }
+        malformed.finish();
+        Ok(status)
+    })
+}
+
+fn any_addr(v4: bool) -> std::net::SocketAddr {
+    if v4 {
+        std::net::SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        std::net::SocketAddr::from(([0u16; 8], 0))
+    }
+}
+
+/// How `decode nsm` reads its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Layout {
+    /// `whole` for a file ending in `.hex`, `lines` otherwise.
+    Auto,
+    /// One datagram per line, as hex (`#` lines and empty lines skipped).
+    Lines,
+    /// The whole input is one datagram, as hex; whitespace and newlines are ignored (the
+    /// layout of the golden vectors in `tests/vectors/nsm/*.hex`).
+    Whole,
+}
+
+/// `monwire decode nsm`: one datagram as hex per line, or a whole `.hex` golden vector.
 #[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  monwire decode nsm capture.txt\n  \
+    monwire decode nsm tests/vectors/nsm/ray-client-event-okr-ready.hex")]
 pub(crate) struct DecodeArgs {
     /// The capture file; `-` or nothing for stdin.
     file: Option<PathBuf>,
+    /// The capture layout.
+    #[arg(long, value_enum, default_value = "auto")]
+    layout: Layout,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -78,112 +429,47 @@ fn loopback() -> std::net::SocketAddr {
     std::net::SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-/// Watches until the server stops answering, the sink breaks, or the monitor is closed.
-pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
-    let rt = runtime()?;
-    rt.block_on(async {
-        let server = match &args.url {
-            Some(u) => resolve_url(u).await,
-            None => nsm_url().await,
-        }
-        .map_err(|e| Failure::Usage(format!("nsm: server address: {e}")))?;
-        let bind = if server.is_ipv4() {
-            any_addr(true)
-        } else {
-            any_addr(false)
-        };
-        let timeout = Duration::from_secs(args.timeout);
-        let mut mon = if args.as_client {
-            let pid = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
-            Monitor::nsm_client(ClientConfig::new("monwire", "monwire", pid), bind, server).await
-        } else {
-            Monitor::external(bind, server, timeout).await
-        }
-        .map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
-        let mut status = Status::Ok;
-        let mut quitting = false;
-        let mut printed = 0u64;
-        while let Some(item) = mon.recv().await {
-            if let Some(e) = item.to_event(server) {
-                if quitting {
-                    continue;
-                }
-                printed = printed.saturating_add(1);
-                let enough = args.count.is_some_and(|n| printed >= n);
-                if (sink(e).is_break() || enough) && !quitting {
-                    quitting = true;
-                    mon.quit();
-                    if args.as_client {
-                        break;
-                    }
-                }
-                continue;
-            }
-            match item {
-                DriverEvent::Malformed { from, error } => {
-                    eprintln!("monwire: nsm: skipped a malformed datagram from {from}: {error}");
-                    status = Status::BadInput;
-                }
-                DriverEvent::Monitor { event, .. } => match event {
-                    MonitorEvent::TimedOut { waiting_for } => {
-                        return Err(Failure::Runtime(format!(
-                            "nsm: {server}: no answer to {waiting_for}"
-                        )));
-                    }
-                    MonitorEvent::AnnounceFailed { code, message } => {
-                        return Err(Failure::Runtime(format!(
-                            "nsm: {server} refused the announce: {code:?} {message}"
-                        )));
-                    }
-                    MonitorEvent::CountMismatch {
-                        received,
-                        announced,
-                    } => {
-                        eprintln!(
-                            "monwire: nsm: state list had {received} entries but announced {announced}"
-                        );
-                    }
-                    MonitorEvent::Closed { .. } => break,
-                    other => note(format!("nsm: {other:?}")),
-                },
-                _ => {}
-            }
-        }
-        Ok(status)
-    })
-}
-
-fn any_addr(v4: bool) -> std::net::SocketAddr {
-    if v4 {
-        std::net::SocketAddr::from(([0, 0, 0, 0], 0))
-    } else {
-        std::net::SocketAddr::from(([0u16; 8], 0))
-    }
-}
-
 fn unhex(line: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = line.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".to_owned());
-    }
-    digits
-        .chunks(2)
-        .map(|p| {
-            std::str::from_utf8(p)
-                .ok()
-                .and_then(|s| u8::from_str_radix(s, 16).ok())
-                .ok_or_else(|| format!("bad hex {:?}", String::from_utf8_lossy(p)))
-        })
-        .collect()
+    let mut bytes = Vec::new();
+    capture::unhex_into(line, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Decodes a capture, printing one event per message.
-pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
     let input = capture::open(args.file.as_deref())?;
     let limits = Limits::default();
     let mut status = Status::Ok;
-    capture::for_each_line(input, &what, |n, line| {
+    let whole = match args.layout {
+        Layout::Whole => true,
+        Layout::Lines => false,
+        Layout::Auto => args
+            .file
+            .as_ref()
+            .is_some_and(|p| p.extension().is_some_and(|e| e == "hex")),
+    };
+    if whole {
+        let bytes = capture::read_all(input, &what)?;
+        let text = String::from_utf8_lossy(&bytes);
+        return match unhex(&text)
+            .and_then(|b| codec::decode_datagram(&b, &limits).map_err(|e| e.to_string()))
+        {
+            Ok(messages) => {
+                for m in &messages {
+                    if out.event(&to_event(m)).is_break() {
+                        break;
+                    }
+                }
+                Ok(status)
+            }
+            Err(e) => {
+                diag::note(&what, e);
+                Ok(Status::BadInput)
+            }
+        };
+    }
+    let read = capture::for_each_line(input, &what, out, |out, n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return ControlFlow::Continue(());
@@ -193,22 +479,27 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
         {
             Ok(messages) => {
                 for m in &messages {
-                    printer.event(&to_event(m))?;
+                    out.event(&to_event(m))?;
                 }
             }
             Err(e) => {
-                eprintln!("monwire: {what}:{n}: {e}");
+                diag::input(&what, n, None, e);
                 status = Status::BadInput;
             }
         }
         ControlFlow::Continue(())
     })?;
-    Ok(status)
+    Ok(if read == Status::BadInput {
+        read
+    } else {
+        status
+    })
 }
 
 /// The demo part: our monitor server and our external monitor over loopback UDP.
-pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
+pub(crate) fn demo(out: &mut Pipeline) -> Result<(), Failure> {
     let fail = |what: String| Failure::Runtime(format!("demo: nsm: {what}"));
+    let stop = out.shutdown().clone();
     let rt = runtime()?;
     rt.block_on(async {
         let mut server = UdpServer::bind(loopback())
@@ -256,7 +547,7 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
             while let Some(item) = mon.recv().await {
                 if let Some(e) = item.to_event(addr) {
                     let last = e.subject == "daw" && e.name == "stopped_by_itself";
-                    if (printer.event(&e).is_break() || last) && !quit_sent {
+                    if (out.event(&e).is_break() || last) && !quit_sent {
                         quit_sent = true;
                         mon.quit();
                     }
@@ -280,9 +571,14 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
             }
             Err(fail("the monitor stopped early".into()))
         };
-        tokio::time::timeout(Duration::from_secs(10), run)
-            .await
-            .map_err(|_| fail("timed out".into()))??;
+        let Some(ran) =
+            crate::shutdown::or_stop(&stop, tokio::time::timeout(Duration::from_secs(10), run))
+                .await
+        else {
+            server_task.abort();
+            return Ok(()); // stopped by a signal
+        };
+        ran.map_err(|_| fail("timed out".into()))??;
         tokio::time::timeout(Duration::from_secs(5), server_task)
             .await
             .map_err(|_| fail("server did not finish".into()))?
@@ -461,7 +757,7 @@ fn play(
     step: &Step,
 ) -> Result<(), String> {
     match step {
-        Step::Add(id, jack) => core.add_client(id, jack),
+        Step::Add(id, jack) => core.add_client(id, jack).map_err(|e| e.to_string())?,
         Step::Event(id, e) => core
             .client_event(id, e.clone())
             .map_err(|e| e.to_string())?,
@@ -492,7 +788,7 @@ fn play(
 async fn send_queued(
     socket: &tokio::net::UdpSocket,
     core: &mut MonitorServer<SocketAddr>,
-    printer: &mut Printer,
+    out: &mut Pipeline,
 ) -> Result<(), Failure> {
     while let Some((to, msg)) = core.poll_transmit() {
         let bytes = codec::encode(&msg).map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
@@ -500,13 +796,13 @@ async fn send_queued(
             note(format!("nsm: sending to {to}: {e}"));
             continue;
         }
-        let _ = printer.event(&to_event(&msg).with_source(format!("osc.udp://{to}/")));
+        let _ = out.event(&to_event(&msg).with_source(format!("osc.udp://{to}/")));
     }
     Ok(())
 }
 
 /// Runs the server until the script ends and the monitors are gone (or forever with `--loop`).
-pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
     let text = match &args.script {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| Failure::Usage(format!("nsm: {}: {e}", path.display())))?,
@@ -528,6 +824,7 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
     };
     let rt = runtime()?;
     rt.block_on(async {
+        let shutdown = out.shutdown().clone();
         let socket = tokio::net::UdpSocket::bind(listen)
             .await
             .map_err(|e| Failure::Runtime(format!("nsm: binding {listen}: {e}")))?;
@@ -550,6 +847,7 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
         let limits = Limits::default();
         let mut buf = vec![0u8; 65_536];
         let mut status = Status::Ok;
+        let mut malformed = diag::Throttle::new("nsm");
         // `None` until a monitor announces; then the next step and when it is due.
         let mut next: Option<(usize, tokio::time::Instant)> = None;
         let mut finished_at: Option<tokio::time::Instant> = None;
@@ -557,7 +855,7 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
         let mut nsm_client_seen = false;
         let linger = Duration::from_secs(args.linger);
         loop {
-            send_queued(&socket, &mut core, printer).await?;
+            send_queued(&socket, &mut core, out).await?;
             if let Some(t) = finished_at {
                 if core.monitors().is_empty() && !nsm_client_seen {
                     note("nsm: script done and no monitor left; exiting");
@@ -571,6 +869,18 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
             let step_due = next.map(|(_, at)| at);
             let linger_due = finished_at.map(|t| t + linger);
             tokio::select! {
+                stop = shutdown.wait() => {
+                    // ray-daemon's own goodbye: close the session, stopping every running
+                    // client in reverse order, so that every monitor sees them stop.
+                    note(format!(
+                        "nsm: {}; closing the session and exiting",
+                        stop.name()
+                    ));
+                    core.terminate();
+                    send_queued(&socket, &mut core, out).await?;
+                    malformed.finish();
+                    return Ok(status);
+                }
                 r = socket.recv_from(&mut buf) => {
                     let (n, from) = r.map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
                     let datagram = buf.get(..n).unwrap_or_default();
@@ -600,7 +910,10 @@ pub(crate) fn serve(args: &ServeArgs, printer: &mut Printer) -> Run {
                             }
                         }
                         Err(error) => {
-                            note(format!("nsm: malformed datagram from {from}: {error}"));
+                            malformed.report(
+                                &format!("skipped a malformed datagram ({})", error.cause()),
+                                format!("from {from}: {error}"),
+                            );
                             if let Some((path, tags)) = error.unaccepted_message() {
                                 core.handle_unknown(from, path, tags);
                             }

@@ -1,115 +1,214 @@
-//! Printing events: a readable line on a terminal, JSON Lines otherwise.
+//! The stdout sink: events as text lines (a terminal) or JSON Lines (a pipe), buffered.
+//!
+//! The line formats are [`monwire_cli::view`]'s. Output is buffered; the
+//! [`Pipeline`](crate::pipeline::Pipeline) flushes it when the source says it has nothing
+//! ready, when 64 KiB are waiting, and at the end of the run, so a decode into a pipe makes
+//! one write per 64 KiB and a live view shows each event as soon as the source waits.
 
 use std::io::{self, IsTerminal, Write};
 use std::ops::ControlFlow;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use monwire_cli::view::{TextStyle, TextView, write_json_line};
 use monwire_event::Event;
 
-/// Prints events to stdout, one per line, flushed at once (the output is live).
+use crate::Failure;
+use crate::pipeline::Sink;
+
+/// The output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// One readable line per event.
+    Text,
+    /// JSON Lines of `monwire_event::Event` (the documented JSON form).
+    Json,
+}
+
+/// When to colour text output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// When stdout is a terminal and `NO_COLOR` is not set (`CLICOLOR_FORCE` forces it).
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// How the printer was asked to print.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PrintOptions {
+    /// `--format`, `--json`; `None`: text on a terminal, JSON otherwise.
+    pub(crate) format: Option<Format>,
+    /// `--color`.
+    pub(crate) color: ColorChoice,
+    /// `--utc`.
+    pub(crate) utc: bool,
+    /// `-v`.
+    pub(crate) verbose: bool,
+    /// `-q`: print no events.
+    pub(crate) quiet: bool,
+}
+
+/// Flush at least this often by size.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// Prints events to stdout (see the module docs).
 pub(crate) struct Printer {
-    json: bool,
-    out: Box<dyn Write + Send>,
+    format: Format,
+    view: TextView,
+    quiet: bool,
+    terminal: bool,
+    out: Box<dyn Write>,
+    line: String,
+    buf: Vec<u8>,
     broken: bool,
 }
 
+fn terminal_width() -> Option<usize> {
+    terminal_size::terminal_size_of(io::stdout())
+        .map(|(w, _)| usize::from(w.0))
+        .filter(|&w| w > 0)
+}
+
 impl Printer {
-    /// A printer on stdout: JSON when asked for or when stdout is not a terminal.
-    pub(crate) fn stdout(json: bool) -> Printer {
-        let json = json || !io::stdout().is_terminal();
+    /// A printer on stdout.
+    pub(crate) fn stdout(opts: PrintOptions) -> Printer {
+        let stdout = io::stdout();
+        let terminal = stdout.is_terminal();
+        let format = opts
+            .format
+            .unwrap_or(if terminal { Format::Text } else { Format::Json });
+        let color = match opts.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => !matches!(
+                anstream::AutoStream::choice(&stdout),
+                anstream::ColorChoice::Never
+            ),
+        };
+        let style = TextStyle {
+            color,
+            utc: opts.utc,
+            verbose: opts.verbose,
+            width: if terminal { terminal_width() } else { None },
+        };
         Printer {
-            json,
-            out: Box::new(io::stdout()),
+            format,
+            view: TextView::new(style),
+            quiet: opts.quiet,
+            terminal,
+            out: Box::new(stdout),
+            line: String::with_capacity(256),
+            buf: Vec::with_capacity(FLUSH_AT + 4096),
             broken: false,
         }
     }
 
-    /// Prints one event. `Break` when stdout is gone (a closed pipe): the caller stops.
-    pub(crate) fn event(&mut self, e: &Event) -> ControlFlow<()> {
+    /// Whether events print as JSON.
+    #[allow(dead_code, reason = "for protocol modules that print their own syntax")]
+    pub(crate) fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    fn written(&mut self) -> ControlFlow<()> {
         if self.broken {
             return ControlFlow::Break(());
         }
-        let written = if self.json {
-            match serde_json::to_string(e) {
-                Ok(line) => writeln!(self.out, "{line}"),
-                Err(err) => {
-                    eprintln!("monwire: event has no JSON form: {err}");
-                    Ok(())
-                }
-            }
+        if self.buf.len() >= FLUSH_AT {
+            self.write_out();
+        }
+        if self.broken {
+            ControlFlow::Break(())
         } else {
-            writeln!(self.out, "{}", human(e))
-        };
-        match written.and_then(|()| self.out.flush()) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(_) => {
-                self.broken = true;
-                ControlFlow::Break(())
-            }
+            ControlFlow::Continue(())
         }
     }
 
-    /// Prints a line of text as is (for formats other than events, such as printers of a
-    /// protocol's own syntax).
-    pub(crate) fn raw_line(&mut self, line: &str) -> ControlFlow<()> {
-        match writeln!(self.out, "{line}").and_then(|()| self.out.flush()) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(_) => {
-                self.broken = true;
-                ControlFlow::Break(())
-            }
+    fn write_out(&mut self) {
+        if self.buf.is_empty() || self.broken {
+            self.buf.clear();
+            return;
         }
+        if self
+            .out
+            .write_all(&self.buf)
+            .and_then(|()| self.out.flush())
+            .is_err()
+        {
+            // A closed pipe (`| head`): stop printing, quietly, as other tools do.
+            self.broken = true;
+        }
+        self.buf.clear();
+    }
+
+    /// Prints a line of text as is (for a protocol's own syntax, such as Galaxy PR text).
+    pub(crate) fn raw_line(&mut self, line: &str) -> ControlFlow<()> {
+        if !self.quiet {
+            self.buf.extend_from_slice(line.as_bytes());
+            self.buf.push(b'\n');
+        }
+        self.written()
     }
 
     /// Writes raw bytes (for re-encoded output).
     pub(crate) fn raw_bytes(&mut self, bytes: &[u8]) -> ControlFlow<()> {
-        match self.out.write_all(bytes).and_then(|()| self.out.flush()) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(_) => {
-                self.broken = true;
-                ControlFlow::Break(())
-            }
+        if !self.quiet {
+            self.buf.extend_from_slice(bytes);
         }
+        self.written()
     }
 }
 
-/// Progress and notes go to stderr, so stdout stays events only.
+impl Sink for Printer {
+    fn event(&mut self, e: &Event) -> ControlFlow<()> {
+        if self.quiet {
+            return ControlFlow::Continue(());
+        }
+        match self.format {
+            Format::Json => {
+                if let Err(err) = write_json_line(e, &mut self.buf) {
+                    crate::diag::note("output", format!("event has no JSON form: {err}"));
+                }
+            }
+            Format::Text => {
+                self.line.clear();
+                self.view.write_line(e, &mut self.line);
+                self.buf.extend_from_slice(self.line.as_bytes());
+            }
+        }
+        self.written()
+    }
+
+    fn flush(&mut self) {
+        self.write_out();
+        if self.terminal {
+            // The terminal may have been resized.
+            self.view.set_width(terminal_width());
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), Failure> {
+        self.write_out();
+        Ok(())
+    }
+
+    fn name(&self) -> &str {
+        "stdout"
+    }
+}
+
+/// Progress and notes go to stderr as `monwire: <msg>`, so stdout stays events only.
+///
+/// Prefer [`crate::diag::note`], which takes the place (`zmq`, `nsm`, …) and the text apart.
 pub(crate) fn note(msg: impl std::fmt::Display) {
     eprintln!("monwire: {msg}");
 }
 
-/// `HH:MM:SS.mmm` (UTC) of the event's observed time, else its wire time, else now.
-fn clock(e: &Event) -> String {
-    let t = e.observed.or(e.time).unwrap_or_else(SystemTime::now);
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let s = d.as_secs() % 86_400;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60,
-        d.subsec_millis()
-    )
-}
-
-/// The readable line: time, protocol, subject, kind, name, attributes.
+/// The readable line of an event, for stderr progress lines (UTC-free: local time, no colour,
+/// no cut).
 pub(crate) fn human(e: &Event) -> String {
-    let mut line = format!(
-        "{} {:<6} {:<5} {:<13} {}",
-        clock(e),
-        e.protocol.as_str(),
-        e.severity.as_str(),
-        e.kind.as_str(),
-        e.name
-    );
-    if let Some(source) = &e.source {
-        line.push_str(&format!(" [{source}]"));
-    }
-    if !e.subject.is_empty() {
-        line.push_str(&format!(" {}", e.subject));
-    }
-    for (k, v) in e.attributes.iter() {
-        line.push_str(&format!(" {k}={v}"));
-    }
-    line
+    let mut s = String::new();
+    TextView::new(TextStyle::default()).write_line(e, &mut s);
+    s.pop();
+    s
 }

@@ -3,10 +3,11 @@
 //! # `decode sysadm` input
 //!
 //! One SysAdm JSON message per line (a websocket text frame's payload, as the server or the
-//! client writes it); empty lines are skipped. Events print as their `monwire_event::Event`;
-//! requests and replies print as an `other` event named after the message, with
-//! `sysadm.message` (`request`, `reply`, `error`), `sysadm.namespace`, `sysadm.id` and
-//! `sysadm.args`. A line that does not decode is reported on stderr with its line number and
+//! client writes it); empty lines are skipped. Every message prints as the
+//! `monwire_event::Event` that `monwire_sysadm::event::to_event` makes of it: events with their
+//! kind and summary, requests and replies as `other` events named after the message, with
+//! `sysadm.message` (`request`, `reply`, `error`) and `sysadm.args` as a structured value.
+//! Passwords, tokens and signatures are redacted. A line that does not decode is reported on stderr with its line number and
 //! the decoder's position, and the exit status is 1.
 //!
 //! # `serve sysadm` script
@@ -30,27 +31,29 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use monwire_event::{Event, Kind, Protocol};
+use monwire_event::{Event, Severity};
 use monwire_sysadm::codec::{Limits, decode as decode_message};
-use monwire_sysadm::event::{to_event, unwrap_bridged};
+use monwire_sysadm::event::{session, to_event, unwrap_bridged};
 use monwire_sysadm::message::{
-    Body, ClassEvent, Dispatcher, EventBody, JobState, LifePreserver, LpClass, Message, Object,
-    Priority, ProcessLog, Reply, Request, SystemState, Zpool,
+    ClassEvent, Dispatcher, EventBody, JobState, LifePreserver, LpClass, Message, Object, Priority,
+    ProcessLog, SystemState, Zpool,
 };
 use monwire_sysadm::session::{
-    AllowAll, ClientConfig, ClientEvent, ServerConfig, StaticUser, Verifier,
+    AllowAll, ClientConfig, ClientEvent, LoginGuard, ServerConfig, StaticUser, Verifier,
 };
 use monwire_sysadm::tokio::{
     ClientOptions, ClientTls, ServerHandle, ServerOptions, ServerTls, spawn_client, spawn_server,
 };
 
-use crate::output::{Printer, note};
-use crate::{Failure, Run, Sink, Status};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::{Failure, Run, Status};
 
 const PASSWORD_ENV: &str = "MONWIRE_SYSADM_PASSWORD";
 
 /// `monwire watch sysadm`.
 #[derive(Args, Debug)]
+#[command(after_help = WATCH_HELP)]
 pub(crate) struct WatchArgs {
     /// The server: `wss://HOST[:PORT]` (default port 12150) or `ws://…`.
     url: String,
@@ -104,7 +107,8 @@ fn password(user: &str) -> Result<String, Failure> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+/// The runtime the SysAdm parts run on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -115,9 +119,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// The `Event` to print for what a client reported.
 fn client_event(ev: ClientEvent, source: &str) -> Event {
     let mut e = match ev {
-        ClientEvent::Event(m) => unwrap_bridged(&m)
-            .or_else(|| to_event(&m))
-            .unwrap_or_else(|| Event::new(Protocol::SysAdm, Kind::Other, m.name.clone())),
+        ClientEvent::Event(m) => unwrap_bridged(&m).unwrap_or_else(|| to_event(&m)),
         ClientEvent::Session(e) => e,
     };
     if e.source.is_none() {
@@ -128,7 +130,7 @@ fn client_event(ev: ClientEvent, source: &str) -> Event {
 
 /// `monwire watch sysadm`: connect, authenticate, subscribe and print every event; reconnects
 /// on its own.
-pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let mut opts = ClientOptions::new(&args.url).map_err(|e| Failure::Usage(e.to_string()))?;
     opts.tls = match (&args.ca, args.insecure) {
         (_, true) => ClientTls::InsecureAcceptAnyCertificate,
@@ -155,21 +157,68 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
     rt.block_on(async {
         let mut client = spawn_client(opts).map_err(|e| Failure::Usage(e.to_string()))?;
         let mut seen = 0u64;
-        while let Some(ev) = client.next().await {
+        let stop = out.shutdown().clone();
+        let mut stopped = false;
+        loop {
+            let ev = tokio::select! {
+                ev = out.next(client.next()) => ev,
+                _ = stop.wait() => {
+                    stopped = true;
+                    break;
+                }
+            };
+            let Some(ev) = ev else { break };
             let wire = matches!(ev, ClientEvent::Event(_));
-            if sink(client_event(ev, &source)).is_break() {
+            if let ClientEvent::Session(e) = &ev {
+                match e.name.as_str() {
+                    // Each retry gets its stderr line, with the error and the delay.
+                    session::RECONNECTING => {
+                        crate::diag::note("sysadm", e.summary_text());
+                        continue;
+                    }
+                    // The reason the client stopped is the run's one error line (below).
+                    session::AUTH_FAILED if e.severity == Severity::Error => continue,
+                    _ => {}
+                }
+            }
+            if out.event(&client_event(ev, &source)).is_break() {
+                stopped = true;
                 break;
             }
             if wire {
                 seen += 1;
                 if args.count.is_some_and(|n| seen >= n) {
+                    stopped = true;
                     break;
                 }
             }
         }
+        // The goodbye: a websocket close frame, within a deadline well inside the grace time.
         client.close();
-        Ok(Status::Ok)
+        match tokio::time::timeout(GOODBYE, client.join()).await {
+            Ok(Ok(())) | Err(_) => Ok(Status::Ok),
+            Ok(Err(_)) if stopped => Ok(Status::Ok),
+            Ok(Err(e)) => Err(Failure::Runtime(watch_failure(&e, &source))),
+        }
     })
+}
+
+/// The one stderr line for a client that stopped for good.
+fn watch_failure(e: &monwire_sysadm::tokio::Error, source: &str) -> String {
+    use monwire_sysadm::error::ClientFailure;
+    use monwire_sysadm::tokio::Error;
+    match e {
+        Error::Certificate { url, reason } => format!(
+            "sysadm: {url}: the server's certificate is not trusted ({reason}); give its \
+             certificate with --ca FILE, or use --insecure to skip the check"
+        ),
+        Error::Client(ClientFailure::LoginRequired(why)) => format!(
+            "sysadm: {source}: the server requires a login ({why}); use --user NAME \
+             (password from {PASSWORD_ENV})"
+        ),
+        Error::Client(f) => format!("sysadm: {source}: {f}"),
+        other => format!("sysadm: {source}: {other}"),
+    }
 }
 
 /// `monwire decode sysadm`.
@@ -180,60 +229,35 @@ pub(crate) struct DecodeArgs {
 }
 
 /// Decodes one JSON message per line.
-pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = crate::capture::name(args.file.as_deref());
     let input = crate::capture::open(args.file.as_deref())?;
     let mut status = Status::Ok;
     let limits = Limits::default();
-    crate::capture::for_each_line(input, &what, |n, line| {
+    let read = crate::capture::for_each_line(input, &what, out, |out, n, line| {
         if line.trim().is_empty() {
             return ControlFlow::Continue(());
         }
         match decode_message(line.as_bytes(), &limits) {
-            Ok(m) => printer.event(&message_event(&m)),
+            Ok(m) => out.event(&message_event(&m)),
             Err(e) => {
-                eprintln!("monwire: {what}: line {n}: {e}");
+                crate::diag::input(&what, n, None, e);
                 status = Status::BadInput;
                 ControlFlow::Continue(())
             }
         }
     })?;
-    Ok(status)
+    Ok(if read == Status::BadInput {
+        read
+    } else {
+        status
+    })
 }
 
+/// The event printed for a decoded message: a bridged event as itself, anything else through
+/// `to_event` (which maps requests and replies too, and redacts their secrets).
 fn message_event(m: &Message) -> Event {
-    if let Some(e) = unwrap_bridged(m).or_else(|| to_event(m)) {
-        return e;
-    }
-    let what = match &m.body {
-        Body::Request(_) | Body::NoArgs => "request",
-        Body::Reply(_) => "reply",
-        Body::Error(_) => "error",
-        Body::Event(_) => "event",
-    };
-    let kind = if what == "error" {
-        Kind::Failed
-    } else {
-        Kind::Other
-    };
-    // Credentials and tokens never reach the output.
-    let args = match &m.body {
-        Body::Request(Request::Auth(c)) => {
-            format!(
-                "{{\"password\":\"<redacted>\",\"username\":{}}}",
-                serde_json::Value::from(c.username.as_str())
-            )
-        }
-        Body::Request(Request::AuthToken { .. }) => "{\"token\":\"<redacted>\"}".to_owned(),
-        Body::Reply(Reply::Token(_)) => "[\"<redacted>\",0]".to_owned(),
-        _ => m.args().map(|a| a.to_string()).unwrap_or_default(),
-    };
-    Event::new(Protocol::SysAdm, kind, m.name.clone())
-        .with_subject(m.namespace.clone())
-        .with_attr("sysadm.message", what)
-        .with_attr("sysadm.namespace", m.namespace.clone())
-        .with_attr("sysadm.id", m.id.clone())
-        .with_attr("sysadm.args", args)
+    unwrap_bridged(m).unwrap_or_else(|| to_event(m))
 }
 
 /// TLS options shared by `serve sysadm` and `bridge`.
@@ -257,9 +281,92 @@ pub(crate) struct ListenArgs {
     /// Write the generated self-signed certificate (PEM) here, for clients' --ca.
     #[arg(long)]
     cert_out: Option<PathBuf>,
+    /// Failed logins from one address that block it (SysAdm's guard; 0 turns it off).
+    /// Loopback addresses are never blocked.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    max_login_failures: u32,
+    /// Quiet seconds after which an address's failure count starts again.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    login_failure_window: u64,
+    /// Seconds a blocked address's new connections are closed at once.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    login_block: u64,
+    /// Refuse the empty-password re-login from loopback (see below).
+    #[arg(long)]
+    no_loopback_relogin: bool,
+    /// Keep the times of password logins in FILE (user names and times only, never a
+    /// password or token), so that the loopback re-login still works after a restart.
+    #[arg(long, value_name = "FILE")]
+    login_state: Option<PathBuf>,
 }
 
-async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
+/// The login-state file: one `USER<TAB>UNIX-SECONDS` line per user's last password login.
+fn read_login_state(path: &std::path::Path) -> Vec<(String, u64)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| {
+            let (user, secs) = l.split_once('\t')?;
+            Some((user.to_owned(), secs.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn write_login_state(path: &std::path::Path, logins: &std::collections::BTreeMap<String, u64>) {
+    let mut text = String::new();
+    for (user, secs) in logins {
+        if !user.contains(['\t', '\n']) {
+            text.push_str(&format!("{user}\t{secs}\n"));
+        }
+    }
+    let tmp = path.with_extension("tmp");
+    if let Err(e) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)) {
+        crate::diag::note("sysadm", format!("{}: {e}", path.display()));
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `serve sysadm --help`: the server's own rules, then examples.
+pub(crate) const SERVE_HELP: &str = "\
+Logins: with --user, that user and MONWIRE_SYSADM_PASSWORD; without it, any username and
+password. A user connecting from a loopback address who logged in with a password (or used
+the token of such a login) within the token lifetime (15 min) may log in again with an empty
+password, as the reference Qt client does after a reconnect; --no-loopback-relogin refuses it.
+With --login-state FILE this also holds across a restart of the server.
+After --max-login-failures failed logins from one address, each within --login-failure-window
+of the one before, its new connections are closed at once for --login-block seconds.
+Loopback is exempt. Every handshake (TLS, websocket) has a 10 s deadline, every write 10 s;
+a subscriber whose queue of 1024 frames overflows is disconnected. SIGINT or SIGTERM closes
+every connection with a websocket close frame (1001, going away). The same holds for `bridge`.
+
+Examples:
+  monwire serve sysadm --listen 127.0.0.1:12150 --cert-out /tmp/sysadm.pem
+  MONWIRE_SYSADM_PASSWORD=pw monwire serve sysadm --listen 127.0.0.1:12150 --plain --user admin";
+
+/// Shown by `watch sysadm --help`.
+const WATCH_HELP: &str = "\
+The password of --user comes from MONWIRE_SYSADM_PASSWORD, or a prompt on the terminal; never
+from an argument. A refused login, a 401 (the server wants --user), an untrusted certificate
+(give it with --ca, or --insecure) or a failed handshake end the run with one stderr line and
+exit 1. While the server cannot be reached, each attempt prints a stderr line with the delay
+before the next (1, 2, 4 ... 60 s); after a login, a lost connection is made again and every
+subscription renewed. SIGINT or SIGTERM sends a websocket close frame and exits.
+
+Examples:
+  MONWIRE_SYSADM_PASSWORD=pw monwire watch sysadm wss://trueos-box:12150 --ca server.pem --user me
+  monwire watch sysadm ws://127.0.0.1:12150 --user demo --subscribe dispatcher,monwire-zmq";
+
+/// How long the SysAdm goodbye (websocket close frames) may take after a signal.
+const GOODBYE: Duration = Duration::from_millis(1500);
+
+/// Starts the SysAdm server `serve sysadm` and `bridge` publish on.
+pub(crate) async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
     if args.plain && !args.listen.ip().is_loopback() {
         return Err(Failure::Usage(format!(
             "--plain is for loopback addresses only, not {}",
@@ -293,6 +400,13 @@ async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
         tls,
         config: ServerConfig {
             hostname,
+            login_guard: LoginGuard {
+                max_failures: args.max_login_failures,
+                window: Duration::from_secs(args.login_failure_window),
+                block: Duration::from_secs(args.login_block),
+                exempt_loopback: true,
+            },
+            loopback_relogin: !args.no_loopback_relogin,
             ..Default::default()
         },
         verifier,
@@ -304,9 +418,26 @@ async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
             .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
     }
     note(format!("sysadm: serving {}", srv.url()));
+    let state = args.login_state.clone();
+    let mut logins = std::collections::BTreeMap::new();
+    if let Some(path) = &state {
+        let now = unix_now();
+        for (user, secs) in read_login_state(path) {
+            srv.remember_password_login(&user, Duration::from_secs(now.saturating_sub(secs)));
+            logins.insert(user, secs);
+        }
+    }
     tokio::spawn(async move {
         while let Some(e) = events.recv().await {
             note(format!("sysadm: {}", crate::output::human(&e)));
+            if let Some(path) = &state
+                && e.name == "authenticated"
+                && e.attr("sysadm.method").and_then(|v| v.as_str()) == Some("password")
+                && let Some(user) = e.attr("sysadm.user").and_then(|v| v.as_str())
+            {
+                logins.insert(user.to_owned(), unix_now());
+                write_login_state(path, &logins);
+            }
         }
     });
     Ok(srv)
@@ -401,8 +532,9 @@ pub(crate) fn script(round: u64) -> Vec<Message> {
 }
 
 /// `monwire serve sysadm`: publishes the scripted feed.
-pub(crate) fn serve(args: &ServeArgs) -> Run {
+pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
     let rt = runtime()?;
+    let stop = out.shutdown().clone();
     rt.block_on(async {
         let srv = start_server(&args.listen).await?;
         let mut round = 0u64;
@@ -412,41 +544,23 @@ pub(crate) fn serve(args: &ServeArgs) -> Run {
                 srv.publish(&m)
                     .map_err(|e| Failure::Runtime(format!("sysadm: publish: {e}")))?;
             }
-            if args.count.is_some_and(|n| round >= n) {
+            let pause = if args.count.is_some_and(|n| round >= n) {
                 // Let the last round reach the subscribers.
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                Duration::from_millis(500)
+            } else {
+                Duration::from_millis(args.interval)
+            };
+            let signalled = crate::shutdown::or_stop(&stop, tokio::time::sleep(pause))
+                .await
+                .is_none();
+            if signalled || args.count.is_some_and(|n| round >= n) {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(args.interval)).await;
         }
-        srv.shutdown();
+        // The goodbye: every connection gets a close frame (1001) before the run ends.
+        srv.shutdown_gracefully(GOODBYE).await;
         Ok(Status::Ok)
     })
-}
-
-/// `monwire bridge`.
-#[derive(Args, Debug)]
-pub(crate) struct BridgeArgs {
-    #[command(flatten)]
-    listen: ListenArgs,
-    /// The live source to republish (as `monwire watch` takes it).
-    #[command(subcommand)]
-    source: crate::WatchCmd,
-}
-
-/// `monwire bridge`: runs the source and publishes every event it yields as a SysAdm event
-/// (`monwire-<protocol>`, args = the event JSON; SysAdm events as themselves).
-pub(crate) fn bridge(args: &BridgeArgs) -> Run {
-    let rt = runtime()?;
-    let srv = rt.block_on(start_server(&args.listen))?;
-    let status = args.source.run(&mut |e| {
-        if let Err(err) = srv.publish_event(&e) {
-            note(format!("bridge: cannot publish {}: {err}", e.name));
-        }
-        ControlFlow::Continue(())
-    });
-    srv.shutdown();
-    status
 }
 
 /// The demo's server on a free loopback port, user `demo` with password `demo`.
@@ -470,7 +584,7 @@ async fn demo_server(
 
 /// The demo's SysAdm part: our server (wss, self-signed) and our client (trusting exactly that
 /// certificate) on loopback; one round of the script must arrive in full.
-pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
+pub(crate) fn demo(out: &mut Pipeline) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: sysadm: {e}"));
     let rt = runtime()?;
     rt.block_on(async {
@@ -493,9 +607,19 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
         let mut subscribed = 0;
         let mut got = Vec::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let stop = out.shutdown().clone();
         while got.len() < expected.len() {
-            let ev = tokio::time::timeout_at(deadline, client.next())
-                .await
+            let Some(next) =
+                crate::shutdown::or_stop(&stop, tokio::time::timeout_at(deadline, client.next()))
+                    .await
+            else {
+                // Stopped by a signal: close both ends and end the part.
+                client.close();
+                srv.shutdown();
+                let _ = std::fs::remove_file(&ca);
+                return Ok(());
+            };
+            let ev = next
                 .map_err(|_| {
                     fail(&format!(
                         "only {} of {} scripted events arrived",
@@ -516,7 +640,7 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
                 ClientEvent::Event(m) => got.push(m.clone()),
                 _ => {}
             }
-            let _ = printer.event(&client_event(ev, &url));
+            let _ = out.event(&client_event(ev, &url));
         }
         client.close();
         srv.shutdown();
@@ -534,8 +658,8 @@ pub(crate) fn demo(printer: &mut Printer) -> Result<(), Failure> {
 /// `source` (the demo's zmq part) as `monwire-zmq`; our client, subscribed to `monwire-zmq`,
 /// must receive each one, unwrapped back into the zmq event it was.
 pub(crate) fn demo_bridge(
-    printer: &mut Printer,
-    source: fn(&mut dyn FnMut(Event)) -> Result<(), Failure>,
+    out: &mut Pipeline,
+    source: &mut crate::demo::Part<'_>,
 ) -> Result<(), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Runtime(format!("demo: bridge: {e}"));
     let rt = runtime()?;
@@ -549,12 +673,20 @@ pub(crate) fn demo_bridge(
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         let mut published = None;
         let mut got = 0usize;
+        let stop = out.shutdown().clone();
         loop {
             if published.is_some_and(|n| got >= n) {
                 break;
             }
-            let ev = tokio::time::timeout_at(deadline, client.next())
-                .await
+            let Some(next) =
+                crate::shutdown::or_stop(&stop, tokio::time::timeout_at(deadline, client.next()))
+                    .await
+            else {
+                client.close();
+                srv.shutdown();
+                return Ok(());
+            };
+            let ev = next
                 .map_err(|_| fail(&format!("only {got} bridged events arrived")))?
                 .ok_or_else(|| fail(&"the client stopped"))?;
             match &ev {
@@ -570,7 +702,7 @@ pub(crate) fn demo_bridge(
                 }
                 ClientEvent::Event(_) => {
                     got += 1;
-                    let _ = printer.event(&client_event(ev, &url));
+                    let _ = out.event(&client_event(ev, &url));
                 }
                 _ => {}
             }
@@ -579,27 +711,4 @@ pub(crate) fn demo_bridge(
         srv.shutdown();
         Ok(())
     })
-}
-
-/// The protocols `monwire serve` can play the producer role of.
-#[derive(clap::Subcommand, Debug)]
-pub(crate) enum ServeCmd {
-    /// A SysAdm-compatible event server publishing a documented scripted feed.
-    Sysadm(ServeArgs),
-    /// An NSM/RaySession monitor server playing a documented scripted session.
-    Nsm(crate::nsm::ServeArgs),
-    /// Play the Galaxy Hub side (handshake, reinitialize, scripted status messages, a debug
-    /// prompt) against a GUI.
-    Galaxy(crate::galaxy::ServeArgs),
-}
-
-impl ServeCmd {
-    /// Runs the server until its script ends (or forever).
-    pub(crate) fn run(&self, printer: &mut Printer) -> Run {
-        match self {
-            ServeCmd::Sysadm(args) => serve(args),
-            ServeCmd::Galaxy(args) => crate::galaxy::serve(args),
-            ServeCmd::Nsm(args) => crate::nsm::serve(args, printer),
-        }
-    }
 }

@@ -7,12 +7,13 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, ValueEnum};
 use monwire_event::Event;
 use monwire_zmq::codec::{ByteOrder, Codec};
-use monwire_zmq::event::{v1_to_event, v2_to_event};
+use monwire_zmq::event::to_event;
 use monwire_zmq::zmq::{AttachOptions, Monitor, TryRecv};
-use monwire_zmq::{EventMask, V1Message};
+use monwire_zmq::{EventMask, V1MessageRef};
 
-use crate::output::{Printer, note};
-use crate::{Failure, Run, Sink, Status, capture};
+use crate::output::note;
+use crate::pipeline::Pipeline;
+use crate::{Failure, Run, Status, capture, diag};
 
 /// ZeroMQ socket types `watch zmq` can open.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -91,19 +92,31 @@ fn parse_mask(text: &str) -> Result<EventMask, String> {
     Ok(mask)
 }
 
-fn observed(msg: &V1Message, source: &str) -> Event {
-    let mut e = v1_to_event(msg).with_observed(SystemTime::now());
+fn observed(msg: &V1MessageRef<'_>, source: &str) -> Event {
+    let mut e = to_event(msg).with_observed(SystemTime::now());
     e.source = Some(source.to_owned());
     e
 }
 
-/// Runs `watch zmq`, delivering events to `sink`.
-pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
+/// The longest `watch zmq` waits between two looks at the shutdown token.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Runs `watch zmq`, delivering events to `out`, until `--count` events, the end of the
+/// monitor, or a signal (checked before every event and at least every 100 ms; zmq has no
+/// goodbye to send: the monitor is stopped and drained, its last events printed, and the
+/// socket closed with linger 0, so the context ends at once).
+///
+/// The read loop takes every monitor message that is ready through the lending read (no copy
+/// until the event is built), discards whatever data the socket received, flushes the output,
+/// and only then waits for the monitor or the socket, at most [`TICK`].
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let rt = |op: &str, e: &dyn std::fmt::Display| Failure::Runtime(format!("zmq: {op}: {e}"));
     let ctx = zmq::Context::new();
-    let socket = ctx
+    let mut socket = ctx
         .socket(args.socket_type.zmq())
         .map_err(|e| rt("creating the socket", &e))?;
+    // Nothing is sent on it; never let unsent data hold the context at exit.
+    socket.set_linger(0).map_err(|e| rt("setting LINGER", &e))?;
     if matches!(args.socket_type, SocketKind::Sub) {
         socket
             .set_subscribe(b"")
@@ -134,24 +147,67 @@ pub(crate) fn watch(args: &WatchArgs, sink: Sink<'_>) -> Run {
         source = format!("{kind} {ep}");
     }
     let mut seen = 0u64;
+    let mut data = zmq::Message::new();
     loop {
-        if args.count.is_some_and(|n| seen >= n) {
-            return Ok(Status::Ok);
+        // Everything the monitor has ready.
+        loop {
+            if out.shutdown().is_requested() {
+                // Stop the monitor and print what it still had (its MONITOR_STOPPED too).
+                if let Err(e) = monitor.stop(&mut socket) {
+                    diag::note("zmq", format!("stopping the monitor: {e}"));
+                }
+                loop {
+                    match monitor.recv_ref() {
+                        Ok(Some(m)) => {
+                            let _ = out.event(&observed(&m, &source));
+                        }
+                        Ok(None) => break,
+                        Err(e) => diag::note("zmq", e),
+                    }
+                }
+                return Ok(Status::Ok);
+            }
+            if args.count.is_some_and(|n| seen >= n) {
+                return end_quietly(&mut monitor, &mut socket);
+            }
+            match monitor.try_recv_ref() {
+                Ok(TryRecv::Message(m)) => {
+                    seen += 1;
+                    if out.event(&observed(&m, &source)).is_break() {
+                        return end_quietly(&mut monitor, &mut socket);
+                    }
+                }
+                Ok(TryRecv::Empty) => break,
+                Ok(TryRecv::Ended) => return Ok(Status::Ok),
+                Err(e) => diag::note("zmq", e),
+            }
         }
         // Read and discard data so peers are not held up by our queue.
-        while socket.recv_multipart(zmq::DONTWAIT).is_ok() {}
-        match monitor.recv_timeout(Duration::from_millis(200)) {
-            Ok(TryRecv::Message(m)) => {
-                seen += 1;
-                if sink(observed(&m, &source)).is_break() {
-                    return Ok(Status::Ok);
-                }
-            }
-            Ok(TryRecv::Empty) => {}
-            Ok(TryRecv::Ended) => return Ok(Status::Ok),
-            Err(e) => note(format!("zmq: {e}")),
+        while socket.recv(&mut data, zmq::DONTWAIT).is_ok() {}
+        // Nothing ready: flush, then wait for the monitor or the socket.
+        out.idle();
+        let Some(reader) = monitor.reader() else {
+            return Ok(Status::Ok);
+        };
+        let mut items = [
+            reader.as_poll_item(zmq::POLLIN),
+            socket.as_poll_item(zmq::POLLIN),
+        ];
+        let ms = i64::try_from(TICK.as_millis()).unwrap_or(100);
+        match zmq::poll(&mut items, ms) {
+            Ok(_) | Err(zmq::Error::EINTR) => {}
+            Err(e) => return Err(rt("waiting for events", &e)),
         }
     }
+}
+
+/// Ends a run that stops before the monitor's end (`--count`, stdout closed): the monitor is
+/// stopped (its remaining events are not printed) and the socket closed.
+fn end_quietly(monitor: &mut Monitor, socket: &mut zmq::Socket) -> Run {
+    if let Err(e) = monitor.stop(socket) {
+        diag::note("zmq", format!("stopping the monitor: {e}"));
+    }
+    Ok(Status::Ok)
 }
 
 /// The capture layout `decode zmq` reads.
@@ -203,30 +259,27 @@ pub(crate) struct DecodeArgs {
     /// The capture layout.
     #[arg(long, value_enum, default_value = "auto")]
     layout: Layout,
-    /// The monitor format.
-    #[arg(long = "format", value_enum, default_value = "auto")]
-    format: Version,
+    /// The monitor format version (not the output format: that is `--format text|json`).
+    #[arg(long, value_enum, default_value = "auto", value_name = "VERSION")]
+    monitor_version: Version,
     /// The byte order of the integers in the capture.
     #[arg(long, value_enum, default_value = "native")]
     byte_order: Order,
 }
 
 fn unhex(token: &str) -> Result<Vec<u8>, String> {
+    let mut frame = Vec::new();
+    unhex_frame(token, &mut frame)?;
+    Ok(frame)
+}
+
+/// One frame's hex (or `""` for an empty frame) into `frame`.
+fn unhex_frame(token: &str, frame: &mut Vec<u8>) -> Result<(), String> {
+    frame.clear();
     if token == "\"\"" {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    if !token.len().is_multiple_of(2) {
-        return Err(format!("odd number of hex digits in {token:?}"));
-    }
-    (0..token.len())
-        .step_by(2)
-        .map(|i| {
-            token
-                .get(i..i + 2)
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .ok_or_else(|| format!("not hex: {token:?}"))
-        })
-        .collect()
+    capture::unhex_into(token, frame).map_err(|e| format!("frame {token:.40}: {e}"))
 }
 
 /// Decodes one message's frames and prints its event; `Err` is the message for stderr.
@@ -234,25 +287,22 @@ fn decode_one(
     codec: &Codec,
     version: Version,
     frames: &[Vec<u8>],
-    printer: &mut Printer,
+    out: &mut Pipeline,
 ) -> Result<ControlFlow<()>, String> {
-    let v2 = match version {
-        Version::Auto => frames.len() >= 4,
-        Version::V1 => false,
-        Version::V2 => true,
+    let event = match version {
+        Version::Auto => to_event(&codec.decode(frames).map_err(|e| match frames.len() {
+            2 => format!("v1: {e}"),
+            n if n >= 4 => format!("v2: {e}"),
+            _ => e.to_string(),
+        })?),
+        Version::V1 => to_event(&codec.decode_v1(frames).map_err(|e| format!("v1: {e}"))?),
+        Version::V2 => to_event(&codec.decode_v2(frames).map_err(|e| format!("v2: {e}"))?),
     };
-    let event = if v2 {
-        let m = codec.decode_v2(frames).map_err(|e| format!("v2: {e}"))?;
-        v2_to_event(&m.to_owned())
-    } else {
-        let m = codec.decode_v1(frames).map_err(|e| format!("v1: {e}"))?;
-        v1_to_event(&m.to_owned())
-    };
-    Ok(printer.event(&event))
+    Ok(out.event(&event))
 }
 
 /// Runs `decode zmq`.
-pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
+pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let codec = Codec::new().with_byte_order(match args.byte_order {
         Order::Native => ByteOrder::Native,
         Order::Little => ByteOrder::Little,
@@ -272,41 +322,73 @@ pub(crate) fn decode(args: &DecodeArgs, printer: &mut Printer) -> Run {
         Layout::Auto => Layout::Lines,
         other => other,
     };
-    let mut status = Status::Ok;
     if layout == Layout::Frames {
         let text = capture::read_all(input, &what)?;
-        let text = String::from_utf8(text)
-            .map_err(|e| Failure::Runtime(format!("{what}: not text: {e}")))?;
         let mut frames = Vec::new();
-        for (i, line) in text.lines().enumerate() {
+        let mut status = Status::Ok;
+        // One frame per line, as `str::lines` splits them (no empty frame after the last `\n`).
+        let body = text.strip_suffix(b"\n").unwrap_or(&text);
+        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+            if body.is_empty() {
+                break;
+            }
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let Ok(line) = std::str::from_utf8(line) else {
+                diag::input(&what, i + 1, None, "not valid UTF-8");
+                status = Status::BadInput;
+                continue;
+            };
             match unhex(line.trim()) {
                 Ok(f) => frames.push(f),
                 Err(e) => {
-                    eprintln!("monwire: {what}:{}: {e}", i + 1);
-                    return Ok(Status::BadInput);
+                    diag::input(&what, i + 1, None, e);
+                    status = Status::BadInput;
                 }
             }
         }
-        if let Err(e) = decode_one(&codec, args.format, &frames, printer) {
-            eprintln!("monwire: {what}: {e}");
+        if status == Status::BadInput {
+            return Ok(status);
+        }
+        if let Err(e) = decode_one(&codec, args.monitor_version, &frames, out) {
+            diag::note(&what, e);
             status = Status::BadInput;
         }
         return Ok(status);
     }
-    capture::for_each_line(input, &what, |n, line| {
+    let mut status = Status::Ok;
+    let mut frames: Vec<Vec<u8>> = Vec::new();
+    let read = capture::for_each_line(input, &what, out, |out, n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return ControlFlow::Continue(());
         }
-        let frames: Result<Vec<Vec<u8>>, String> = line.split_whitespace().map(unhex).collect();
-        match frames.and_then(|f| decode_one(&codec, args.format, &f, printer)) {
+        // The frame buffers are reused from line to line.
+        let mut n_frames = 0;
+        let mut parsed = Ok(());
+        for token in line.split_whitespace() {
+            if frames.len() == n_frames {
+                frames.push(Vec::new());
+            }
+            if let Err(e) = unhex_frame(token, &mut frames[n_frames]) {
+                parsed = Err(e);
+                break;
+            }
+            n_frames += 1;
+        }
+        match parsed
+            .and_then(|()| decode_one(&codec, args.monitor_version, &frames[..n_frames], out))
+        {
             Ok(flow) => flow,
             Err(e) => {
-                eprintln!("monwire: {what}:{n}: {e}");
+                diag::input(&what, n, None, e);
                 status = Status::BadInput;
                 ControlFlow::Continue(())
             }
         }
     })?;
-    Ok(status)
+    Ok(if read == Status::BadInput {
+        read
+    } else {
+        status
+    })
 }

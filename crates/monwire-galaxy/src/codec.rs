@@ -2,14 +2,20 @@
 //!
 //! - [`Codec::decode_object`] / [`Codec::encode_object`]: one object, byte-exact with the C
 //!   library (`xdr_buffer.c`): big-endian 4-byte units, zero padding, properties in order.
-//! - [`Codec::decode_message`]: one `type, size, body` message from the front of a stream buffer;
+//! - [`Codec::decode`]: one `type, size, body` message from the front of a stream buffer;
 //!   `Ok(None)` means "need more bytes" and consumes nothing. [`StreamDecoder`] keeps the buffer
 //!   for you.
 //!
 //! Every length and count is checked against [`Limits`] **and** against the bytes actually
-//! present before anything is allocated, and nesting is checked before each level is entered,
-//! so no input can make the decoder allocate more than a small multiple of its size or recurse
-//! deeper than [`Limits::max_depth`] (itself capped at [`MAX_DEPTH_CAP`]).
+//! present before anything is allocated, nesting is checked before each level is entered, and
+//! the counts of all the containers being read are checked *together*: each announced item is
+//! held to the smallest size an item can take (8 bytes for an object, 12 for a property, 20 for
+//! a predicate) until it starts, so a list nested in a list cannot claim bytes its parent's
+//! remaining items need. No capacity is ever reserved that the input cannot fill, and the peak
+//! heap of decoding a message is at most 4× its size plus 64 KiB, except for frames inside lists
+//! and properties (a boxed 80-byte [`Frame`] for 20 wire bytes: up to 5.6×). Strings are copied
+//! once, out of the input; a frame's duplicate-key check is linear (a hash index past 16 keys).
+//! `tests/tests/galaxy_alloc.rs` measures all of this with a counting allocator.
 //!
 //! # The INT_64 width
 //!
@@ -19,7 +25,7 @@
 //! explicit option, [`Int64Width`]. The default is [`Int64Width::Four`], what the 64-bit C Hub
 //! reads and writes; choose [`Int64Width::Eight`] for Java peers and 32-bit builds.
 
-use std::collections::HashMap;
+use crate::index::KeyIndex;
 
 use crate::error::{DecodeError, DecodeErrorKind as K, EncodeError};
 use crate::message::{Frame, FrameType, Message, MsgType, Object, Proxy};
@@ -120,6 +126,7 @@ impl Codec {
             buf: bytes,
             pos: 0,
             codec: self,
+            committed: 0,
         };
         let obj = r.object(1)?;
         let rest = bytes.len().saturating_sub(r.pos);
@@ -150,7 +157,7 @@ impl Codec {
     /// call again with more bytes), and `Ok(Some((message, used)))` with the number of bytes the
     /// message took. A bad header (unknown type, negative or oversized size) is an error as soon
     /// as its 8 bytes are present, before the body arrives. Error offsets count from `buf[0]`.
-    pub fn decode_message(&self, buf: &[u8]) -> Result<Option<(Message, usize)>, DecodeError> {
+    pub fn decode(&self, buf: &[u8]) -> Result<Option<(Message, usize)>, DecodeError> {
         let (Some(t), Some(s)) = (read_i32(buf, 0), read_i32(buf, 4)) else {
             return Ok(None);
         };
@@ -196,8 +203,8 @@ impl Codec {
     }
 
     /// Decodes a buffer that must hold exactly one whole message.
-    pub fn decode_message_exact(&self, buf: &[u8]) -> Result<Message, DecodeError> {
-        match self.decode_message(buf)? {
+    pub fn decode_exact(&self, buf: &[u8]) -> Result<Message, DecodeError> {
+        match self.decode(buf)? {
             Some((m, used)) if used == buf.len() => Ok(m),
             Some((_, used)) => Err(DecodeError::new(
                 used as u64,
@@ -215,7 +222,7 @@ impl Codec {
     }
 
     /// Encodes one message (header and body), appending to `out`.
-    pub fn encode_message_into(&self, msg: &Message, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    pub fn encode_into(&self, msg: &Message, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
         out.extend_from_slice(&msg.msg_type.code().to_be_bytes());
         out.extend_from_slice(&[0; 4]);
@@ -246,9 +253,9 @@ impl Codec {
     }
 
     /// Encodes one message (header and body).
-    pub fn encode_message(&self, msg: &Message) -> Result<Vec<u8>, EncodeError> {
+    pub fn encode(&self, msg: &Message) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
-        self.encode_message_into(msg, &mut out)?;
+        self.encode_into(msg, &mut out)?;
         Ok(out)
     }
 }
@@ -277,37 +284,54 @@ pub fn encode_object(obj: &Object) -> Result<Vec<u8>, EncodeError> {
 }
 
 /// Decodes one message from the front of `buf` with the default codec (see
-/// [`Codec::decode_message`]).
-pub fn decode_message(buf: &[u8]) -> Result<Option<(Message, usize)>, DecodeError> {
-    Codec::default().decode_message(buf)
+/// [`Codec::decode`]).
+pub fn decode(buf: &[u8]) -> Result<Option<(Message, usize)>, DecodeError> {
+    Codec::default().decode(buf)
 }
 
 /// Encodes one message with the default codec.
-pub fn encode_message(msg: &Message) -> Result<Vec<u8>, EncodeError> {
-    Codec::default().encode_message(msg)
+pub fn encode(msg: &Message) -> Result<Vec<u8>, EncodeError> {
+    Codec::default().encode(msg)
 }
+
+/// The fewest bytes any object takes on the wire (a type code and one 4-byte unit: an int, an
+/// empty string or list).
+const MIN_OBJECT: usize = 8;
+/// The fewest bytes a property takes: an empty key (its length) and the smallest object.
+const MIN_PROP: usize = 4 + MIN_OBJECT;
+/// The fewest bytes a predicate takes: type code, frame type, empty name, no properties, no
+/// predicates.
+const MIN_PRED: usize = 20;
 
 struct Reader<'a, 'c> {
     buf: &'a [u8],
     pos: usize,
     codec: &'c Codec,
+    /// Bytes that the containers being read still need at the least for the items they have
+    /// announced but not started (each `count × smallest item`). A new count or length must
+    /// fit in what is left beside them, so the capacity reserved by all open containers
+    /// together never exceeds what the input can fill.
+    committed: usize,
 }
 
-impl Reader<'_, '_> {
+impl<'a> Reader<'a, '_> {
     fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
+    }
+
+    /// Bytes not already promised to an open container's announced items.
+    fn free(&self) -> usize {
+        self.remaining().saturating_sub(self.committed)
     }
 
     fn err(&self, at: usize, kind: K) -> DecodeError {
         DecodeError::new(at as u64, kind)
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let start = self.pos;
-        match start
-            .checked_add(n)
-            .and_then(|end| self.buf.get(start..end))
-        {
+        let buf: &'a [u8] = self.buf;
+        match start.checked_add(n).and_then(|end| buf.get(start..end)) {
             Some(s) => {
                 self.pos += n;
                 Ok(s)
@@ -330,25 +354,28 @@ impl Reader<'_, '_> {
         Ok(self.u32()? as i32)
     }
 
-    fn u64(&mut self) -> Result<u64, DecodeError> {
-        let hi = self.u32()? as u64;
-        let lo = self.u32()? as u64;
-        Ok((hi << 32) | lo)
-    }
-
-    /// A signed count (lists, properties, predicates): negative is an error, and each item
-    /// needs at least `min_item` bytes.
+    /// A signed count of items that each need at least `min_item` bytes (lists, properties,
+    /// predicates): negative is an error, and the items must fit in the free bytes. The
+    /// items' minimum is committed until each is started ([`Reader::start_item`]).
     fn count(&mut self, min_item: usize) -> Result<usize, DecodeError> {
         let at = self.pos;
         let c = self.i32()?;
         if c < 0 {
             return Err(self.err(at, K::NegativeCount { count: c }));
         }
-        self.check_len(at, c as u32, min_item)
+        let n = self.check_len(at, c as u32, min_item)?;
+        self.committed += n * min_item;
+        Ok(n)
+    }
+
+    /// An item of a counted container starts: its committed minimum is released (its own
+    /// bytes are read from here on).
+    fn start_item(&mut self, min_item: usize) {
+        self.committed = self.committed.saturating_sub(min_item);
     }
 
     /// An unsigned length or element count with `width` bytes per item, checked against the
-    /// bytes present.
+    /// free bytes.
     fn array_len(&mut self, width: usize) -> Result<usize, DecodeError> {
         let at = self.pos;
         let n = self.u32()?;
@@ -357,12 +384,12 @@ impl Reader<'_, '_> {
 
     fn check_len(&self, at: usize, n: u32, width: usize) -> Result<usize, DecodeError> {
         let need = (n as u64).saturating_mul(width as u64);
-        if need > self.remaining() as u64 {
+        if need > self.free() as u64 {
             return Err(self.err(
                 at,
                 K::LengthTooLarge {
                     len: n,
-                    available: self.remaining() as u64,
+                    available: self.free() as u64,
                 },
             ));
         }
@@ -370,25 +397,25 @@ impl Reader<'_, '_> {
     }
 
     /// A string or opaque: `u32 len`, the bytes, zero padding to 4 (pad values are ignored,
-    /// as C does; they re-encode as zeros).
-    fn padded(&mut self) -> Result<Vec<u8>, DecodeError> {
+    /// as C does; they re-encode as zeros). Borrowed from the input.
+    fn padded(&mut self) -> Result<&'a [u8], DecodeError> {
         let at = self.pos;
         let n = self.array_len(1)?;
         let pad = (4 - n % 4) % 4;
-        if n + pad > self.remaining() {
+        if n + pad > self.free() {
             return Err(self.err(
                 at,
                 K::Truncated {
-                    needed: (n + pad - self.remaining()) as u64,
+                    needed: (n + pad).saturating_sub(self.free()).max(1) as u64,
                 },
             ));
         }
-        let v = self.take(n)?.to_vec();
+        let v = self.take(n)?;
         self.take(pad)?;
         Ok(v)
     }
 
-    fn name(&mut self) -> Result<Vec<u8>, DecodeError> {
+    fn name(&mut self) -> Result<&'a [u8], DecodeError> {
         let at = self.pos;
         let v = self.padded()?;
         let limit = self.codec.limits.max_name_len;
@@ -408,12 +435,13 @@ impl Reader<'_, '_> {
         let at = self.pos;
         let code = self.i32()?;
         match code {
-            1 => Ok(Object::Frame(self.frame_body(at, depth)?)),
+            1 => Ok(Object::Frame(Box::new(self.frame_body(at, depth)?))),
             6 => {
                 self.enter(at, depth)?;
-                let n = self.count(4)?;
+                let n = self.count(MIN_OBJECT)?;
                 let mut items = Vec::with_capacity(n);
                 for _ in 0..n {
+                    self.start_item(MIN_OBJECT);
                     items.push(self.object(depth + 1)?);
                 }
                 Ok(Object::List(items))
@@ -427,68 +455,83 @@ impl Reader<'_, '_> {
     #[inline(never)]
     fn leaf(&mut self, at: usize, code: i32) -> Result<Object, DecodeError> {
         Ok(match code {
-            2 => Object::String(self.padded()?),
+            2 => Object::String(self.padded()?.to_vec()),
             3 => Object::Int(self.i32()?),
             4 => Object::Float(f32::from_bits(self.u32()?)),
-            5 => Object::Symbol(self.name()?),
-            11 => Object::Binary(self.padded()?),
+            5 => Object::Symbol(self.name()?.to_vec()),
+            11 => Object::Binary(self.padded()?.to_vec()),
             12 => {
                 let n = self.array_len(4)?;
-                let mut v = Vec::with_capacity(n);
-                for _ in 0..n {
-                    // C truncates to 16 bits on read.
-                    v.push(self.i32()? as i16);
-                }
-                Object::Int16(v)
+                let b = self.take(n * 4)?;
+                // C truncates to 16 bits on read.
+                Object::Int16(
+                    b.chunks_exact(4)
+                        .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]) as i16)
+                        .collect(),
+                )
             }
             13 => {
                 let n = self.array_len(4)?;
-                let mut v = Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(self.i32()?);
-                }
-                Object::Int32(v)
+                let b = self.take(n * 4)?;
+                Object::Int32(
+                    b.chunks_exact(4)
+                        .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect(),
+                )
             }
-            14 => {
-                let width = match self.codec.int64_width {
-                    Int64Width::Four => 4,
-                    Int64Width::Eight => 8,
-                };
-                let n = self.array_len(width)?;
-                let mut v = Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(match self.codec.int64_width {
-                        Int64Width::Four => i64::from(self.i32()?),
-                        Int64Width::Eight => self.u64()? as i64,
-                    });
+            14 => match self.codec.int64_width {
+                Int64Width::Four => {
+                    let n = self.array_len(4)?;
+                    let b = self.take(n * 4)?;
+                    Object::Int64(
+                        b.chunks_exact(4)
+                            .map(|c| i64::from(i32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+                            .collect(),
+                    )
                 }
-                Object::Int64(v)
-            }
+                Int64Width::Eight => {
+                    let n = self.array_len(8)?;
+                    let b = self.take(n * 8)?;
+                    Object::Int64(
+                        b.chunks_exact(8)
+                            .map(|c| {
+                                i64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+                            })
+                            .collect(),
+                    )
+                }
+            },
             15 => {
                 let n = self.array_len(4)?;
-                let mut v = Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(f32::from_bits(self.u32()?));
-                }
-                Object::Float32(v)
+                let b = self.take(n * 4)?;
+                Object::Float32(
+                    b.chunks_exact(4)
+                        .map(|c| f32::from_bits(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+                        .collect(),
+                )
             }
             16 => {
                 let n = self.array_len(8)?;
-                let mut v = Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(f64::from_bits(self.u64()?));
-                }
-                Object::Float64(v)
+                let b = self.take(n * 8)?;
+                Object::Float64(
+                    b.chunks_exact(8)
+                        .map(|c| {
+                            f64::from_bits(u64::from_be_bytes([
+                                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+                            ]))
+                        })
+                        .collect(),
+                )
             }
-            17 => Object::Keyword(self.name()?),
-            18 => Object::Tag(self.name()?),
-            19 => Object::Token(self.padded()?),
-            20 => Object::Proxy(Proxy {
-                call_id: self.padded()?,
-                host: self.padded()?,
+            17 => Object::Keyword(self.name()?.to_vec()),
+            18 => Object::Tag(self.name()?.to_vec()),
+            19 => Object::Token(self.padded()?.to_vec()),
+            20 => Object::Proxy(Box::new(Proxy {
+                call_id: self.padded()?.to_vec(),
+                host: self.padded()?.to_vec(),
                 port: self.i32()?,
                 object_type: self.i32()?,
-            }),
+            })),
             code => return Err(self.err(at, K::BadObjectType { code })),
         })
     }
@@ -507,41 +550,28 @@ impl Reader<'_, '_> {
         let ftype = FrameType::from_code(self.i32()?);
         let name = self.name()?;
         let mut frame = Frame::new(ftype, name);
-        // Each property is at least a key length and a type code.
-        let n = self.count(8)?;
-        let mut index: Option<HashMap<Vec<u8>, usize>> = None;
-        for i in 0..n {
+        let n = self.count(MIN_PROP)?;
+        frame.reserve_exact(n);
+        // Duplicate keys: the first position, the last value (C `Gal_SetProp`), in linear time
+        // through a [`KeyIndex`].
+        let mut index = KeyIndex::new(n);
+        for _ in 0..n {
+            self.start_item(MIN_PROP);
             let key = self.name()?;
             let value = self.object(depth + 1)?;
-            // Duplicate keys: the first position, the last value (C `Gal_SetProp`).
-            if i == 16 && index.is_none() {
-                index = Some(
-                    frame
-                        .props()
-                        .enumerate()
-                        .map(|(j, (k, _))| (k.to_vec(), j))
-                        .collect(),
-                );
-            }
-            let existing = match &index {
-                Some(map) => map.get(&key).copied(),
-                None => frame.position(&key),
-            };
-            match existing {
+            match index.find_or_insert(key, frame.len(), |j| frame.key_at(j)) {
                 Some(j) => frame.replace_at(j, value),
-                None => {
-                    if let Some(map) = index.as_mut() {
-                        map.insert(key.clone(), frame.len());
-                    }
-                    frame.push_unchecked(key, value);
-                }
+                None => frame.push_unchecked(key.into(), value),
             }
         }
-        let np = self.count(4)?;
+        drop(index);
+        let np = self.count(MIN_PRED)?;
+        frame.preds.reserve_exact(np);
         for _ in 0..np {
+            self.start_item(MIN_PRED);
             let pat = self.pos;
             match self.object(depth + 1)? {
-                Object::Frame(p) => frame.preds.push(p),
+                Object::Frame(p) => frame.preds.push(*p),
                 other => {
                     return Err(self.err(
                         pat,
@@ -709,7 +739,7 @@ impl StreamDecoder {
     /// The next whole message, `Ok(None)` when more bytes are needed.
     pub fn next_message(&mut self) -> Result<Option<Message>, DecodeError> {
         let pending = self.buf.get(self.start..).unwrap_or_default();
-        match self.codec.decode_message(pending) {
+        match self.codec.decode(pending) {
             Ok(Some((m, used))) => {
                 self.start += used;
                 self.consumed += used as u64;

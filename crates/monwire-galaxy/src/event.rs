@@ -1,9 +1,10 @@
 //! Hub GUI messages to and from [`monwire_event::Event`].
 //!
 //! [`to_event`] maps one Hub → GUI frame to one event with `Protocol::Galaxy`; [`from_event`]
-//! gives the identical frame back (the attribute `galaxy.xdr` carries the frame's XDR encoding,
-//! written with 8-byte INT_64 elements so nothing is truncated). The other attributes are for
-//! people and filters.
+//! gives the identical frame back from its attribute `galaxy.frame`, the frame's **structured
+//! form** (see [below](#the-structured-form)): every property with its Galaxy type, so the JSON
+//! of an event shows the frame as nested objects and nothing is lost. The other attributes are
+//! for people and filters; [`Event::summary`] is a short line such as "provider \[0\] connected".
 //!
 //! # Normalization table
 //!
@@ -22,6 +23,7 @@
 //! | `message` | `message_event` |
 //! | `prompt` | `hub_debug_prompt` |
 //! | `ready` | `reinitialize` |
+//! | `end_of_stream` | the Hub's DISCONNECT, or the connection closing without one ([`gui_event_to_event`]) |
 //! | `other` | `session_alarm_status` 4 EXPIRED, any other frame |
 //!
 //! Severity is `INFO`, except `DEBUG` for answers to debug commands (`:debug 1`) and
@@ -31,8 +33,7 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `galaxy.xdr` | bytes: the frame's XDR encoding (what [`from_event`] reads back) |
-//! | `galaxy.pr` | text: the frame in PR form |
+//! | `galaxy.frame` | map: the frame's structured form (what [`from_event`] reads back) |
 //! | `galaxy.action` | int: `:action` |
 //! | `galaxy.provider_id`, `galaxy.session_id`, `galaxy.destination`, `galaxy.alarm_key`, `galaxy.service` | text |
 //! | `galaxy.connected`, `galaxy.init`, `galaxy.debug` | bool |
@@ -42,20 +43,37 @@
 //!
 //! The subject is the provider id, session id, token index, service name or listener port the
 //! message is about (empty when there is none).
+//!
+//! # The structured form
+//!
+//! [`frame_to_value`] gives a frame as a [`Value::Map`]:
+//!
+//! ```text
+//! {"type": "c", "name": "token_status", "keys": {":action": 1, ":tidx": 5}, "preds": [ … ]}
+//! ```
+//!
+//! - `type` is `"c"`, `"q"` or `"p"`, or the wire code as an int for any other type;
+//!   `name` is text (bytes when not UTF-8) and absent for a NULL name; `keys` is a map in
+//!   property order (a list of `[key, value]` pairs when a key is not UTF-8); `preds` is a list
+//!   of frames, absent when there are none.
+//! - Values: a Galaxy string is text, an int an int, a float a float, a list a list, binary
+//!   bytes, a frame a frame map. Every other type is a one-key map naming it: `{"symbol": "s"}`,
+//!   `{"keyword": …}`, `{"tag": …}`, `{"token": …}`, `{"string": bytes}` (a string that is not
+//!   UTF-8), `{"int16": [ints]}`, `{"int32": […]}`, `{"int64": […]}`, `{"float32": [floats]}`,
+//!   `{"float64": […]}`, `{"proxy": {"call_id", "host", "port", "object_type"}}`,
+//!   `{"null": true}` (a NULL list element). A float that is not finite is `{"float_bits": u32}`
+//!   (an array element `{"bits": u32|u64}`), so JSON can carry it and NaN payloads survive.
+//!
+//! [`value_to_frame`] reads that form back; `frame → value → frame` is the identity for every
+//! frame, which `tests/tests/galaxy_prop.rs` proves.
 
-use monwire_event::{Event, Kind, Protocol, Severity, Value};
+use monwire_event::{Event, Kind, Map, Protocol, Severity, Value};
 
-use crate::codec::{Codec, Int64Width};
-use crate::error::DecodeError;
-use crate::message::{Frame, Object, lossy};
+use crate::codec::MAX_DEPTH_CAP;
+use crate::message::{Frame, FrameType, Object, Proxy, lossy};
 use crate::status::{
     AlarmAction, ListenerAction, LockAction, SessionAction, StatusMessage, TokenAction,
 };
-use crate::text::pr_frame;
-
-fn xdr() -> Codec {
-    Codec::default().with_int64_width(Int64Width::Eight)
-}
 
 /// Why an event cannot be turned back into a frame.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -64,12 +82,14 @@ pub enum EventError {
     /// Not a Galaxy event.
     #[error("not a galaxy event (protocol {0})")]
     NotGalaxy(String),
-    /// `galaxy.xdr` does not decode.
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
-    /// `galaxy.xdr` is not a frame, or is not bytes.
-    #[error("galaxy.xdr does not hold a frame")]
-    NotAFrame,
+    /// `galaxy.frame` is not a valid structured frame.
+    #[error("galaxy.frame{path}: {what}")]
+    BadFrame {
+        /// Where in the structure, as `.keys.":x"[2]`.
+        path: String,
+        /// What is wrong there.
+        what: &'static str,
+    },
 }
 
 /// One Hub → GUI frame as an event.
@@ -82,7 +102,9 @@ pub fn status_to_event(msg: &StatusMessage) -> Event {
     let frame = msg.to_frame();
     let name = lossy(frame.name_bytes());
     let (kind, subject) = classify(msg, &frame);
-    let mut e = Event::new(Protocol::Galaxy, kind, name).with_subject(subject);
+    let mut e = Event::new(Protocol::Galaxy, kind, name)
+        .with_subject(subject)
+        .with_summary(msg.to_string());
     let s = |v: &[u8]| Value::Str(lossy(v));
     match msg {
         StatusMessage::ProviderStatus { providers } => {
@@ -194,11 +216,7 @@ pub fn status_to_event(msg: &StatusMessage) -> Event {
     ) {
         e = e.with_severity(Severity::Error);
     }
-    e = e.with_attr("galaxy.pr", lossy(&pr_frame(&frame)));
-    match xdr().encode_object(&Object::Frame(frame)) {
-        Ok(bytes) => e.with_attr("galaxy.xdr", bytes),
-        Err(_) => e,
-    }
+    e.with_attr("galaxy.frame", frame_to_value(&frame))
 }
 
 fn debug_attr(e: Event, debug: bool) -> Event {
@@ -295,18 +313,18 @@ fn classify(msg: &StatusMessage, frame: &Frame) -> (Kind, String) {
 }
 
 /// A GUI session event as an event, for watchers: status messages, `reinitialize` and stray
-/// frames as [`to_event`] maps them; the handshake as `connected` `handshake` (attribute
-/// `galaxy.conn_type`); the Hub's acceptance of a GUI client as `ready` (its echo's frame);
-/// the Hub's DISCONNECT as `end_of_stream` `disconnect`.
+/// frames as [`to_event`] maps them; the handshake as `connected` `handshake` with its frame
+/// (attribute `galaxy.conn_type`); the Hub's acceptance of a GUI client as `ready` (its echo's
+/// frame); the Hub's DISCONNECT as `end_of_stream` `disconnect`, and a connection that closed
+/// without one as `end_of_stream` `closed`.
 pub fn gui_event_to_event(ev: &crate::session::GuiEvent) -> Event {
     use crate::session::GuiEvent;
     match ev {
-        GuiEvent::Handshake { conn_type } => {
-            Event::new(Protocol::Galaxy, Kind::Connected, "handshake")
-                .with_attr("galaxy.conn_type", *conn_type)
+        GuiEvent::Handshake { conn_type, frame } => {
+            to_event(frame).with_attr("galaxy.conn_type", *conn_type)
         }
         GuiEvent::Accepted { echo } => {
-            let mut e = to_event(echo);
+            let mut e = to_event(echo).with_summary("the Hub accepted this GUI");
             e.kind = Kind::Ready;
             e
         }
@@ -314,48 +332,48 @@ pub fn gui_event_to_event(ev: &crate::session::GuiEvent) -> Event {
         GuiEvent::Status(s) => status_to_event(s),
         GuiEvent::Stray(m) => match m.as_frame() {
             Some(f) => to_event(f).with_attr("galaxy.msg_type", m.msg_type.code()),
-            None => Event::new(Protocol::Galaxy, Kind::Other, m.msg_type.name()),
+            None => Event::new(Protocol::Galaxy, Kind::Other, m.msg_type.name())
+                .with_summary(m.to_string()),
         },
-        GuiEvent::Closed => Event::new(Protocol::Galaxy, Kind::EndOfStream, "disconnect"),
+        GuiEvent::Closed => Event::new(Protocol::Galaxy, Kind::EndOfStream, "disconnect")
+            .with_summary("the Hub disconnected"),
+        GuiEvent::ConnectionLost => Event::new(Protocol::Galaxy, Kind::EndOfStream, "closed")
+            .with_summary("the Hub closed the connection without DISCONNECT"),
     }
 }
 
 /// The frame an event was made from.
 ///
-/// Events from [`to_event`] carry `galaxy.xdr` and give the identical frame back. Other Galaxy
+/// Events from [`to_event`] carry `galaxy.frame` and give the identical frame back. Other Galaxy
 /// events (built by hand or translated from another protocol) become a clause frame named
-/// [`Event::name`], each `galaxy.<key>` attribute (except `galaxy.pr`) a property `:<key>`:
-/// integers as ints (when they fit 32 bits, else strings), floats as floats, text as strings,
-/// bytes as binary, booleans as 0/1, lists as lists.
+/// [`Event::name`], each `galaxy.<key>` attribute a property `:<key>`: integers as ints (when
+/// they fit 32 bits, else strings), floats as floats, text as strings, bytes as binary,
+/// booleans as 0/1, lists as lists, maps read as structured values.
 pub fn from_event(event: &Event) -> Result<Frame, EventError> {
     if event.protocol != Protocol::Galaxy {
         return Err(EventError::NotGalaxy(event.protocol.to_string()));
     }
-    if let Some(v) = event.attr("galaxy.xdr") {
-        let bytes = v.as_bytes().ok_or(EventError::NotAFrame)?;
-        return match xdr().decode_object(bytes)? {
-            Object::Frame(f) => Ok(f),
-            _ => Err(EventError::NotAFrame),
-        };
+    if let Some(v) = event.attr("galaxy.frame") {
+        return value_to_frame(v);
     }
     let mut f = Frame::clause(event.name.as_bytes().to_vec());
     for (k, v) in event.attributes.iter() {
-        if let Some(key) = k.strip_prefix("galaxy.")
-            && key != "pr"
-        {
-            f.set(format!(":{key}"), value_object(v));
+        if let Some(key) = k.strip_prefix("galaxy.") {
+            f.set(format!(":{key}"), loose_object(v));
         }
     }
     Ok(f)
 }
 
-fn value_object(v: &Value) -> Object {
+/// A hand-made attribute value as an object (never fails: see [`from_event`]).
+fn loose_object(v: &Value) -> Object {
     match v {
         Value::Bool(b) => Object::Int(i32::from(*b)),
         Value::Float(x) => Object::Float(*x as f32),
         Value::Str(s) => Object::String(s.clone().into_bytes()),
         Value::Bytes(b) => Object::Binary(b.clone()),
-        Value::List(l) => Object::List(l.iter().map(value_object).collect()),
+        Value::List(l) => Object::List(l.iter().map(loose_object).collect()),
+        Value::Map(_) => value_to_object(v).unwrap_or_else(|_| Object::string(v.to_string())),
         other => match other.as_i64().and_then(|i| i32::try_from(i).ok()) {
             Some(i) => Object::Int(i),
             None => Object::String(other.to_string().into_bytes()),
@@ -363,10 +381,381 @@ fn value_object(v: &Value) -> Object {
     }
 }
 
+/// The attribute keys whose values [`Event::summary`] already states for this event; a
+/// one-line view (the `monwire` terminal view) leaves them out unless asked for every
+/// attribute.
+pub fn summary_keys(event: &Event) -> &'static [&'static str] {
+    match event.name.as_str() {
+        "provider_status" => &["galaxy.provider_id", "galaxy.connected", "galaxy.init"],
+        "new_service_type" => &["galaxy.service", "galaxy.port"],
+        "message_event" => &[
+            "galaxy.provider_id",
+            "galaxy.msg_name",
+            "galaxy.msg_type",
+            "galaxy.destination",
+        ],
+        "session_status" => &["galaxy.action", "galaxy.session_id", "galaxy.debug"],
+        "session_lock_status" => &[
+            "galaxy.action",
+            "galaxy.session_id",
+            "galaxy.lock_type",
+            "galaxy.debug",
+        ],
+        "session_alarm_status" => &["galaxy.action", "galaxy.alarm_key", "galaxy.session_id"],
+        "token_status" => &["galaxy.action", "galaxy.tidx", "galaxy.debug"],
+        "listener_status" => &["galaxy.action", "galaxy.port"],
+        "message_queue_status" => &["galaxy.action", "galaxy.queue"],
+        "hub_debug_prompt" => &["galaxy.server_tidx"],
+        "handshake" => &["galaxy.conn_type"],
+        _ => &[],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The structured form.
+
+/// A frame as its structured value (see [the module docs](self#the-structured-form)).
+pub fn frame_to_value(frame: &Frame) -> Value {
+    let mut m = Map::with_capacity(4);
+    m.push_unchecked(
+        "type",
+        match frame.ftype.letter() {
+            Some(l) => Value::Str(char::from(l).to_string()),
+            None => Value::Int(frame.ftype.code().into()),
+        },
+    );
+    if let Some(name) = &frame.name {
+        m.push_unchecked("name", text(name));
+    }
+    if frame.props().all(|(k, _)| std::str::from_utf8(k).is_ok()) {
+        let mut keys = Map::with_capacity(frame.len());
+        for (k, v) in frame.props() {
+            keys.push_unchecked(String::from_utf8_lossy(k), object_to_value(v));
+        }
+        m.push_unchecked("keys", Value::Map(keys));
+    } else {
+        let pairs = frame
+            .props()
+            .map(|(k, v)| Value::List(vec![text(k), object_to_value(v)]))
+            .collect();
+        m.push_unchecked("keys", Value::List(pairs));
+    }
+    if !frame.preds.is_empty() {
+        m.push_unchecked(
+            "preds",
+            Value::List(frame.preds.iter().map(frame_to_value).collect()),
+        );
+    }
+    Value::Map(m)
+}
+
+/// Text when the bytes are UTF-8, else bytes.
+fn text(b: &[u8]) -> Value {
+    match std::str::from_utf8(b) {
+        Ok(s) => Value::Str(s.to_owned()),
+        Err(_) => Value::Bytes(b.to_vec()),
+    }
+}
+
+fn tagged(tag: &str, v: Value) -> Value {
+    let mut m = Map::with_capacity(1);
+    m.push_unchecked(tag, v);
+    Value::Map(m)
+}
+
+fn f32_value(x: f32) -> Value {
+    if x.is_finite() {
+        Value::Float(f64::from(x))
+    } else {
+        tagged("bits", Value::UInt(x.to_bits().into()))
+    }
+}
+
+fn f64_value(x: f64) -> Value {
+    if x.is_finite() {
+        Value::Float(x)
+    } else {
+        tagged("bits", Value::UInt(x.to_bits()))
+    }
+}
+
+fn ints<T: Copy + Into<i64>>(v: &[T]) -> Value {
+    Value::List(v.iter().map(|&x| Value::Int(x.into())).collect())
+}
+
+/// An object as its structured value (see [the module docs](self#the-structured-form)).
+pub fn object_to_value(obj: &Object) -> Value {
+    match obj {
+        Object::Frame(f) => frame_to_value(f),
+        Object::String(s) => match std::str::from_utf8(s) {
+            Ok(t) => Value::Str(t.to_owned()),
+            Err(_) => tagged("string", Value::Bytes(s.clone())),
+        },
+        Object::Int(v) => Value::Int((*v).into()),
+        Object::Float(x) if x.is_finite() => Value::Float(f64::from(*x)),
+        Object::Float(x) => tagged("float_bits", Value::UInt(x.to_bits().into())),
+        Object::Symbol(s) => tagged("symbol", text(s)),
+        Object::List(items) => Value::List(items.iter().map(object_to_value).collect()),
+        Object::Binary(b) => Value::Bytes(b.clone()),
+        Object::Int16(v) => tagged("int16", ints(v)),
+        Object::Int32(v) => tagged("int32", ints(v)),
+        Object::Int64(v) => tagged("int64", ints(v)),
+        Object::Float32(v) => tagged(
+            "float32",
+            Value::List(v.iter().copied().map(f32_value).collect()),
+        ),
+        Object::Float64(v) => tagged(
+            "float64",
+            Value::List(v.iter().copied().map(f64_value).collect()),
+        ),
+        Object::Keyword(s) => tagged("keyword", text(s)),
+        Object::Tag(s) => tagged("tag", text(s)),
+        Object::Token(s) => tagged("token", text(s)),
+        Object::Proxy(p) => {
+            let mut m = Map::with_capacity(4);
+            m.push_unchecked("call_id", text(&p.call_id));
+            m.push_unchecked("host", text(&p.host));
+            m.push_unchecked("port", Value::Int(p.port.into()));
+            m.push_unchecked("object_type", Value::Int(p.object_type.into()));
+            tagged("proxy", Value::Map(m))
+        }
+        Object::Null => tagged("null", Value::Bool(true)),
+    }
+}
+
+/// Reads a structured frame back (the inverse of [`frame_to_value`]).
+pub fn value_to_frame(v: &Value) -> Result<Frame, EventError> {
+    let mut path = Vec::new();
+    Reader { path: &mut path }.frame(v, 1)
+}
+
+/// Reads a structured object back (the inverse of [`object_to_value`]).
+pub fn value_to_object(v: &Value) -> Result<Object, EventError> {
+    let mut path = Vec::new();
+    Reader { path: &mut path }.object(v, 1)
+}
+
+struct Reader<'p> {
+    /// The path so far, for errors (only built on failure from these segments).
+    path: &'p mut Vec<String>,
+}
+
+impl Reader<'_> {
+    fn fail<T>(&self, what: &'static str) -> Result<T, EventError> {
+        Err(EventError::BadFrame {
+            path: self.path.concat(),
+            what,
+        })
+    }
+
+    fn at<T>(
+        &mut self,
+        seg: impl FnOnce() -> String,
+        f: impl FnOnce(&mut Self) -> Result<T, EventError>,
+    ) -> Result<T, EventError> {
+        self.path.push(seg());
+        let r = f(self);
+        if r.is_ok() {
+            self.path.pop();
+        }
+        r
+    }
+
+    fn bytes(&self, v: &Value) -> Result<Vec<u8>, EventError> {
+        match v {
+            Value::Str(s) => Ok(s.clone().into_bytes()),
+            Value::Bytes(b) => Ok(b.clone()),
+            _ => self.fail("expected text or bytes"),
+        }
+    }
+
+    fn int<T: TryFrom<i64>>(&self, v: &Value) -> Result<T, EventError> {
+        match v.as_i64().map(T::try_from) {
+            Some(Ok(x)) => Ok(x),
+            Some(Err(_)) => self.fail("integer out of range"),
+            None => self.fail("expected an integer"),
+        }
+    }
+
+    fn list<'v>(&self, v: &'v Value) -> Result<&'v [Value], EventError> {
+        match v {
+            Value::List(l) => Ok(l),
+            _ => self.fail("expected a list"),
+        }
+    }
+
+    fn frame(&mut self, v: &Value, depth: usize) -> Result<Frame, EventError> {
+        if depth > MAX_DEPTH_CAP {
+            return self.fail("nested too deep");
+        }
+        let Value::Map(m) = v else {
+            return self.fail("expected a frame map");
+        };
+        let ftype = match m.get("type") {
+            Some(Value::Str(s)) => match s.as_str() {
+                "c" => FrameType::Clause,
+                "q" => FrameType::Topic,
+                "p" => FrameType::Pred,
+                _ => return self.at(|| ".type".into(), |r| r.fail("unknown frame type")),
+            },
+            Some(t @ (Value::Int(_) | Value::UInt(_))) => {
+                let code = self.at(|| ".type".into(), |r| r.int::<i32>(t))?;
+                if FrameType::from_code(code).letter().is_some() {
+                    return self.at(|| ".type".into(), |r| r.fail("use the letter"));
+                }
+                FrameType::from_code(code)
+            }
+            _ => return self.fail("a frame needs a type"),
+        };
+        for (k, _) in m.iter() {
+            if !matches!(k, "type" | "name" | "keys" | "preds") {
+                return self.fail("unknown frame field");
+            }
+        }
+        let mut frame = Frame::unnamed(ftype);
+        if let Some(n) = m.get("name") {
+            frame.name = Some(self.at(|| ".name".into(), |r| r.bytes(n))?);
+        }
+        match m.get("keys") {
+            None => return self.fail("a frame needs keys"),
+            Some(Value::Map(keys)) => {
+                for (k, val) in keys.iter() {
+                    let obj = self.at(|| format!(".keys.{k:?}"), |r| r.object(val, depth + 1))?;
+                    frame.push_unchecked(k.as_bytes().into(), obj);
+                }
+            }
+            Some(Value::List(pairs)) => {
+                let mut seen = std::collections::HashSet::new();
+                for (i, pair) in pairs.iter().enumerate() {
+                    let (key, obj) = self.at(
+                        || format!(".keys[{i}]"),
+                        |r| match r.list(pair)? {
+                            [k, val] => Ok((r.bytes(k)?, r.object(val, depth + 1)?)),
+                            _ => r.fail("a key pair is [key, value]"),
+                        },
+                    )?;
+                    if !seen.insert(key.clone()) {
+                        return self.at(|| format!(".keys[{i}]"), |r| r.fail("duplicate key"));
+                    }
+                    frame.push_unchecked(key.into_boxed_slice(), obj);
+                }
+            }
+            Some(_) => return self.at(|| ".keys".into(), |r| r.fail("expected a map or list")),
+        }
+        if let Some(p) = m.get("preds") {
+            let preds = self.at(|| ".preds".into(), |r| r.list(p))?;
+            for (i, p) in preds.iter().enumerate() {
+                let pred = self.at(|| format!(".preds[{i}]"), |r| r.frame(p, depth + 1))?;
+                frame.preds.push(pred);
+            }
+        }
+        Ok(frame)
+    }
+
+    fn floats<T>(
+        &mut self,
+        v: &Value,
+        conv: impl Fn(&Self, &Value) -> Result<T, EventError>,
+    ) -> Result<Vec<T>, EventError> {
+        let items = self.list(v)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, x) in items.iter().enumerate() {
+            out.push(self.at(|| format!("[{i}]"), |r| conv(r, x))?);
+        }
+        Ok(out)
+    }
+
+    fn object(&mut self, v: &Value, depth: usize) -> Result<Object, EventError> {
+        if depth > MAX_DEPTH_CAP {
+            return self.fail("nested too deep");
+        }
+        Ok(match v {
+            Value::Str(s) => Object::String(s.clone().into_bytes()),
+            Value::Int(_) | Value::UInt(_) => Object::Int(self.int(v)?),
+            Value::Float(x) => Object::Float(*x as f32),
+            Value::Bytes(b) => Object::Binary(b.clone()),
+            Value::Bool(_) => return self.fail("a boolean has no Galaxy type"),
+            Value::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    out.push(self.at(|| format!("[{i}]"), |r| r.object(item, depth + 1))?);
+                }
+                Object::List(out)
+            }
+            Value::Map(m) if m.get("type").is_some() => Object::from(self.frame(v, depth)?),
+            Value::Map(m) => {
+                let mut it = m.iter();
+                let (Some((tag, inner)), None) = (it.next(), it.next()) else {
+                    return self.fail("a typed value is a one-key map");
+                };
+                self.at(
+                    || format!(".{tag}"),
+                    |r| {
+                        Ok(match tag {
+                            "string" => Object::String(r.bytes(inner)?),
+                            "symbol" => Object::Symbol(r.bytes(inner)?),
+                            "keyword" => Object::Keyword(r.bytes(inner)?),
+                            "tag" => Object::Tag(r.bytes(inner)?),
+                            "token" => Object::Token(r.bytes(inner)?),
+                            "float_bits" => Object::Float(f32::from_bits(r.int(inner)?)),
+                            "int16" => Object::Int16(r.floats(inner, |r, x| r.int(x))?),
+                            "int32" => Object::Int32(r.floats(inner, |r, x| r.int(x))?),
+                            "int64" => Object::Int64(r.floats(inner, |r, x| r.int(x))?),
+                            "float32" => Object::Float32(r.floats(inner, |r, x| match x {
+                                Value::Float(f) => Ok(*f as f32),
+                                Value::Map(b) => match b.get("bits") {
+                                    Some(bits) if b.len() == 1 => Ok(f32::from_bits(r.int(bits)?)),
+                                    _ => r.fail("expected a float or {\"bits\": u32}"),
+                                },
+                                other => match other.as_f64() {
+                                    Some(f) => Ok(f as f32),
+                                    None => r.fail("expected a float"),
+                                },
+                            })?),
+                            "float64" => Object::Float64(r.floats(inner, |r, x| match x {
+                                Value::Float(f) => Ok(*f),
+                                Value::Map(b) => match b.get("bits") {
+                                    Some(bits) if b.len() == 1 => match bits.as_u64() {
+                                        Some(bits) => Ok(f64::from_bits(bits)),
+                                        None => r.fail("expected an unsigned integer"),
+                                    },
+                                    _ => r.fail("expected a float or {\"bits\": u64}"),
+                                },
+                                other => match other.as_f64() {
+                                    Some(f) => Ok(f),
+                                    None => r.fail("expected a float"),
+                                },
+                            })?),
+                            "proxy" => {
+                                let Value::Map(p) = inner else {
+                                    return r.fail("expected a map");
+                                };
+                                let field = |r: &Self, k: &str| {
+                                    p.get(k)
+                                        .map_or_else(|| r.fail("a proxy field is missing"), Ok)
+                                };
+                                Object::from(Proxy {
+                                    call_id: r.bytes(field(r, "call_id")?)?,
+                                    host: r.bytes(field(r, "host")?)?,
+                                    port: r.int(field(r, "port")?)?,
+                                    object_type: r.int(field(r, "object_type")?)?,
+                                })
+                            }
+                            "null" => Object::Null,
+                            _ => return r.fail("unknown Galaxy type"),
+                        })
+                    },
+                )?
+            }
+            _ => return self.fail("a value of no Galaxy type"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::read_frame;
+    use crate::text::{pr_frame, read_frame};
 
     #[test]
     fn provider_connected_reads_as_connected_and_round_trips() {
@@ -378,6 +767,7 @@ mod tests {
         assert_eq!(e.protocol, Protocol::Galaxy);
         assert_eq!(e.kind, Kind::Connected);
         assert_eq!(e.subject, "[0]");
+        assert_eq!(e.summary.as_deref(), Some("provider [0] connected"));
         assert_eq!(e.attr("galaxy.connected"), Some(&Value::Bool(true)));
         assert_eq!(from_event(&e).unwrap(), f);
     }
@@ -392,12 +782,21 @@ mod tests {
         let zmq = Event::new(Protocol::Zmq, Kind::Other, "x");
         assert!(from_event(&zmq).is_err());
     }
-}
 
-/// The attribute keys whose values [`Event::summary`] already states for this event; a
-/// one-line view (the `monwire` terminal view) leaves them out unless asked for every
-/// attribute.
-pub fn summary_keys(event: &Event) -> &'static [&'static str] {
-    let _ = event;
-    &[]
+    #[test]
+    fn a_bad_structure_says_where() {
+        let f = read_frame(b"{c x :a ( 1 2 ) }").unwrap();
+        let mut v = frame_to_value(&f);
+        if let Value::Map(m) = &mut v
+            && let Some(Value::Map(keys)) = m.get_mut("keys")
+            && let Some(Value::List(l)) = keys.get_mut(":a")
+        {
+            l[1] = Value::Bool(true);
+        }
+        let err = value_to_frame(&v).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "galaxy.frame.keys.\":a\"[1]: a boolean has no Galaxy type"
+        );
+    }
 }

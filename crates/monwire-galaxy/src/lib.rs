@@ -16,28 +16,33 @@
 //!   Hub). Bytes in, bytes and events out; no sockets, no clock.
 //! - [`event`]: status messages to and from [`monwire_event::Event`], losslessly.
 //! - [`script`]: the script format for playing the Hub side (`monwire serve galaxy --script`).
-//! - `tokio` (feature `tokio`): thin TCP drivers for the three roles.
+//! - `tokio` (feature `tokio`): thin TCP drivers for the three roles (`GuiListener` keeps
+//!   accepting Hubs, with a handshake deadline), and `MessageCodec` for
+//!   `tokio_util::codec::{FramedRead, FramedWrite}`.
+//!
+//! [`monwire_event`] is re-exported, so one dependency line is enough.
 //!
 //! # Features
 //!
-//! - `tokio`: the TCP adapter (`tokio` module). Without it the crate pulls no runtime.
+//! - `tokio`: the TCP adapter and the tokio-util codec (`tokio` module). Without it the crate
+//!   pulls no runtime.
 //!
 //! # Example
 //!
 //! ```
-//! use monwire_galaxy::codec::{decode_message, encode_message};
+//! use monwire_galaxy::codec::{decode, encode};
 //! use monwire_galaxy::message::{Frame, Message, MsgType};
 //! use monwire_galaxy::text::{pr_frame, read_frame};
 //!
 //! let frame = read_frame(b"{c token_status :action 2 :tidx 1 }").unwrap();
-//! let bytes = encode_message(&Message::frame(MsgType::Message, frame.clone())).unwrap();
+//! let bytes = encode(&Message::frame(MsgType::Message, frame.clone())).unwrap();
 //! assert_eq!(&bytes[..8], &[0, 0, 0, 1, 0, 0, 0, 0x48]);
-//! let (msg, used) = decode_message(&bytes).unwrap().unwrap();
+//! let (msg, used) = decode(&bytes).unwrap().unwrap();
 //! assert_eq!(used, bytes.len());
 //! assert_eq!(msg.as_frame(), Some(&frame));
 //! assert_eq!(pr_frame(&frame), b"{c token_status :action 2 :tidx 1 }");
 //! // A partial message is "need more bytes", not an error.
-//! assert_eq!(decode_message(&bytes[..20]).unwrap(), None);
+//! assert_eq!(decode(&bytes[..20]).unwrap(), None);
 //! ```
 //!
 //! # Where the C code and the documentation disagree
@@ -56,6 +61,7 @@
 pub mod codec;
 pub mod error;
 pub mod event;
+mod index;
 pub mod message;
 pub mod script;
 pub mod session;
@@ -69,3 +75,11 @@ pub use error::{DecodeError, DecodeErrorKind, EncodeError, SessionError};
 pub use message::{Frame, FrameType, Message, MsgType, Object};
 pub use session::{GuiClient, GuiEvent, GuiServer, HubEvent, HubSide};
 pub use status::StatusMessage;
+
+/// The shared event model, so one dependency line is enough.
+pub use monwire_event;
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

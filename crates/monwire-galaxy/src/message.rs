@@ -66,7 +66,7 @@ pub struct Frame {
     /// The name. `None` is the text reader's NULL name (printed `NO_NAME`), which cannot be
     /// encoded; a wire frame always has a name, possibly empty.
     pub name: Option<Vec<u8>>,
-    props: Vec<(Vec<u8>, Object)>,
+    props: Vec<(Box<[u8]>, Object)>,
     /// The predicate frames, in order.
     pub preds: Vec<Frame>,
 }
@@ -112,9 +112,9 @@ impl Frame {
     pub fn set(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Object>) {
         let key = key.into();
         let value = value.into();
-        match self.props.iter_mut().find(|(k, _)| *k == key) {
+        match self.props.iter_mut().find(|(k, _)| **k == *key) {
             Some(slot) => slot.1 = value,
-            None => self.props.push((key, value)),
+            None => self.props.push((key.into_boxed_slice(), value)),
         }
     }
 
@@ -127,13 +127,23 @@ impl Frame {
 
     /// Appends a property without looking for an existing key. The caller guarantees the key is
     /// new (the decoders use it after their own duplicate check).
-    pub(crate) fn push_unchecked(&mut self, key: Vec<u8>, value: Object) {
+    pub(crate) fn push_unchecked(&mut self, key: Box<[u8]>, value: Object) {
         self.props.push((key, value));
+    }
+
+    /// Makes room for `n` more properties.
+    pub(crate) fn reserve_exact(&mut self, n: usize) {
+        self.props.reserve_exact(n);
     }
 
     /// Position of `key`, if present.
     pub(crate) fn position(&self, key: &[u8]) -> Option<usize> {
-        self.props.iter().position(|(k, _)| k == key)
+        self.props.iter().position(|(k, _)| **k == *key)
+    }
+
+    /// The key at `index` (which must exist).
+    pub(crate) fn key_at(&self, index: usize) -> &[u8] {
+        self.props.get(index).map(|(k, _)| &**k).unwrap_or_default()
     }
 
     /// Replaces the value at `index` (which must exist).
@@ -150,7 +160,7 @@ impl Frame {
 
     /// The value of `key`, given as bytes.
     pub fn get_bytes(&self, key: &[u8]) -> Option<&Object> {
-        self.props.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.props.iter().find(|(k, _)| **k == *key).map(|(_, v)| v)
     }
 
     /// The value of `key` if it is an [`Object::Int`].
@@ -193,7 +203,7 @@ impl Frame {
 
     /// The properties in order.
     pub fn props(&self) -> impl ExactSizeIterator<Item = (&[u8], &Object)> {
-        self.props.iter().map(|(k, v)| (k.as_slice(), v))
+        self.props.iter().map(|(k, v)| (&**k, v))
     }
 
     /// How many properties there are.
@@ -223,8 +233,9 @@ pub struct Proxy {
 /// Any Galaxy object.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Object {
-    /// A frame (`GAL_FRAME`, 1).
-    Frame(Frame),
+    /// A frame (`GAL_FRAME`, 1), boxed so that an object stays 32 bytes (a list of small
+    /// objects then costs at most 4× its wire size).
+    Frame(Box<Frame>),
     /// A string (`GAL_STRING`, 2), as bytes.
     String(Vec<u8>),
     /// A 32-bit integer (`GAL_INT`, 3).
@@ -253,8 +264,8 @@ pub enum Object {
     Tag(Vec<u8>),
     /// A token (`GAL_TOKEN`, 19): what the text reader makes of a word it cannot classify.
     Token(Vec<u8>),
-    /// A broker proxy (`GAL_PROXY`, 20).
-    Proxy(Proxy),
+    /// A broker proxy (`GAL_PROXY`, 20), boxed like frames.
+    Proxy(Box<Proxy>),
     /// A NULL list element (`NULLObject` / `NULLFrame` in text). Never encodable: the C
     /// encoder crashes on it.
     Null,
@@ -327,7 +338,12 @@ pub fn type_name(code: i32) -> &'static str {
 
 impl From<Frame> for Object {
     fn from(v: Frame) -> Self {
-        Object::Frame(v)
+        Object::Frame(Box::new(v))
+    }
+}
+impl From<Proxy> for Object {
+    fn from(v: Proxy) -> Self {
+        Object::Proxy(Box::new(v))
     }
 }
 impl From<i32> for Object {
@@ -452,7 +468,7 @@ impl Message {
     pub fn frame(msg_type: MsgType, frame: Frame) -> Message {
         Message {
             msg_type,
-            body: Some(Object::Frame(frame)),
+            body: Some(Object::from(frame)),
         }
     }
 
@@ -464,7 +480,7 @@ impl Message {
     /// The body frame, by value.
     pub fn into_frame(self) -> Option<Frame> {
         match self.body {
-            Some(Object::Frame(f)) => Some(f),
+            Some(Object::Frame(f)) => Some(*f),
             _ => None,
         }
     }
@@ -476,5 +492,30 @@ pub fn lossy(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_owned(),
         Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+/// The frame in PR form, one line (`{c token_status :action 2 :tidx 1 }`); bytes that are not
+/// UTF-8 shown as [`lossy`] does.
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&lossy(&crate::text::pr_frame(self)))
+    }
+}
+
+/// The object in PR form, one line.
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&lossy(&crate::text::pr(self)))
+    }
+}
+
+/// The message type, then the body in PR form: `MESSAGE {c reinitialize }`, `DISCONNECT`.
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.body {
+            Some(body) => write!(f, "{} {body}", self.msg_type),
+            None => f.write_str(self.msg_type.name()),
+        }
     }
 }

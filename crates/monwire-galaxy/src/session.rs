@@ -125,6 +125,8 @@ pub enum GuiEvent {
     Handshake {
         /// `:conn_type` (1 = connection listener).
         conn_type: i32,
+        /// The handshake frame as the Hub sent it.
+        frame: Frame,
     },
     /// Client role: the Hub accepted our information frame and echoed it.
     Accepted {
@@ -142,6 +144,16 @@ pub enum GuiEvent {
     Stray(Message),
     /// The Hub sent DISCONNECT.
     Closed,
+    /// The connection ended without a DISCONNECT ([`GuiServer::handle_eof`]).
+    ConnectionLost,
+}
+
+/// One short line, the same as the event summary (see [`crate::event::gui_event_to_event`]).
+impl std::fmt::Display for GuiEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = crate::event::gui_event_to_event(self);
+        f.write_str(&e.summary_text())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,7 +203,7 @@ impl Core {
 
     fn send(&mut self, t: MsgType, f: Frame) -> Result<(), SessionError> {
         self.codec
-            .encode_message_into(&Message::frame(t, f), &mut self.out)?;
+            .encode_into(&Message::frame(t, f), &mut self.out)?;
         Ok(())
     }
 
@@ -216,6 +228,13 @@ impl Core {
             if self.state == GuiState::Closed {
                 return Ok(());
             }
+        }
+    }
+
+    fn handle_eof(&mut self) {
+        if self.state != GuiState::Closed {
+            self.state = GuiState::Closed;
+            self.events.push_back(GuiEvent::ConnectionLost);
         }
     }
 
@@ -259,7 +278,9 @@ impl Core {
                     self.send(MsgType::Error, system_error(6, text))?;
                     self.state = GuiState::Closed;
                 }
-                self.events.push_back(GuiEvent::Handshake { conn_type });
+                let frame = f.clone();
+                self.events
+                    .push_back(GuiEvent::Handshake { conn_type, frame });
             }
             GuiState::AwaitEcho => match m.msg_type {
                 MsgType::Reply => {
@@ -357,6 +378,13 @@ macro_rules! gui_methods {
         /// Bytes to write to the connection, all queued so far; `None` when there are none.
         pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
             self.0.poll_transmit()
+        }
+
+        /// The connection ended (the peer closed it, or it was dropped). Unless the session has
+        /// already ended, it closes and queues [`GuiEvent::ConnectionLost`], so every
+        /// connection ends with exactly one end-of-stream event.
+        pub fn handle_eof(&mut self) {
+            self.0.handle_eof()
         }
 
         /// The next thing that happened; `None` when there is none.
@@ -526,7 +554,7 @@ impl HubSide {
 
     fn send(&mut self, t: MsgType, f: Frame) -> Result<(), SessionError> {
         self.codec
-            .encode_message_into(&Message::frame(t, f), &mut self.out)?;
+            .encode_into(&Message::frame(t, f), &mut self.out)?;
         Ok(())
     }
 
@@ -693,7 +721,7 @@ impl HubSide {
 
     /// Sends DISCONNECT and closes the session.
     pub fn disconnect(&mut self) -> Result<(), SessionError> {
-        self.codec.encode_message_into(
+        self.codec.encode_into(
             &Message {
                 msg_type: MsgType::Disconnect,
                 body: None,
@@ -772,7 +800,7 @@ mod tests {
         pump_hub_gui(&mut hub, &mut gui);
         assert!(matches!(
             gui.poll_event(),
-            Some(GuiEvent::Handshake { conn_type: 1 })
+            Some(GuiEvent::Handshake { conn_type: 1, .. })
         ));
         assert!(matches!(gui.poll_event(), Some(GuiEvent::Reinitialize(_))));
         assert_eq!(gui.poll_event(), Some(GuiEvent::Status(status)));

@@ -9,7 +9,9 @@
 //! string (`"[0]"`), `token_status :tidx` is an int, `session_status :session_id` appears for
 //! every action, and `session_alarm_status :session_id` carries the alarm key (a Hub bug).
 
-use crate::message::{Frame, Object};
+use std::fmt;
+
+use crate::message::{Frame, MsgType, Object, lossy};
 
 macro_rules! action {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $c:literal),* $(,)? }) => {
@@ -131,7 +133,7 @@ pub enum StatusMessage {
         provider_id: Vec<u8>,
         /// `:msg`, the whole message frame.
         msg: Frame,
-        /// `:msg_type` (a [`MsgType`](crate::message::MsgType) code).
+        /// `:msg_type` (a [`MsgType`] code).
         msg_type: i32,
         /// `:destination`: `"server"` (Hub → server) or `"hub"`.
         destination: Vec<u8>,
@@ -314,7 +316,7 @@ impl StatusMessage {
                         Object::List(p) => match p.as_slice() {
                             [Object::String(l), Object::Frame(fr)] => Some(MenuItem {
                                 label: l.clone(),
-                                frame: fr.clone(),
+                                frame: Frame::clone(fr),
                             }),
                             _ => None,
                         },
@@ -395,7 +397,7 @@ impl StatusMessage {
                 Object::List(
                     providers
                         .iter()
-                        .map(|p| Object::Frame(p.0.clone()))
+                        .map(|p| Object::from(p.0.clone()))
                         .collect(),
                 ),
             ),
@@ -407,7 +409,7 @@ impl StatusMessage {
                         .map(|i| {
                             Object::List(vec![
                                 Object::String(i.label.clone()),
-                                Object::Frame(i.frame.clone()),
+                                Object::from(i.frame.clone()),
                             ])
                         })
                         .collect(),
@@ -440,7 +442,7 @@ impl StatusMessage {
                     f.set(":debug", 1);
                 }
                 opt(&mut f, ":session_id", session_id.clone(), Object::String);
-                opt(&mut f, ":settings", settings.clone(), Object::Frame);
+                opt(&mut f, ":settings", settings.clone(), Object::from);
                 opt(&mut f, ":history", history.clone(), |h| h);
             }
             StatusMessage::SessionLockStatus {
@@ -500,7 +502,7 @@ impl StatusMessage {
                 if *debug {
                     f.set(":debug", 1);
                 }
-                opt(&mut f, ":state", state.clone(), Object::Frame);
+                opt(&mut f, ":state", state.clone(), Object::from);
                 opt(&mut f, ":tidx", *tidx, Object::Int);
             }
             StatusMessage::ListenerStatus {
@@ -524,13 +526,200 @@ impl StatusMessage {
                 admin,
             } => {
                 opt(&mut f, ":type", info_type.clone(), Object::String);
-                opt(&mut f, ":frame", frame.clone(), Object::Frame);
+                opt(&mut f, ":frame", frame.clone(), Object::from);
                 opt(&mut f, ":msg", msg.clone(), Object::String);
-                opt(&mut f, ":hub_opaque_data", admin.clone(), Object::Frame);
+                opt(&mut f, ":hub_opaque_data", admin.clone(), Object::from);
             }
             StatusMessage::Other(frame) => return frame.clone(),
         }
         f
+    }
+}
+
+/// One short line for people: "provider \[0\] connected", "session Default started",
+/// "token 5 destroyed", a debug info's own text. [`Event::summary`](monwire_event::Event) is
+/// this line.
+impl fmt::Display for StatusMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = lossy;
+        let opt = |v: &Option<Vec<u8>>| v.as_deref().map(lossy);
+        let debug = |f: &mut fmt::Formatter<'_>, d: bool| {
+            if d { f.write_str(" (debug)") } else { Ok(()) }
+        };
+        match self {
+            StatusMessage::ProviderStatus { providers } => match providers.as_slice() {
+                [p] => {
+                    let id = p.provider_id().map(l).unwrap_or_else(|| "?".into());
+                    write!(f, "provider {id}")?;
+                    if let Some(name) = p.screen_name() {
+                        write!(f, " ({})", l(name))?;
+                    }
+                    match (p.connected(), p.init()) {
+                        (Some(true), _) => f.write_str(" connected"),
+                        (Some(false), _) => f.write_str(" disconnected"),
+                        (None, true) => f.write_str(" announced"),
+                        (None, false) => f.write_str(" status"),
+                    }
+                }
+                ps => write!(f, "{} providers", ps.len()),
+            },
+            StatusMessage::AddMenuItems { items } => match items.as_slice() {
+                [one] => write!(f, "menu item {:?} added", l(&one.label)),
+                items => write!(f, "{} menu items added", items.len()),
+            },
+            StatusMessage::NewServiceType { name, port } => {
+                write!(f, "service type {} on port {port}", l(name))
+            }
+            StatusMessage::MessageEvent {
+                provider_id,
+                msg,
+                msg_type,
+                destination,
+            } => {
+                let t = MsgType::from_code(*msg_type)
+                    .map(|t| t.name().to_ascii_lowercase())
+                    .unwrap_or_else(|| format!("type {msg_type}"));
+                let dir = if destination.as_slice() == b"hub" {
+                    "from"
+                } else {
+                    "to"
+                };
+                write!(
+                    f,
+                    "{t} {} {dir} provider {}",
+                    l(msg.name_bytes()),
+                    l(provider_id)
+                )
+            }
+            StatusMessage::SessionStatus {
+                action,
+                debug: d,
+                session_id,
+                ..
+            } => {
+                let id = opt(session_id).unwrap_or_else(|| "?".into());
+                match action {
+                    SessionAction::Created => write!(f, "session {id} started"),
+                    SessionAction::Destroyed => write!(f, "session {id} ended"),
+                    SessionAction::Settings => write!(f, "session {id} settings"),
+                    SessionAction::History => write!(f, "session {id} history"),
+                    SessionAction::Other(c) => write!(f, "session {id} action {c}"),
+                }?;
+                debug(f, *d)
+            }
+            StatusMessage::SessionLockStatus {
+                debug: d,
+                action,
+                providers_sessions,
+                lock_type,
+                session_id,
+                ..
+            } => {
+                let id = opt(session_id).unwrap_or_else(|| "?".into());
+                match action {
+                    LockAction::Status => write!(
+                        f,
+                        "{} session locks",
+                        providers_sessions.as_ref().map_or(0, Vec::len)
+                    ),
+                    LockAction::Set => write!(f, "lock set on session {id}"),
+                    LockAction::Released => write!(f, "lock released on session {id}"),
+                    LockAction::Other(c) => write!(f, "session {id} lock action {c}"),
+                }?;
+                if let Some(t) = lock_type {
+                    write!(f, " (type {t})")?;
+                }
+                debug(f, *d)
+            }
+            StatusMessage::SessionAlarmStatus {
+                action,
+                alarm_key,
+                expiration_secs,
+                remaining_secs,
+                ..
+            } => {
+                let k = l(alarm_key);
+                match action {
+                    AlarmAction::Status => write!(f, "alarm {k} status"),
+                    AlarmAction::Enabled => write!(f, "alarm {k} enabled"),
+                    AlarmAction::Disabled => write!(f, "alarm {k} disabled"),
+                    AlarmAction::Reset => write!(f, "alarm {k} reset"),
+                    AlarmAction::Expired => write!(f, "alarm {k} expired"),
+                    AlarmAction::Other(c) => write!(f, "alarm {k} action {c}"),
+                }?;
+                match (remaining_secs, expiration_secs) {
+                    (Some(r), _) => write!(f, ", {r} s left"),
+                    (None, Some(e)) => write!(f, ", {e} s"),
+                    _ => Ok(()),
+                }
+            }
+            StatusMessage::TokenStatus {
+                action,
+                debug: d,
+                tidx,
+                ..
+            } => {
+                let t = tidx.map_or_else(|| "?".to_owned(), |t| t.to_string());
+                match action {
+                    TokenAction::Status => f.write_str("token state"),
+                    TokenAction::Created => write!(f, "token {t} created"),
+                    TokenAction::Destroyed => write!(f, "token {t} destroyed"),
+                    TokenAction::Other(c) => write!(f, "token {t} action {c}"),
+                }?;
+                debug(f, *d)
+            }
+            StatusMessage::ListenerStatus {
+                action,
+                port,
+                reused,
+            } => {
+                let p = port.map_or_else(|| "?".to_owned(), |p| p.to_string());
+                match action {
+                    ListenerAction::Initialized => write!(f, "listening on port {p}")?,
+                    ListenerAction::InitializationError => {
+                        return write!(f, "listener on port {p} failed to start");
+                    }
+                    ListenerAction::Other(c) => write!(f, "listener on port {p} action {c}")?,
+                }
+                if *reused == Some(1) {
+                    f.write_str(" (reused)")?;
+                }
+                Ok(())
+            }
+            StatusMessage::MessageQueueStatus { queue, .. } => match queue.len() {
+                1 => f.write_str("1 message queued"),
+                n => write!(f, "{n} messages queued"),
+            },
+            StatusMessage::HubDebugPrompt { admin } => match admin.get_int(":server_tidx") {
+                Some(t) => write!(f, "the Hub waits at a debug prompt (token {t})"),
+                None => f.write_str("the Hub waits at a debug prompt"),
+            },
+            StatusMessage::HubDebugInfo { info_type, msg, .. } => match (msg, info_type) {
+                (Some(m), _) => f.write_str(lossy(m).trim_end()),
+                (None, Some(t)) => write!(f, "debug info {}", l(t)),
+                (None, None) => f.write_str("debug info"),
+            },
+            StatusMessage::Other(fr) => {
+                let name = l(fr.name_bytes());
+                if fr.is_named("handshake") {
+                    match fr.get_int(":conn_type") {
+                        Some(t) => write!(f, "Hub handshake (connection type {t})"),
+                        None => f.write_str("Hub handshake"),
+                    }
+                } else if fr.is_named("reinitialize") {
+                    f.write_str("the Hub (re)initializes this GUI")
+                } else if let Some(text) = fr
+                    .get_string(":err_description")
+                    .or_else(|| fr.get_string(":msg"))
+                {
+                    write!(f, "{name}: {}", l(text).trim_end())
+                } else if name.is_empty() {
+                    write!(f, "unnamed frame of {} keys", fr.len())
+                } else {
+                    f.write_str(&name)
+                }
+            }
+        }
     }
 }
 

@@ -19,6 +19,7 @@
 //! glibc's `atoi` does on LP64 (`strtol` saturated to 64 bits, then truncated).
 
 use crate::codec::{Limits, MAX_DEPTH_CAP};
+use crate::index::KeyIndex;
 use crate::message::{Frame, FrameType, Object, type_name};
 
 const TOKEN_MAX: usize = 1023;
@@ -185,6 +186,7 @@ impl TextReader<'_> {
             }
         };
         let mut done = false;
+        let mut index = KeyIndex::new(0);
         loop {
             let key = match pending_key.take() {
                 Some(k) => k,
@@ -232,11 +234,15 @@ impl TextReader<'_> {
             };
             if key == b":pred" || key == b":PRED" {
                 if let Object::Frame(p) = obj {
-                    frame.preds.push(p);
+                    frame.preds.push(*p);
                 }
                 // C `fr_add_pred` ignores a non-frame.
             } else {
-                frame.set(key, obj);
+                // `Frame::set` in linear time: an existing key keeps its place.
+                match index.find_or_insert(&key, frame.len(), |j| frame.key_at(j)) {
+                    Some(j) => frame.replace_at(j, obj),
+                    None => frame.push_unchecked(key.into_boxed_slice(), obj),
+                }
             }
         }
         if !done {
@@ -256,7 +262,7 @@ impl TextReader<'_> {
                 Value::Obj(Object::String(self.string()))
             }
             b'{' => match self.frame(depth) {
-                Some(f) => Value::Obj(Object::Frame(f)),
+                Some(f) => Value::Obj(Object::from(f)),
                 None => Value::Nothing,
             },
             b'}' => {

@@ -26,6 +26,23 @@ impl DecodeError {
         }
     }
 
+    /// A stable short name for what kind of fault this is (`"unknown_path"`, `"malformed_osc"`,
+    /// …), for grouping and rate-limiting reports.
+    pub fn cause(&self) -> &'static str {
+        match self.kind {
+            DecodeErrorKind::TooLong { .. } => "too_long",
+            DecodeErrorKind::BundleTooDeep { .. } => "bundle_too_deep",
+            DecodeErrorKind::BadBundleElement { .. } => "bad_bundle_element",
+            DecodeErrorKind::UnexpectedBundle => "unexpected_bundle",
+            DecodeErrorKind::TooManyMessages { .. } => "too_many_messages",
+            DecodeErrorKind::Osc { .. } => "malformed_osc",
+            DecodeErrorKind::TrailingBytes { .. } => "trailing_bytes",
+            DecodeErrorKind::UnknownPath { .. } => "unknown_path",
+            DecodeErrorKind::ArgumentCount { .. } => "argument_count",
+            DecodeErrorKind::ArgumentType { .. } => "argument_type",
+        }
+    }
+
     pub(crate) fn new(offset: usize, kind: DecodeErrorKind) -> DecodeError {
         DecodeError { offset, kind }
     }
@@ -67,7 +84,7 @@ pub enum DecodeErrorKind {
         limit: usize,
     },
     /// Not valid OSC (rosc's reason, as text).
-    #[error("malformed OSC: {reason}")]
+    #[error("malformed OSC: {}", Short(.reason))]
     Osc {
         /// What rosc reported.
         reason: String,
@@ -79,7 +96,7 @@ pub enum DecodeErrorKind {
         count: usize,
     },
     /// An OSC path this crate does not know.
-    #[error("unknown path {path} with type tags ,{tags}")]
+    #[error("unknown path {} with type tags ,{}", Short(.path), Short(.tags))]
     UnknownPath {
         /// The path.
         path: String,
@@ -87,7 +104,7 @@ pub enum DecodeErrorKind {
         tags: String,
     },
     /// A known path with the wrong number of arguments.
-    #[error("{path} needs {expected} arguments, found {found} (,{tags})")]
+    #[error("{} needs {expected} arguments, found {found} (,{})", Short(.path), Short(.tags))]
     ArgumentCount {
         /// The path.
         path: String,
@@ -99,7 +116,7 @@ pub enum DecodeErrorKind {
         tags: String,
     },
     /// A known path with an argument of the wrong type.
-    #[error("{path} argument {index} must be {expected}, found {found}")]
+    #[error("{} argument {index} must be {expected}, found {found}", Short(.path))]
     ArgumentType {
         /// The path.
         path: String,
@@ -114,18 +131,41 @@ pub enum DecodeErrorKind {
     },
 }
 
+/// At most [`SHORT`] characters of a wire string for an error message, control characters
+/// escaped, `…` when cut: a hostile 60 KB path never makes a 60 KB error line.
+struct Short<'a>(&'a str);
+
+/// How many characters of a wire string an error message quotes.
+const SHORT: usize = 64;
+
+impl std::fmt::Display for Short<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, c) in self.0.chars().enumerate() {
+            if i == SHORT {
+                return f.write_str("…");
+            }
+            if c.is_control() {
+                write!(f, "\\u{{{:x}}}", u32::from(c))?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A message that cannot be put on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum EncodeError {
     /// A capability name that is empty or contains `:` cannot survive the colon form.
-    #[error("capability {0:?} is empty or contains ':'")]
+    #[error("capability \"{}\" is empty or contains ':'", Short(.0))]
     BadCapability(String),
     /// A string with a NUL byte cannot be an OSC string.
-    #[error("string {0:?} contains a NUL byte")]
+    #[error("string \"{}\" contains a NUL byte", Short(.0))]
     NulInString(String),
     /// A path that is not a valid OSC address.
-    #[error("path {0:?} is not an OSC address")]
+    #[error("path \"{}\" is not an OSC address", Short(.0))]
     BadPath(String),
     /// rosc refused the packet.
     #[error("OSC encoder: {0}")]
@@ -137,13 +177,17 @@ pub enum EncodeError {
 #[non_exhaustive]
 pub enum FromEventError {
     /// The protocol is neither `Nsm` nor `Ray`.
-    #[error("protocol {0} is not nsm or ray")]
+    #[error("protocol {} is not nsm or ray", Short(.0))]
     Protocol(String),
     /// An attribute the message needs is missing or has the wrong type.
-    #[error("attribute {0} is missing or has the wrong type")]
+    #[error("attribute {} is missing or has the wrong type", Short(.0))]
     Attribute(String),
+    /// An event a monitor made about its link to the server (`disconnected`, `reconnected`):
+    /// no message was on the wire.
+    #[error("{} is a monitor's own event, not a message", Short(.0))]
+    NotAMessage(String),
     /// The path or name does not name a message.
-    #[error("{0:?} does not name an NSM/Ray message")]
+    #[error("\"{}\" does not name an NSM/Ray message", Short(.0))]
     Unknown(String),
 }
 
@@ -161,8 +205,14 @@ pub enum StateError {
     #[error("already closed")]
     Closed,
     /// No such client in the server's session.
-    #[error("no client {0:?}")]
+    #[error("no client \"{}\"", Short(.0))]
     NoSuchClient(String),
+    /// A client id must not be empty: a state-list entry `"" ""` is the list's end marker.
+    #[error("a client id must not be empty")]
+    EmptyId,
+    /// A client id already in the session or its trash.
+    #[error("client id \"{}\" is taken", Short(.0))]
+    DuplicateId(String),
     /// No session is open.
     #[error("no session open")]
     NoSession,

@@ -1,8 +1,26 @@
 //! Mapping to and from [`monwire_event::Event`], lossless both ways.
 //!
-//! Messages on `/ray/…` paths (and `/minor_error`, and replies or errors answering a `/ray/`
-//! path) map to [`Protocol::Ray`]; everything else to [`Protocol::Nsm`]. Attribute keys use
-//! the protocol's prefix (`nsm.` or `ray.`, written `<p>.` below).
+//! Messages on `/ray/…` paths (and `/minor_error`, `/osc/ping`, and replies or errors
+//! answering a `/ray/` path or the ping) map to [`Protocol::Ray`]; everything else to
+//! [`Protocol::Nsm`]. Attribute keys use the protocol's prefix (`nsm.` or `ray.`, written `<p>.`
+//! below).
+//!
+//! # `nsm` and `ray`
+//!
+//! RaySession's external monitor (`/ray/monitor/…`) is a dialect of NSM's `:monitor:`
+//! messages, spoken by the same daemon over the same OSC transport, so
+//! [`Protocol::Ray`]'s [family](Protocol::family) is [`Protocol::Nsm`]. An event keeps its exact
+//! dialect in [`Event::protocol`] (needed to re-encode it), and a
+//! [`Filter`](monwire_event::Filter) on `nsm` keeps both `nsm` and `ray` events, while a filter on
+//! `ray` keeps only `ray` ones. So `monwire watch nsm --protocol nsm` shows everything an
+//! external monitor receives.
+//!
+//! # Summaries
+//!
+//! Every event carries a one-line [`Event::summary`] (`"client synth ready"`, `"client daw
+//! stopped by itself"`, `"state list ends: 2 clients"`), and [`summary_keys`] names the
+//! attributes that line already states, so a one-line view can leave them out. The `<p>.path`
+//! attribute is always among them: the protocol and the name determine it.
 //!
 //! | Message | `name` | `subject` | attributes |
 //! |---|---|---|---|
@@ -39,7 +57,8 @@
 use monwire_event::{Event, Kind, Protocol, Severity, Value};
 
 use crate::error::FromEventError;
-use crate::message::{Capabilities, ClientEvent, ErrorCode, Family, Message};
+use crate::message::{Capabilities, ClientEvent, ErrorCode, Family, Message, PING_PATH};
+use crate::session::Loss;
 
 fn protocol_of(msg: &Message) -> Protocol {
     match msg {
@@ -51,10 +70,13 @@ fn protocol_of(msg: &Message) -> Protocol {
             Family::Nsm => Protocol::Nsm,
             Family::Ray => Protocol::Ray,
         },
-        Message::MonitorAnnounce | Message::MonitorQuit | Message::MinorError { .. } => {
-            Protocol::Ray
-        }
-        Message::Reply { path, .. } | Message::Error { path, .. } if path.starts_with("/ray/") => {
+        Message::MonitorAnnounce
+        | Message::MonitorQuit
+        | Message::MinorError { .. }
+        | Message::Ping => Protocol::Ray,
+        Message::Reply { path, .. } | Message::Error { path, .. }
+            if path.starts_with("/ray/") || path == PING_PATH =>
+        {
             Protocol::Ray
         }
         _ => Protocol::Nsm,
@@ -85,8 +107,122 @@ fn leaf(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// The event for a message. Codecs have no clock: `observed` and `source` stay `None`.
+fn running(started: i32) -> String {
+    match started {
+        0 => "stopped".to_owned(),
+        1 => "running".to_owned(),
+        n => format!("started={n}"),
+    }
+}
+
+/// The one-line summary of a message (what [`to_event`] puts in [`Event::summary`]).
+pub fn summary(msg: &Message) -> String {
+    match msg {
+        Message::ClientState {
+            client_id,
+            jack_name,
+            started,
+            ..
+        } => format!(
+            "client {client_id} ({jack_name}) listed, {}",
+            running(*started)
+        ),
+        Message::ClientStateEnd { count, .. } => match count {
+            1 => "state list ends: 1 client".to_owned(),
+            n => format!("state list ends: {n} clients"),
+        },
+        Message::ClientStateLegacy {
+            client_id, started, ..
+        } => format!("client {client_id} listed, {}", running(*started)),
+        Message::ClientEvent {
+            client_id, event, ..
+        } => {
+            let what = match event {
+                ClientEvent::StartRequest => "start requested".to_owned(),
+                ClientEvent::Started => "started".to_owned(),
+                ClientEvent::Joined => "joined".to_owned(),
+                ClientEvent::Ready => "ready".to_owned(),
+                ClientEvent::OpenError => "failed to open".to_owned(),
+                ClientEvent::SaveRequest => "save requested".to_owned(),
+                ClientEvent::Saved => "saved".to_owned(),
+                ClientEvent::SaveError => "failed to save".to_owned(),
+                ClientEvent::StopRequest => "stop requested".to_owned(),
+                ClientEvent::StoppedByServer => "stopped by the server".to_owned(),
+                ClientEvent::StoppedByItself => "stopped by itself".to_owned(),
+                ClientEvent::Removed => "removed".to_owned(),
+                ClientEvent::SwitchedTo(id) => format!("switched to {id}"),
+                ClientEvent::IdChangedTo(id) => format!("renamed to {id}"),
+                ClientEvent::NewAlternative(id) => format!("has a new alternative {id}"),
+                ClientEvent::Other(text) => format!("event {text}"),
+            };
+            format!("client {client_id} {what}")
+        }
+        Message::ClientUpdated {
+            client_id,
+            jack_name,
+            started,
+            ..
+        } => format!(
+            "client {client_id} ({jack_name}) updated, {}",
+            running(*started)
+        ),
+        Message::MonitorAnnounce => "monitor announce".to_owned(),
+        Message::MonitorQuit => "monitor quit".to_owned(),
+        Message::MonitorReset => "monitor reset (list requested)".to_owned(),
+        Message::Save => "save requested".to_owned(),
+        Message::SessionIsLoaded => "session loaded".to_owned(),
+        Message::Ping => "ping".to_owned(),
+        Message::Reply { path, args } if args.is_empty() => format!("{path} answered"),
+        Message::Reply { path, args } => format!("{path} answered: {}", args.join(", ")),
+        Message::Error {
+            path,
+            code,
+            message,
+        } => format!("{path} failed: {message} ({code})"),
+        Message::MinorError {
+            path,
+            code,
+            message,
+        } => format!("{path}: minor error: {message} ({code})"),
+        Message::Announce {
+            app_name,
+            capabilities,
+            ..
+        } if capabilities.is_empty() => format!("{app_name} announces"),
+        Message::Announce {
+            app_name,
+            capabilities,
+            ..
+        } => format!("{app_name} announces {capabilities}"),
+        Message::Open {
+            display_name,
+            client_id,
+            ..
+        } => format!("open session {display_name} as {client_id}"),
+    }
+}
+
+/// The event for a message, with its [`summary`]. Codecs have no clock: `observed` and
+/// `source` stay `None`.
+///
+/// ```
+/// use monwire_nsm::{ClientEvent, Family, Message, event};
+/// let m = Message::ClientEvent {
+///     family: Family::Ray,
+///     client_id: "synth".into(),
+///     event: ClientEvent::Ready,
+/// };
+/// let e = event::to_event(&m);
+/// assert_eq!(e.summary.as_deref(), Some("client synth ready"));
+/// assert_eq!(event::from_event(&e)?, m);
+/// # Ok::<(), monwire_nsm::error::FromEventError>(())
+/// ```
 pub fn to_event(msg: &Message) -> Event {
+    let e = event_of(msg);
+    e.with_summary(summary(msg))
+}
+
+fn event_of(msg: &Message) -> Event {
     let protocol = protocol_of(msg);
     let p = protocol.as_str().to_owned();
     let key = |k: &str| format!("{p}.{k}");
@@ -138,7 +274,7 @@ pub fn to_event(msg: &Message) -> Event {
             .with_attr(key("started"), *started),
         Message::MonitorQuit => base(Kind::EndOfStream, leaf(&path)),
         Message::SessionIsLoaded => base(Kind::Ready, leaf(&path)),
-        Message::MonitorAnnounce | Message::MonitorReset | Message::Save => {
+        Message::MonitorAnnounce | Message::MonitorReset | Message::Save | Message::Ping => {
             base(Kind::Other, leaf(&path))
         }
         Message::Reply {
@@ -198,6 +334,30 @@ pub fn to_event(msg: &Message) -> Event {
     }
 }
 
+/// The event an external monitor emits when it loses the server (no wire message: it says
+/// what the monitor saw, and [`from_event`] refuses it with
+/// [`FromEventError::NotAMessage`]): kind `disconnected`, severity warn, attribute
+/// `ray.reason` (`unreachable` or `silent`).
+pub fn disconnected(reason: Loss) -> Event {
+    Event::new(Protocol::Ray, Kind::Disconnected, "disconnected")
+        .with_severity(Severity::Warn)
+        .with_attr(
+            "ray.reason",
+            match reason {
+                Loss::Unreachable => "unreachable",
+                Loss::Silent => "silent",
+            },
+        )
+        .with_summary(format!("lost the server: {reason}"))
+}
+
+/// The event an external monitor emits when it is registered again after a loss (kind
+/// `connected`, name `reconnected`); like [`disconnected`], not a wire message.
+pub fn reconnected() -> Event {
+    Event::new(Protocol::Ray, Kind::Connected, "reconnected")
+        .with_summary("the server is back; registered again")
+}
+
 /// Rebuilds the message an [`Event`] from [`to_event`] describes. The `kind` and `severity`
 /// are derived values and are not consulted.
 pub fn from_event(event: &Event) -> Result<Message, FromEventError> {
@@ -221,6 +381,11 @@ pub fn from_event(event: &Event) -> Result<Message, FromEventError> {
             .and_then(|v| i32::try_from(v).ok())
             .ok_or_else(|| FromEventError::Attribute(key(k)))
     };
+    if event.attr(&key("path")).is_none()
+        && matches!(event.name.as_str(), "disconnected" | "reconnected")
+    {
+        return Err(FromEventError::NotAMessage(event.name.clone()));
+    }
     let path = str_attr("path")?;
     let subject = event.subject.clone();
     let fam = if let Some(l) = path.strip_prefix(Family::Nsm.prefix()) {
@@ -272,6 +437,7 @@ pub fn from_event(event: &Event) -> Result<Message, FromEventError> {
         "/nsm/server/monitor_reset" => Message::MonitorReset,
         "/nsm/client/save" => Message::Save,
         "/nsm/client/session_is_loaded" => Message::SessionIsLoaded,
+        PING_PATH => Message::Ping,
         "/reply" => {
             let list = event
                 .attr(&key("args"))
@@ -317,8 +483,50 @@ pub fn from_event(event: &Event) -> Result<Message, FromEventError> {
 
 /// The attribute keys whose values [`Event::summary`] already states for this event; a
 /// one-line view (the `monwire` terminal view) leaves them out unless asked for every
-/// attribute.
+/// attribute. Empty for an event of another protocol.
+///
+/// ```
+/// use monwire_nsm::{Family, Message, event};
+/// let e = event::to_event(&Message::ClientState {
+///     family: Family::Ray,
+///     client_id: "synth".into(),
+///     jack_name: "fluidsynth".into(),
+///     started: 1,
+/// });
+/// assert_eq!(e.summary.as_deref(), Some("client synth (fluidsynth) listed, running"));
+/// assert!(event::summary_keys(&e).contains(&"ray.jack_name"));
+/// ```
 pub fn summary_keys(event: &Event) -> &'static [&'static str] {
-    let _ = event;
-    &[]
+    macro_rules! keys {
+        ($ray:expr, $($k:literal),*) => {
+            if $ray {
+                &[$(concat!("ray.", $k)),*]
+            } else {
+                &[$(concat!("nsm.", $k)),*]
+            }
+        };
+    }
+    let ray = match event.protocol {
+        Protocol::Ray => true,
+        Protocol::Nsm => false,
+        _ => return &[],
+    };
+    let path = event
+        .attr(if ray { "ray.path" } else { "nsm.path" })
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let monitor_leaf = path
+        .strip_prefix(Family::Nsm.prefix())
+        .or_else(|| path.strip_prefix(Family::Ray.prefix()));
+    match (monitor_leaf, path) {
+        (Some("client_state"), _) => keys!(ray, "path", "jack_name", "started", "count"),
+        (Some("client_event"), _) => keys!(ray, "path", "new_id"),
+        (Some("client_updated"), _) => keys!(ray, "path", "jack_name", "started"),
+        (_, "/reply") => keys!(ray, "path", "args"),
+        (_, "/error" | "/minor_error") => keys!(ray, "path", "code", "message"),
+        (_, "/nsm/server/announce") => keys!(ray, "path", "capabilities"),
+        (_, "/nsm/client/open") => keys!(ray, "path", "display_name"),
+        _ if event.name == "disconnected" => keys!(ray, "reason"),
+        _ => keys!(ray, "path"),
+    }
 }

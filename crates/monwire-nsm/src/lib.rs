@@ -9,9 +9,9 @@
 //! - an *external monitor*, any OSC peer that sends `/ray/server/monitor_announce`, on the
 //!   `/ray/monitor/…` paths.
 //!
-//! This crate covers both directions and both roles, following what ray-daemon 0.18 really
-//! sends (which differs from the older manual page in several places; see the repository's
-//! `specs/nsm.md` notes):
+//! This crate covers both directions and both roles, following what ray-daemon 0.18 (RaySession
+//! master `8f6657ab`) was observed to send over loopback UDP, which differs from RaySession's
+//! manual page (`manual/raysession/monitor_capability_api`) in several places:
 //!
 //! - [`message`] and [`codec`]: typed messages for both path families, both `client_state`
 //!   forms (`,si` of v0.12–0.13 and `,ssi` with its `"" "" N` end marker), the events, replies,
@@ -23,7 +23,9 @@
 //!   session's clients, and the producer role [`MonitorServer`](session::MonitorServer), which
 //!   emits ray-daemon's sequences exactly.
 //! - [`event`]: lossless mapping to and from [`monwire_event::Event`] (`Protocol::Nsm` for
-//!   `/nsm/` paths, `Protocol::Ray` for `/ray/` ones), with the normalization table.
+//!   `/nsm/` paths, `Protocol::Ray` for `/ray/` ones), each event with a one-line summary, and
+//!   the normalization table. `Ray`'s protocol family is `Nsm`: a
+//!   [`Filter`](monwire_event::Filter) on `nsm` keeps `ray` events too (see [`event`]).
 //! - `tokio` (feature `tokio`): a thin UDP driver per role, honouring `NSM_URL`.
 //!
 //! # Feature flags
@@ -88,6 +90,9 @@ pub mod session;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
+mod wire;
+
+pub use monwire_event;
 
 pub use codec::{Limits, decode, encode};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};

@@ -319,6 +319,31 @@ pub enum ErrorCode {
     Other(i32),
 }
 
+const CODE_NAMES: [&str; 22] = [
+    "OK",
+    "GENERAL_ERROR",
+    "INCOMPATIBLE_API",
+    "BLACKLISTED",
+    "LAUNCH_FAILED",
+    "NO_SUCH_FILE",
+    "NO_SESSION_OPEN",
+    "UNSAVED_CHANGES",
+    "NOT_NOW",
+    "BAD_PROJECT",
+    "CREATE_FAILED",
+    "SESSION_LOCKED",
+    "OPERATION_PENDING",
+    "COPY_RUNNING",
+    "NET_ROOT_RUNNING",
+    "SUBPROCESS_UNTERMINATED",
+    "SUBPROCESS_CRASH",
+    "SUBPROCESS_EXITCODE",
+    "UNKNOWN_MESSAGE",
+    "ABORT_ORDERED",
+    "COPY_ABORTED",
+    "SESSION_IN_SESSION_DIR",
+];
+
 const CODES: [ErrorCode; 22] = [
     ErrorCode::Ok,
     ErrorCode::General,
@@ -356,6 +381,17 @@ impl ErrorCode {
         ErrorCode::Other(v)
     }
 
+    /// The name NSM and RaySession give a known code (`"UNKNOWN_MESSAGE"`), `None` for
+    /// [`Other`](ErrorCode::Other).
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            ErrorCode::Other(_) => None,
+            known => CODE_NAMES
+                .get(known.to_i32().unsigned_abs() as usize)
+                .copied(),
+        }
+    }
+
     /// The wire value.
     pub fn to_i32(self) -> i32 {
         match self {
@@ -364,6 +400,16 @@ impl ErrorCode {
                 .iter()
                 .position(|c| *c == known)
                 .map_or(0, |i| -(i as i32)),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    /// `UNKNOWN_MESSAGE (-18)` for a known code, the number alone otherwise.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{name} ({})", self.to_i32()),
+            None => write!(f, "{}", self.to_i32()),
         }
     }
 }
@@ -481,6 +527,9 @@ pub enum Message {
     Save,
     /// `/nsm/client/session_is_loaded ,`.
     SessionIsLoaded,
+    /// `/osc/ping ,`: RaySession answers it with `/reply ,s "/osc/ping"`, registered or not,
+    /// which makes it the liveness probe of [`ExternalMonitor`](crate::session::ExternalMonitor).
+    Ping,
 }
 
 /// `/nsm/server/announce`, the path an announce reply answers.
@@ -497,6 +546,8 @@ pub const OPEN_PATH: &str = "/nsm/client/open";
 pub const SAVE_PATH: &str = "/nsm/client/save";
 /// `/nsm/client/session_is_loaded`.
 pub const SESSION_IS_LOADED_PATH: &str = "/nsm/client/session_is_loaded";
+/// `/osc/ping`.
+pub const PING_PATH: &str = "/osc/ping";
 
 impl Message {
     /// The OSC path the message travels on.
@@ -519,6 +570,7 @@ impl Message {
             Message::Open { .. } => OPEN_PATH.to_owned(),
             Message::Save => SAVE_PATH.to_owned(),
             Message::SessionIsLoaded => SESSION_IS_LOADED_PATH.to_owned(),
+            Message::Ping => PING_PATH.to_owned(),
         }
     }
 
@@ -553,5 +605,126 @@ impl Message {
             },
             _ => None,
         }
+    }
+}
+
+/// Writes `s` quoted, with control characters, quotes and backslashes escaped, so that a
+/// hostile string cannot break the line or the terminal.
+fn quoted(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    for c in s.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            c if c.is_control() => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+            c => write!(f, "{c}")?,
+        }
+    }
+    f.write_str("\"")
+}
+
+impl fmt::Display for Message {
+    /// The message as `oscdump` prints it, on one line: the path, the type tags, then the
+    /// arguments, strings quoted and escaped (`/ray/monitor/client_event ss "okr" "ready"`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        enum A<'a> {
+            S(&'a str),
+            I(i32),
+        }
+        let wire_event;
+        let caps;
+        let args: Vec<A<'_>> = match self {
+            Message::ClientState {
+                client_id,
+                jack_name,
+                started,
+                ..
+            }
+            | Message::ClientUpdated {
+                client_id,
+                jack_name,
+                started,
+                ..
+            } => vec![A::S(client_id), A::S(jack_name), A::I(*started)],
+            Message::ClientStateEnd { count, .. } => vec![A::S(""), A::S(""), A::I(*count)],
+            Message::ClientStateLegacy {
+                client_id, started, ..
+            } => vec![A::S(client_id), A::I(*started)],
+            Message::ClientEvent {
+                client_id, event, ..
+            } => {
+                wire_event = event.to_wire();
+                vec![A::S(client_id), A::S(&wire_event)]
+            }
+            Message::MonitorAnnounce
+            | Message::MonitorQuit
+            | Message::MonitorReset
+            | Message::Save
+            | Message::SessionIsLoaded
+            | Message::Ping => Vec::new(),
+            Message::Reply { path, args } => std::iter::once(A::S(path))
+                .chain(args.iter().map(|a| A::S(a)))
+                .collect(),
+            Message::Error {
+                path,
+                code,
+                message,
+            }
+            | Message::MinorError {
+                path,
+                code,
+                message,
+            } => vec![A::S(path), A::I(code.to_i32()), A::S(message)],
+            Message::Announce {
+                app_name,
+                capabilities,
+                executable,
+                api_major,
+                api_minor,
+                pid,
+            } => {
+                caps = capabilities.to_wire();
+                vec![
+                    A::S(app_name),
+                    A::S(&caps),
+                    A::S(executable),
+                    A::I(*api_major),
+                    A::I(*api_minor),
+                    A::I(*pid),
+                ]
+            }
+            Message::Open {
+                instance_path,
+                display_name,
+                client_id,
+            } => vec![A::S(instance_path), A::S(display_name), A::S(client_id)],
+        };
+        f.write_str(&self.path())?;
+        f.write_str(" ")?;
+        for a in &args {
+            f.write_str(match a {
+                A::S(_) => "s",
+                A::I(_) => "i",
+            })?;
+        }
+        for a in &args {
+            match a {
+                A::S(s) => {
+                    f.write_str(" ")?;
+                    quoted(f, s)?;
+                }
+                A::I(i) => write!(f, " {i}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::Nsm => "nsm",
+            Family::Ray => "ray",
+        })
     }
 }

@@ -128,18 +128,55 @@ pub enum FromEventError {
     /// A session event (connected, subscribed, …) has no wire message.
     #[error("session event `{0}` has no wire form")]
     SessionEvent(String),
-    /// The attribute `sysadm.args` is missing or not text.
-    #[error("attribute sysadm.args missing or not text")]
-    MissingArgs,
-    /// An attribute holding JSON text did not decode.
-    #[error("attribute {attr}: {error}")]
-    BadJson {
+    /// The event was made from a message that carried a secret, which was redacted: the
+    /// message cannot be rebuilt.
+    #[error("event `{0}` had its secrets redacted and has no wire form")]
+    Redacted(String),
+    /// An attribute that must be text is not.
+    #[error("attribute {0} is not text")]
+    NotText(&'static str),
+    /// An attribute that must be a map is not.
+    #[error("attribute {0} is not a map")]
+    NotAMap(&'static str),
+    /// An attribute value has no JSON form (bytes, a non-finite float, too deep).
+    #[error("attribute {attr}: {what} has no JSON form")]
+    NoJsonForm {
         /// The attribute key.
         attr: &'static str,
-        /// The decode error.
-        error: DecodeError,
+        /// What has no JSON form.
+        what: String,
     },
     /// The event could not be serialized as JSON (for bridging).
     #[error("event has no JSON form: {0}")]
     Unserializable(String),
+}
+
+/// Why a client stopped for good (it does not reconnect after these).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ClientFailure {
+    /// The server refused the password (or the configured login).
+    #[error("login refused: {0}")]
+    LoginRefused(String),
+    /// A request needed a login and the client has none (`401` without credentials).
+    #[error("the server requires a login ({0}) and no user was given")]
+    LoginRequired(String),
+    /// The peer is not a SysAdm server.
+    #[error("the peer identifies as {0:?}, not a SysAdm server")]
+    NotAServer(String),
+    /// The connection ended before the first login completed.
+    #[error("the connection closed before the login completed")]
+    ClosedBeforeLogin,
+    /// A request got no reply in time before the first login completed.
+    #[error("no reply to {what} within {seconds} s")]
+    NoReply {
+        /// The request.
+        what: &'static str,
+        /// The deadline.
+        seconds: u64,
+    },
+    /// The adapter could not set up the connection (TLS, websocket upgrade), before the first
+    /// login (its own text).
+    #[error("{0}")]
+    Handshake(String),
 }

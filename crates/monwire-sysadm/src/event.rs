@@ -1,25 +1,52 @@
-//! Mapping between SysAdm events and [`monwire_event::Event`].
+//! Mapping between SysAdm messages and [`monwire_event::Event`].
 //!
-//! # Wire events
+//! # Messages as events
 //!
-//! A SysAdm event message maps to an `Event` with protocol [`Protocol::SysAdm`], `name` = the
-//! SysAdm event name, and these attributes:
+//! [`to_event`] maps **every** message: events, and also requests, replies and errors (for
+//! `monwire decode sysadm` and logs). The event's `name` is the message's `name`, and these
+//! attributes carry the message itself:
 //!
-//! | key | value | on the way back |
+//! | key | value | on the way back ([`from_event`]) |
 //! |---|---|---|
-//! | `sysadm.args` | the event's `args` as compact JSON text (keys sorted) | **the source of truth**: parsed back into the message |
+//! | `sysadm.args` | the message's `args` as one structured value ([`Value::Map`](monwire_event::Value::Map) for an object, [`Value::List`](monwire_event::Value::List) for an array, scalars as themselves); absent when the message has no `args` | **the source of truth** |
 //! | `sysadm.id` | the envelope `id`, only when not `""` | restored |
 //! | `sysadm.namespace` | the envelope namespace, only when not `events` | restored |
-//! | `sysadm.extra` | other top-level keys as a JSON object text, only when any | restored |
-//! | `sysadm.process_id`, `sysadm.state`, `sysadm.event_system`, `sysadm.action`, `sysadm.current_cmd`, `sysadm.return_code` (first non-zero or `0`), `sysadm.updates_available` | dispatcher details | derived, ignored |
-//! | `sysadm.class`, `sysadm.message` | life-preserver details | derived, ignored |
-//! | `sysadm.priority` (the raw text), `sysadm.priority_level` (its number) | life-preserver and system-state | derived, ignored |
-//! | `sysadm.hostname`, `sysadm.pools`, `sysadm.unhealthy_pools`, `sysadm.update_status` | system-state details | derived, ignored |
-//! | `sysadm.connections` | bridge: the reachable peer ids | derived, ignored |
+//! | `sysadm.extra` | other top-level keys as a map, only when any | restored |
+//! | `sysadm.message` | `request`, `reply` or `error`, for messages that are not events | derived, ignored |
+//! | `sysadm.redacted` | `true` when secrets were taken out (see below) | refused |
+//!
+//! JSON numbers become `Int`/`UInt`/`Float` as serde_json reads them; JSON `null` (which SysAdm
+//! never sends) becomes an empty [`Value::Bytes`](monwire_event::Value::Bytes), the one value
+//! JSON text cannot otherwise produce, so the way back is exact.
+//!
+//! No attribute repeats a field of `args` as it is written. Only **normalized** values derived
+//! from them are added, for filters and for the terminal view:
+//!
+//! | key | value |
+//! |---|---|
+//! | `sysadm.return_code` | dispatcher: the first non-zero exit code, else the first (an integer) |
+//! | `sysadm.updates_available` | dispatcher `pkg_check_upgrade`: a boolean |
+//! | `sysadm.priority_level` | life-preserver and system-state: the number of `"<n> - <Level>"` |
+//! | `sysadm.unhealthy_pools` | system-state: the pools whose health is not `ONLINE` |
+//!
+//! The [`summary`](monwire_event::Event::summary) says what happened in a few words
+//! (`job sysadm_pkg_install-{…} finished, rc 0`, `snapshot: New snapshot of tank`,
+//! `trueos-box: 0 - Information, pool tank ONLINE`); [`summary_keys`] lists the attributes it
+//! already states.
 //!
 //! `subject` is the dispatcher `process_id`, the life-preserver `class`, the system-state
-//! `hostname`, or `bridge`. Severity follows SysAdm's priority levels: 0-2 `INFO`, 3-5 `WARN`,
-//! 6-8 `ERROR`, 9-10 `FATAL`; a dispatcher job with a non-zero return code is `ERROR`.
+//! `hostname`, `bridge`, or for messages that are not events their namespace. Severity follows
+//! SysAdm's priority levels: 0-2 `INFO`, 3-5 `WARN`, 6-8 `ERROR`, 9-10 `FATAL`; a dispatcher job
+//! with a non-zero return code is `ERROR`.
+//!
+//! # Secrets
+//!
+//! A message that [may carry a secret](Message::carries_secret) (decided by its namespace and
+//! name, never by the shape of its `args`: `rpc/auth*` requests and `rpc` replies) never puts
+//! it in the event: its `args` become `"<redacted>"`, except the `username` of a well-formed
+//! `auth`, its extra keys are dropped, and `sysadm.redacted` is `true`. [`from_event`] refuses
+//! such an event ([`FromEventError::Redacted`]), so the lossless law below holds for every
+//! message that carries no secret.
 //!
 //! # Normalization table
 //!
@@ -29,7 +56,7 @@
 //! | `started` | `dispatcher` with state `running` (start notice, no output yet); `life-preserver` "Starting replication" |
 //! | `progress` | `dispatcher` running with output or `current_cmd`; `life-preserver` replication progress (`Replicating …`) |
 //! | `stopped` | `dispatcher` `finished` with every return code `"0"`; `life-preserver` "Finished replication" |
-//! | `failed` | `dispatcher` `finished` with a non-zero return code; `life-preserver` priority ≥ 6 (replication failed) |
+//! | `failed` | `dispatcher` `finished` with a non-zero return code; `life-preserver` priority ≥ 6 (replication failed); an error reply |
 //! | `saved` | `life-preserver` class `snapshot` |
 //! | `state` | `system-state` |
 //! | `connected` | `bridge` with a non-empty `available_connections`; session: websocket connected (client) or accepted (server) |
@@ -38,12 +65,12 @@
 //! | `connecting` | session: reconnect scheduled / attempt under way |
 //! | `updated` | session: subscription set changed (`subscribed`) |
 //! | `failed` | session: auth rejected, subscriber queue overflow (`overflow`) |
-//! | `other` | any other event name; dispatcher states this version does not know |
+//! | `other` | any other event name; dispatcher states this version does not know; requests and replies |
 //!
 //! # Session events
 //!
 //! The sessions report what happened to the connection as `Event`s too. They carry the
-//! attribute `sysadm.session` = `true` and have no wire form ([`to_message`] refuses them).
+//! attribute `sysadm.session` = `true` and have no wire form ([`from_event`] refuses them).
 //! Names: [`session::CONNECTED`], [`session::DISCONNECTED`], [`session::AUTHENTICATED`],
 //! [`session::AUTH_FAILED`], [`session::SUBSCRIBED`], [`session::RECONNECTING`],
 //! [`session::OVERFLOW`], [`session::DECODE_ERROR`].
@@ -53,15 +80,17 @@
 //! [`bridged_message`] wraps any other protocol's `Event` as a SysAdm event named
 //! `monwire-<protocol>` (`monwire-zmq`, `monwire-nsm`, `monwire-ray`, `monwire-galaxy`) whose
 //! `args` is the event's stable JSON form (`monwire_event::json`); [`unwrap_bridged`] takes it
-//! back out. SysAdm clients that only know the three standard names ignore them.
+//! back out. They reach clients that subscribe to those names (monwire's own client, Python
+//! `websockets`, a browser). The reference Qt client (`sysadm-ui-qt`) only surfaces
+//! `dispatcher`, `life-preserver` and `system-state` and silently drops every other name.
 
-use monwire_event::{Event, Kind, Protocol, Severity, Value as EvValue};
-use serde_json::Value;
+use monwire_event::{Event, Kind, Map as EvMap, Protocol, Severity, Value as EvValue};
+use serde_json::{Number, Value};
 
-use crate::codec::{Limits, encode_value, parse_json};
 use crate::error::FromEventError;
 use crate::message::{
-    Body, Dispatcher, EventBody, JobState, LpClass, Message, Object, Priority, ns,
+    Body, Dispatcher, EventBody, JobState, LpClass, Message, Object, Priority, REDACTED, Reply,
+    Request, ns,
 };
 
 /// Names of the session events (see the module docs).
@@ -87,10 +116,15 @@ pub mod session {
 /// The prefix of bridged event names.
 pub const BRIDGED_PREFIX: &str = "monwire-";
 
-/// A session event (attribute `sysadm.session` = `true`).
-pub fn session_event(kind: Kind, name: &str, subject: &str) -> Event {
+/// The deepest structured value [`from_event`] turns back into JSON (the decoder's own limit is
+/// 64 by default).
+const MAX_DEPTH: usize = 128;
+
+/// A session event (attribute `sysadm.session` = `true`) with its summary.
+pub fn session_event(kind: Kind, name: &str, subject: &str, summary: impl Into<String>) -> Event {
     Event::new(Protocol::SysAdm, kind, name)
         .with_subject(subject)
+        .with_summary(summary)
         .with_attr("sysadm.session", true)
 }
 
@@ -103,20 +137,92 @@ fn severity_of(p: &Priority) -> Severity {
     }
 }
 
-fn json_text(v: &Value) -> String {
-    let bytes =
-        encode_value(v, &Limits::default().with_max_depth(usize::MAX / 2)).unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+/// A JSON value as an attribute value (see the module docs for `null`).
+pub fn json_to_value(v: &Value) -> EvValue {
+    match v {
+        Value::Null => EvValue::Bytes(Vec::new()),
+        Value::Bool(b) => EvValue::Bool(*b),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                EvValue::UInt(u)
+            } else if let Some(i) = n.as_i64() {
+                EvValue::Int(i)
+            } else {
+                EvValue::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Value::String(s) => EvValue::Str(s.clone()),
+        Value::Array(items) => EvValue::List(items.iter().map(json_to_value).collect()),
+        Value::Object(m) => EvValue::Map(object_to_map(m)),
+    }
 }
 
-/// Maps an event message to an `Event`. Returns `None` when `message` is not an event.
-pub fn to_event(message: &Message) -> Option<Event> {
-    let Body::Event(body) = &message.body else {
-        return None;
+fn object_to_map(m: &Object) -> EvMap {
+    let mut out = EvMap::with_capacity(m.len());
+    for (k, v) in m {
+        // serde_json's map has unique keys.
+        out.push_unchecked(k.clone(), json_to_value(v));
+    }
+    out
+}
+
+/// An attribute value as JSON: the inverse of [`json_to_value`]. `attr` names it in errors.
+pub fn value_to_json(v: &EvValue, attr: &'static str) -> Result<Value, FromEventError> {
+    to_json(v, attr, MAX_DEPTH)
+}
+
+fn to_json(v: &EvValue, attr: &'static str, depth: usize) -> Result<Value, FromEventError> {
+    let no_form = |what: &str| FromEventError::NoJsonForm {
+        attr,
+        what: what.to_owned(),
     };
-    let args = body.to_args();
+    let depth = depth
+        .checked_sub(1)
+        .ok_or_else(|| no_form("nests too deep"))?;
+    Ok(match v {
+        EvValue::Bool(b) => Value::Bool(*b),
+        EvValue::Int(i) => Value::Number(Number::from(*i)),
+        EvValue::UInt(u) => Value::Number(Number::from(*u)),
+        EvValue::Float(f) => {
+            Value::Number(Number::from_f64(*f).ok_or_else(|| no_form("a non-finite float"))?)
+        }
+        EvValue::Str(s) => Value::String(s.clone()),
+        EvValue::Bytes(b) if b.is_empty() => Value::Null,
+        EvValue::Bytes(_) => return Err(no_form("bytes")),
+        EvValue::List(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| to_json(i, attr, depth))
+                .collect::<Result<_, _>>()?,
+        ),
+        EvValue::Map(m) => {
+            let mut o = Object::new();
+            for (k, v) in m.iter() {
+                o.insert(k.to_owned(), to_json(v, attr, depth)?);
+            }
+            Value::Object(o)
+        }
+        _ => return Err(no_form("an unknown value type")),
+    })
+}
+
+/// Maps any message to an `Event` (see the module docs): events with their normalized kind,
+/// severity, subject and summary; requests, replies and errors as `other`/`failed` events named
+/// after the message. Secrets are redacted.
+pub fn to_event(message: &Message) -> Event {
     let mut e = Event::new(Protocol::SysAdm, Kind::Other, message.name.clone());
-    e.attributes.insert("sysadm.args", json_text(&args));
+    let secret = message.carries_secret();
+    let what = match &message.body {
+        Body::Event(_) => None,
+        Body::Request(_) | Body::NoArgs => Some("request"),
+        Body::Reply(_) => Some("reply"),
+        Body::Error(_) => Some("error"),
+    };
+    if secret {
+        e.attributes.insert("sysadm.args", redacted_args(message));
+    } else if let Some(args) = message.args() {
+        e.attributes.insert("sysadm.args", json_to_value(&args));
+    }
     if !message.id.is_empty() {
         e.attributes.insert("sysadm.id", message.id.clone());
     }
@@ -124,14 +230,39 @@ pub fn to_event(message: &Message) -> Option<Event> {
         e.attributes
             .insert("sysadm.namespace", message.namespace.clone());
     }
-    if !message.extra.is_empty() {
-        e.attributes.insert(
-            "sysadm.extra",
-            json_text(&Value::Object(message.extra.clone())),
-        );
+    if !message.extra.is_empty() && !secret {
+        e.attributes
+            .insert("sysadm.extra", EvValue::Map(object_to_map(&message.extra)));
     }
-    describe(body, &mut e);
-    Some(e)
+    if let Some(what) = what {
+        e.attributes.insert("sysadm.message", what);
+        e.subject = message.namespace.clone();
+    }
+    if secret {
+        e.attributes.insert("sysadm.redacted", true);
+    }
+    match &message.body {
+        Body::Event(body) => describe(body, &mut e),
+        Body::Error(_) => {
+            e.kind = Kind::Failed;
+            e.severity = Severity::Warn;
+        }
+        _ => {}
+    }
+    e.summary = Some(summary(message));
+    e
+}
+
+fn redacted_args(message: &Message) -> EvValue {
+    match &message.body {
+        Body::Request(Request::Auth(c)) => {
+            let mut m = EvMap::with_capacity(2);
+            m.push_unchecked("password", REDACTED);
+            m.push_unchecked("username", c.username.clone());
+            EvValue::Map(m)
+        }
+        _ => EvValue::from(REDACTED),
+    }
 }
 
 fn describe(body: &EventBody, e: &mut Event) {
@@ -141,33 +272,17 @@ fn describe(body: &EventBody, e: &mut Event) {
             let state = d.state();
             if let Some(pid) = log.and_then(|l| l.process_id.as_deref()) {
                 e.subject = pid.to_owned();
-                e.attributes.insert("sysadm.process_id", pid);
             }
-            if let Some(s) = state {
-                e.attributes.insert("sysadm.state", s.as_str());
-            }
-            if let Dispatcher::Class(c) = d {
-                e.attributes
-                    .insert("sysadm.event_system", c.event_system.clone());
-                if let Some(a) = c.action() {
-                    e.attributes.insert("sysadm.action", a);
-                }
-                if let Some(u) = c.updates_available() {
-                    e.attributes.insert("sysadm.updates_available", u);
-                }
-            }
-            if let Some(cmd) = log.and_then(|l| l.current_cmd.as_deref()) {
-                e.attributes.insert("sysadm.current_cmd", cmd);
+            if let Dispatcher::Class(c) = d
+                && let Some(u) = c.updates_available()
+            {
+                e.attributes.insert("sysadm.updates_available", u);
             }
             let failed = log.is_some_and(|l| l.failed());
-            if let Some(l) = log
-                && let Some((_, code)) = l
-                    .return_codes
-                    .iter()
-                    .find(|(_, c)| c.trim() != "0")
-                    .or(l.return_codes.first())
+            if let Some(code) = log.and_then(return_code)
+                && let Ok(n) = code.trim().parse::<i64>()
             {
-                e.attributes.insert("sysadm.return_code", code.clone());
+                e.attributes.insert("sysadm.return_code", n);
             }
             let has_output = log.is_some_and(|l| l.current_cmd.is_some() || !l.outputs.is_empty());
             e.kind = match state {
@@ -185,10 +300,6 @@ fn describe(body: &EventBody, e: &mut Event) {
         EventBody::LifePreserver(l) => {
             if let Some(c) = &l.class {
                 e.subject = c.as_str().to_owned();
-                e.attributes.insert("sysadm.class", c.as_str());
-            }
-            if let Some(m) = &l.message {
-                e.attributes.insert("sysadm.message", m.clone());
             }
             priority_attrs(l.priority.as_ref(), e);
             let msg = l.message.as_deref().unwrap_or_default();
@@ -215,26 +326,17 @@ fn describe(body: &EventBody, e: &mut Event) {
             e.kind = Kind::State;
             if let Some(h) = &s.hostname {
                 e.subject = h.clone();
-                e.attributes.insert("sysadm.hostname", h.clone());
             }
             priority_attrs(s.priority.as_ref(), e);
             if let Some(pools) = &s.zpools {
-                let names: Vec<EvValue> = pools
-                    .iter()
-                    .map(|(n, _)| EvValue::from(n.as_str()))
-                    .collect();
                 let bad: Vec<EvValue> = pools
                     .iter()
                     .filter(|(_, p)| p.health.as_deref().is_some_and(|h| h != "ONLINE"))
                     .map(|(n, _)| EvValue::from(n.as_str()))
                     .collect();
-                e.attributes.insert("sysadm.pools", names);
                 if !bad.is_empty() {
                     e.attributes.insert("sysadm.unhealthy_pools", bad);
                 }
-            }
-            if let Some(u) = s.update_status() {
-                e.attributes.insert("sysadm.update_status", u);
             }
         }
         EventBody::Bridge(b) => {
@@ -245,21 +347,21 @@ fn describe(body: &EventBody, e: &mut Event) {
             } else {
                 Kind::Connected
             };
-            e.attributes.insert(
-                "sysadm.connections",
-                conns
-                    .iter()
-                    .map(|c| EvValue::from(c.as_str()))
-                    .collect::<Vec<_>>(),
-            );
         }
         EventBody::Unknown { .. } => {}
     }
 }
 
+fn return_code(l: &crate::message::ProcessLog) -> Option<&str> {
+    l.return_codes
+        .iter()
+        .find(|(_, c)| c.trim() != "0")
+        .or(l.return_codes.first())
+        .map(|(_, c)| c.as_str())
+}
+
 fn priority_attrs(p: Option<&Priority>, e: &mut Event) {
     if let Some(p) = p {
-        e.attributes.insert("sysadm.priority", p.0.clone());
         if let Some(n) = p.level() {
             e.attributes.insert("sysadm.priority_level", n);
         }
@@ -267,43 +369,186 @@ fn priority_attrs(p: Option<&Priority>, e: &mut Event) {
     }
 }
 
-fn json_attr(event: &Event, attr: &'static str) -> Result<Option<Value>, FromEventError> {
-    match event.attr(attr) {
-        None => Ok(None),
-        Some(EvValue::Str(text)) => parse_json(text.as_bytes(), &Limits::default())
-            .map(Some)
-            .map_err(|error| FromEventError::BadJson { attr, error }),
-        Some(_) => Err(FromEventError::MissingArgs),
+/// One line of text: control characters (LF in a replication failure) become spaces.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The one-line summary of a message (what [`to_event`] puts in `Event::summary`, and what
+/// `Display` for [`Message`] prints). Secrets are never part of it.
+pub fn summary(message: &Message) -> String {
+    let path = || format!("{}/{}", message.namespace, message.name);
+    let id = || {
+        if message.id.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", message.id)
+        }
+    };
+    match &message.body {
+        Body::Event(body) => event_summary(body),
+        Body::Request(r) if message.carries_secret() => match r {
+            Request::Auth(c) => format!(
+                "{} request{}: user {} (password redacted)",
+                path(),
+                id(),
+                one_line(&c.username)
+            ),
+            _ => format!("{} request{} (redacted)", path(), id()),
+        },
+        Body::Request(r) => {
+            let what = match r {
+                Request::Subscribe(t) | Request::Unsubscribe(t) => {
+                    format!(": {}", one_line(&t.names().join(", ")))
+                }
+                _ => String::new(),
+            };
+            format!("{} request{}{what}", path(), id())
+        }
+        Body::NoArgs => format!("{} request{} without args", path(), id()),
+        Body::Reply(r) => {
+            let what = match r {
+                Reply::Identify(p) => {
+                    format!(": {} {}", p.peer_type.as_str(), one_line(&p.hostname))
+                }
+                Reply::Token(_) => ": token (redacted)".to_owned(),
+                Reply::Challenge { .. } => ": auth_ssl challenge".to_owned(),
+                Reply::Subscription(Some((verb, name))) => {
+                    format!(": {} {}", verb.as_str(), one_line(name))
+                }
+                Reply::Subscription(None) => ": no known event name".to_owned(),
+                Reply::RpcOther(_) => " (redacted)".to_owned(),
+                _ => String::new(),
+            };
+            format!("{} reply{}{what}", message.namespace, id())
+        }
+        Body::Error(err) => format!("error{}: {}", id(), one_line(&err.describe())),
     }
 }
 
-/// Rebuilds the event message from an `Event` made by [`to_event`] (the lossless way back).
-pub fn to_message(event: &Event) -> Result<Message, FromEventError> {
+/// The one-line summary of an event payload.
+pub fn event_summary(body: &EventBody) -> String {
+    match body {
+        EventBody::Dispatcher(d) => {
+            let log = d.log();
+            let pid = log
+                .and_then(|l| l.process_id.as_deref())
+                .map_or_else(|| "(no id)".to_owned(), one_line);
+            let mut s = format!("job {pid}");
+            match d.state() {
+                Some(st) => {
+                    s.push(' ');
+                    s.push_str(&one_line(st.as_str()));
+                }
+                None => s.push_str(" (no state)"),
+            }
+            if let Some(l) = log {
+                if let Some(code) = return_code(l) {
+                    s.push_str(", rc ");
+                    s.push_str(&one_line(code));
+                } else if let Some(cmd) = &l.current_cmd {
+                    s.push_str(": ");
+                    s.push_str(&one_line(cmd));
+                }
+            }
+            if let Dispatcher::Class(c) = d {
+                match c.updates_available() {
+                    Some(true) => s.push_str(", updates available"),
+                    Some(false) => s.push_str(", no updates"),
+                    None => {}
+                }
+            }
+            s
+        }
+        EventBody::LifePreserver(l) => {
+            let class = l.class.as_ref().map_or("life-preserver", LpClass::as_str);
+            match &l.message {
+                Some(m) => format!("{}: {}", one_line(class), one_line(m)),
+                None => one_line(class),
+            }
+        }
+        EventBody::SystemState(st) => {
+            let mut s = st
+                .hostname
+                .as_deref()
+                .map_or_else(|| "system state".to_owned(), one_line);
+            let mut parts = Vec::new();
+            if let Some(p) = &st.priority {
+                parts.push(one_line(&p.0));
+            }
+            if let Some(pools) = &st.zpools {
+                for (name, pool) in pools {
+                    parts.push(format!(
+                        "pool {} {}",
+                        one_line(name),
+                        one_line(pool.health.as_deref().unwrap_or("?"))
+                    ));
+                }
+            }
+            if let Some(u) = st.update_status() {
+                parts.push(format!("updates {}", one_line(u)));
+            }
+            if st.hostname_changed.is_some() {
+                parts.push("hostname changed".to_owned());
+            }
+            if !parts.is_empty() {
+                s.push_str(": ");
+                s.push_str(&parts.join(", "));
+            }
+            s
+        }
+        EventBody::Bridge(b) => {
+            let n = b.available_connections.as_ref().map_or(0, Vec::len);
+            match n {
+                1 => "bridge: 1 connection available".to_owned(),
+                n => format!("bridge: {n} connections available"),
+            }
+        }
+        EventBody::Unknown { name, .. } => format!("event {}", one_line(name)),
+    }
+}
+
+fn text_attr<'a>(event: &'a Event, key: &'static str) -> Result<Option<&'a str>, FromEventError> {
+    match event.attr(key) {
+        None => Ok(None),
+        Some(EvValue::Str(s)) => Ok(Some(s)),
+        Some(_) => Err(FromEventError::NotText(key)),
+    }
+}
+
+/// Rebuilds the message from an `Event` made by [`to_event`] (the lossless way back).
+pub fn from_event(event: &Event) -> Result<Message, FromEventError> {
     if event.protocol != Protocol::SysAdm {
         return Err(FromEventError::WrongProtocol(event.protocol.to_string()));
     }
     if event.attr("sysadm.session").is_some() {
         return Err(FromEventError::SessionEvent(event.name.clone()));
     }
-    let args = json_attr(event, "sysadm.args")?.ok_or(FromEventError::MissingArgs)?;
-    let extra = match json_attr(event, "sysadm.extra")? {
-        Some(Value::Object(m)) => m,
-        _ => Object::new(),
+    if event.attr("sysadm.redacted").is_some() {
+        return Err(FromEventError::Redacted(event.name.clone()));
+    }
+    let args = event
+        .attr("sysadm.args")
+        .map(|v| value_to_json(v, "sysadm.args"))
+        .transpose()?;
+    let extra = match event.attr("sysadm.extra") {
+        None => Object::new(),
+        Some(v) => match value_to_json(v, "sysadm.extra")? {
+            Value::Object(m) => m,
+            _ => return Err(FromEventError::NotAMap("sysadm.extra")),
+        },
     };
-    let text = |k: &str, default: &str| {
-        event
-            .attr(k)
-            .and_then(EvValue::as_str)
-            .unwrap_or(default)
-            .to_owned()
-    };
-    Ok(Message {
-        namespace: text("sysadm.namespace", ns::EVENTS),
-        name: event.name.clone(),
-        id: text("sysadm.id", ""),
-        body: Body::Event(EventBody::from_args(&event.name, args)),
+    let namespace = text_attr(event, "sysadm.namespace")?.unwrap_or(ns::EVENTS);
+    let id = text_attr(event, "sysadm.id")?.unwrap_or_default();
+    Ok(Message::from_parts(
+        namespace.to_owned(),
+        event.name.clone(),
+        id.to_owned(),
+        args,
         extra,
-    })
+    ))
 }
 
 /// The SysAdm event name a protocol's events are bridged under (`monwire-zmq`, …).
@@ -317,7 +562,8 @@ pub fn bridged_name(protocol: &Protocol) -> String {
 pub fn bridged_message(event: &Event) -> Result<Message, FromEventError> {
     if event.protocol == Protocol::SysAdm
         && event.attr("sysadm.session").is_none()
-        && let Ok(m) = to_message(event)
+        && let Ok(m) = from_event(event)
+        && m.as_event().is_some()
     {
         return Ok(m);
     }
@@ -342,6 +588,36 @@ pub fn unwrap_bridged(message: &Message) -> Option<Event> {
 /// one-line view (the `monwire` terminal view) leaves them out unless asked for every
 /// attribute.
 pub fn summary_keys(event: &Event) -> &'static [&'static str] {
-    let _ = event;
-    &[]
+    if event.protocol != Protocol::SysAdm {
+        return &[];
+    }
+    if event.attr("sysadm.session").is_some() {
+        return match event.name.as_str() {
+            session::CONNECTED => &["sysadm.session", "sysadm.connection", "sysadm.conn"],
+            session::RECONNECTING => &["sysadm.session", "sysadm.delay_ms", "sysadm.error"],
+            session::AUTH_FAILED | session::DECODE_ERROR | session::DISCONNECTED => {
+                &["sysadm.session", "sysadm.error", "sysadm.reason"]
+            }
+            session::SUBSCRIBED => &[
+                "sysadm.session",
+                "sysadm.requested",
+                "sysadm.confirmed",
+                "sysadm.error",
+            ],
+            session::OVERFLOW => &["sysadm.session", "sysadm.action", "sysadm.dropped"],
+            session::AUTHENTICATED => &["sysadm.session", "sysadm.user"],
+            _ => &["sysadm.session"],
+        };
+    }
+    match event.name.as_str() {
+        crate::message::names::DISPATCHER => &["sysadm.return_code", "sysadm.updates_available"],
+        crate::message::names::SYSTEM_STATE => &["sysadm.priority_level", "sysadm.unhealthy_pools"],
+        _ if event.attr("sysadm.message").is_some() => &[
+            "sysadm.message",
+            "sysadm.namespace",
+            "sysadm.id",
+            "sysadm.redacted",
+        ],
+        _ => &[],
+    }
 }

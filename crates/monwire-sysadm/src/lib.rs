@@ -48,17 +48,21 @@
 //! assert_eq!(lp.priority.as_ref().and_then(|p| p.level()), Some(1));
 //! assert_eq!(encode(&msg, &Limits::default())?, text.to_vec());
 //!
-//! let event = monwire_sysadm::event::to_event(&msg).unwrap();
+//! let event = monwire_sysadm::event::to_event(&msg);
 //! assert_eq!(event.kind, monwire_event::Kind::Saved);
-//! assert_eq!(monwire_sysadm::event::to_message(&event)?, msg);
+//! assert_eq!(event.summary.as_deref(), Some("snapshot: New snapshot of tank"));
+//! assert_eq!(monwire_sysadm::event::from_event(&event)?, msg);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub use monwire_event;
+
 pub mod codec;
 pub mod error;
 pub mod event;
+mod fast;
 mod json;
 pub mod message;
 pub mod session;

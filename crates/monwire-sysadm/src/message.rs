@@ -28,7 +28,10 @@ use crate::json::{put_str, str_list, take_obj, take_str, take_str_list};
 pub type Object = Map<String, Value>;
 
 /// One SysAdm message (request, reply, error or event).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Debug` and `Display` never show a secret: the `args` and extra keys of every message that
+/// [carries one](Message::carries_secret) are redacted, whatever their shape.
+#[derive(Clone, PartialEq)]
 pub struct Message {
     /// `namespace` as written (`rpc`, `events`, `error`, …).
     pub namespace: String,
@@ -44,6 +47,72 @@ pub struct Message {
     pub body: Body,
     /// Top-level keys other than `namespace`, `name`, `id`, `args` (none in real traffic).
     pub extra: Object,
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Message");
+        d.field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .field("id", &self.id);
+        if self.carries_secret() {
+            d.field("body", &REDACTED)
+                .field("extra_keys", &self.extra.len());
+        } else {
+            d.field("body", &self.body).field("extra", &self.extra);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Message {
+    /// One short line: what the message is and what it says (its summary; secrets redacted).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::event::summary(self))
+    }
+}
+
+/// What `Debug`, `Display` and events show instead of a secret.
+pub const REDACTED: &str = "<redacted>";
+
+/// A value that never shows in `Debug` or `Display` (it prints `<redacted>`).
+///
+/// It wraps the arguments of authentication messages whose shape is not the expected one: they
+/// may still hold a password or token, so they are hidden by the message's name, not its shape.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Redacted<T>(pub T);
+
+impl<T> Redacted<T> {
+    /// The value itself (handle with care).
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+
+    /// The value itself.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for Redacted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl<T> fmt::Display for Redacted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// Whether a request `namespace/name` is an authentication request: `rpc` (any case) and a name
+/// that starts with `auth` (as the real server decides).
+pub fn is_auth_request(namespace: &str, name: &str) -> bool {
+    namespace.eq_ignore_ascii_case(ns::RPC)
+        && name
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("auth"))
 }
 
 /// The typed `args` of a [`Message`].
@@ -197,6 +266,25 @@ impl Message {
         }
     }
 
+    /// Whether this message may carry a password, token or signature, decided by its names
+    /// (never by the shape of its `args`): an `rpc/auth*` request (or the id-less reply the
+    /// server names after it), and every reply in the `rpc` namespace except the identify and
+    /// challenge replies (a `response` does not say which request it answers, and an `auth`
+    /// reply carries the token). `Debug`, `Display` and [`crate::event::to_event`] redact the
+    /// `args` and extra keys of these.
+    pub fn carries_secret(&self) -> bool {
+        if is_auth_request(&self.namespace, &self.name) {
+            return true;
+        }
+        self.namespace.eq_ignore_ascii_case(ns::RPC)
+            && match &self.body {
+                Body::Reply(Reply::Identify(_) | Reply::Challenge { .. }) => false,
+                Body::Reply(_) => true,
+                Body::Request(Request::AuthOther(_)) => true,
+                _ => self.name == "response",
+            }
+    }
+
     /// The event payload, if this is an event.
     pub fn as_event(&self) -> Option<&EventBody> {
         match &self.body {
@@ -266,8 +354,17 @@ fn classify(namespace: &str, name: &str, id: &str, args: Value) -> Body {
     match Request::from_args(namespace, name, args) {
         Request::Other(args) if id.is_empty() => match Reply::from_args(namespace, args) {
             Reply::Other(args) => Body::Request(Request::Other(args)),
+            Reply::RpcOther(Redacted(args)) => Body::Request(Request::Other(args)),
             typed => Body::Reply(typed),
         },
+        Request::AuthOther(Redacted(args)) if id.is_empty() => {
+            match Reply::from_args(namespace, args) {
+                Reply::Other(args) | Reply::RpcOther(Redacted(args)) => {
+                    Body::Request(Request::AuthOther(Redacted(args)))
+                }
+                typed => Body::Reply(typed),
+            }
+        }
         request => Body::Request(request),
     }
 }
@@ -276,8 +373,11 @@ fn classify(namespace: &str, name: &str, id: &str, args: Value) -> Body {
 // Requests
 
 /// A typed request. The namespace is matched case-insensitively (as the server does), names
-/// exactly; arguments of an unexpected shape give [`Request::Other`].
-#[derive(Clone, Debug, PartialEq)]
+/// exactly; arguments of an unexpected shape give [`Request::Other`], or
+/// [`Request::AuthOther`] for an authentication request.
+///
+/// `Debug` never shows a password, token or signature, whatever the shape of the arguments.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Request {
     /// `rpc/identify` (args ignored, normally `""`).
@@ -301,8 +401,32 @@ pub enum Request {
     Subscribe(Targets),
     /// `events/unsubscribe`.
     Unsubscribe(Targets),
+    /// An `rpc/auth*` request whose args have another shape (or another `auth…` name): it
+    /// may still hold a secret, so it is kept [`Redacted`].
+    AuthOther(Redacted<Value>),
     /// Any other request, or a known one whose args have another shape.
     Other(Value),
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Request::Identify(v) => f.debug_tuple("Identify").field(v).finish(),
+            Request::Auth(c) => f.debug_tuple("Auth").field(c).finish(),
+            Request::AuthToken { extra, .. } => f
+                .debug_struct("AuthToken")
+                .field("token", &REDACTED)
+                .field("extra_keys", &extra.len())
+                .finish(),
+            Request::AuthSsl(a) => f.debug_tuple("AuthSsl").field(a).finish(),
+            Request::AuthClear(_) => f.debug_tuple("AuthClear").field(&REDACTED).finish(),
+            Request::Query(v) => f.debug_tuple("Query").field(v).finish(),
+            Request::Subscribe(t) => f.debug_tuple("Subscribe").field(t).finish(),
+            Request::Unsubscribe(t) => f.debug_tuple("Unsubscribe").field(t).finish(),
+            Request::AuthOther(r) => f.debug_tuple("AuthOther").field(r).finish(),
+            Request::Other(v) => f.debug_tuple("Other").field(v).finish(),
+        }
+    }
 }
 
 /// Username and password of `rpc/auth`. `Debug` never shows the password.
@@ -320,14 +444,15 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
             .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .field("extra_keys", &self.extra.keys().collect::<Vec<_>>())
+            .field("password", &REDACTED)
+            .field("extra_keys", &self.extra.len())
             .finish()
     }
 }
 
-/// The two stages of `rpc/auth_ssl`.
-#[derive(Clone, Debug, PartialEq)]
+/// The two stages of `rpc/auth_ssl`. `Debug` hides every value (it is an authentication
+/// request).
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum AuthSsl {
     /// Stage 1: ask for a challenge (`args` `""`).
@@ -346,6 +471,24 @@ pub enum AuthSsl {
         /// Other keys of `args`.
         extra: Object,
     },
+}
+
+impl fmt::Debug for AuthSsl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthSsl::Challenge => f.write_str("Challenge"),
+            AuthSsl::ChallengeForKey { extra, .. } => f
+                .debug_struct("ChallengeForKey")
+                .field("md5_key", &REDACTED)
+                .field("extra_keys", &extra.len())
+                .finish(),
+            AuthSsl::Response { extra, .. } => f
+                .debug_struct("Response")
+                .field("encrypted_string", &REDACTED)
+                .field("extra_keys", &extra.len())
+                .finish(),
+        }
+    }
 }
 
 /// The `args` of `subscribe`/`unsubscribe`: one name or a list.
@@ -388,18 +531,18 @@ impl Request {
                                 extra: m,
                             });
                         }
-                        return Request::Other(Value::Object(m));
+                        return Request::AuthOther(Redacted(Value::Object(m)));
                     }
-                    return Request::Other(args);
+                    return Request::AuthOther(Redacted(args));
                 }
                 "auth_token" => {
                     if let Value::Object(mut m) = args {
                         if let Some(token) = take_str(&mut m, "token") {
                             return Request::AuthToken { token, extra: m };
                         }
-                        return Request::Other(Value::Object(m));
+                        return Request::AuthOther(Redacted(Value::Object(m)));
                     }
-                    return Request::Other(args);
+                    return Request::AuthOther(Redacted(args));
                 }
                 "auth_ssl" => {
                     return match args {
@@ -418,10 +561,13 @@ impl Request {
                                     extra: m,
                                 });
                             }
-                            Request::Other(Value::Object(m))
+                            Request::AuthOther(Redacted(Value::Object(m)))
                         }
-                        other => Request::Other(other),
+                        other => Request::AuthOther(Redacted(other)),
                     };
+                }
+                _ if is_auth_request(namespace, name) => {
+                    return Request::AuthOther(Redacted(args));
                 }
                 _ => return Request::Other(args),
             }
@@ -458,6 +604,7 @@ impl Request {
             | Request::AuthClear(v)
             | Request::Query(v)
             | Request::Other(v) => v.clone(),
+            Request::AuthOther(v) => v.0.clone(),
             Request::Auth(c) => {
                 let mut m = c.extra.clone();
                 m.insert("password".into(), Value::String(c.password.clone()));
@@ -517,6 +664,10 @@ pub enum Reply {
     /// `events` subscribe/unsubscribe reply: one key (the verb) with the last valid name, or
     /// `{}` when no name was valid.
     Subscription(Option<(SubscriptionVerb, String)>),
+    /// Any other reply in the `rpc` namespace. A `response` does not say which request it
+    /// answers, so it cannot be told apart from an `auth` reply of another shape: it is kept
+    /// [`Redacted`].
+    RpcOther(Redacted<Value>),
     /// Any other reply `args`.
     Other(Value),
 }
@@ -657,9 +808,17 @@ impl Reply {
                     }
                     m.insert("test_string".into(), Value::String(test_string));
                 }
-                Reply::Other(Value::Object(m))
+                Reply::other(namespace, Value::Object(m))
             }
-            other => Reply::Other(other),
+            other => Reply::other(namespace, other),
+        }
+    }
+
+    fn other(namespace: &str, args: Value) -> Reply {
+        if namespace.eq_ignore_ascii_case(ns::RPC) {
+            Reply::RpcOther(Redacted(args))
+        } else {
+            Reply::Other(args)
         }
     }
 
@@ -697,6 +856,7 @@ impl Reply {
                 Value::Object(m)
             }
             Reply::Other(v) => v.clone(),
+            Reply::RpcOther(v) => v.0.clone(),
         }
     }
 }
@@ -1202,7 +1362,7 @@ impl LpClass {
         }
     }
 
-    fn from_text(s: String) -> LpClass {
+    pub(crate) fn from_text(s: String) -> LpClass {
         match s.as_str() {
             "snapshot" => LpClass::Snapshot,
             "replication" => LpClass::Replication,
@@ -1424,5 +1584,64 @@ impl BridgeAnnouncement {
             m.insert("available_connections".into(), str_list(c));
         }
         m
+    }
+}
+
+impl fmt::Display for EventBody {
+    /// One short line (the event's summary).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::event::event_summary(self))
+    }
+}
+
+impl fmt::Display for ErrorBody {
+    /// `401 Unauthorized`, or a short rendering of a non-standard error.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl fmt::Display for Targets {
+    /// The names, comma-separated.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.names().join(", "))
+    }
+}
+
+impl fmt::Display for Request {
+    /// What kind of request it is; never its secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Request::Identify(_) => f.write_str("identify"),
+            Request::Auth(c) => write!(f, "auth as {} (password redacted)", c.username),
+            Request::AuthToken { .. } => f.write_str("auth_token (token redacted)"),
+            Request::AuthSsl(AuthSsl::Challenge | AuthSsl::ChallengeForKey { .. }) => {
+                f.write_str("auth_ssl challenge request")
+            }
+            Request::AuthSsl(AuthSsl::Response { .. }) => {
+                f.write_str("auth_ssl response (signature redacted)")
+            }
+            Request::AuthClear(_) => f.write_str("auth_clear"),
+            Request::Query(_) => f.write_str("query"),
+            Request::Subscribe(t) => write!(f, "subscribe {t}"),
+            Request::Unsubscribe(t) => write!(f, "unsubscribe {t}"),
+            Request::AuthOther(_) => f.write_str("authentication request (redacted)"),
+            Request::Other(_) => f.write_str("request"),
+        }
+    }
+}
+
+impl fmt::Display for Reply {
+    /// What kind of reply it is; never a token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Identify(p) => write!(f, "identify: {} {}", p.peer_type.as_str(), p.hostname),
+            Reply::Token(_) => f.write_str("token (redacted)"),
+            Reply::Challenge { .. } => f.write_str("auth_ssl challenge"),
+            Reply::Subscription(Some((verb, name))) => write!(f, "{} {name}", verb.as_str()),
+            Reply::Subscription(None) => f.write_str("subscription: no known event name"),
+            Reply::RpcOther(_) => f.write_str("rpc reply (redacted)"),
+            Reply::Other(_) => f.write_str("reply"),
+        }
     }
 }

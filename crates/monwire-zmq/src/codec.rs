@@ -17,13 +17,19 @@
 //! assert_eq!(msg.event, MonitorEvent::Listening { fd: 18 });
 //! assert_eq!(msg.endpoint_str()?, "tcp://127.0.0.1:38317");
 //! assert_eq!(codec.encode_v1(&msg)?, frames.map(<[u8]>::to_vec));
+//!
+//! // Either version, told apart by the frame count.
+//! let any = codec.decode(&frames)?;
+//! assert_eq!(any.version(), 1);
+//! assert_eq!(any.to_string(), "tcp://127.0.0.1:38317 listening, fd 18");
+//! assert_eq!(codec.encode(&any)?, frames.map(<[u8]>::to_vec));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use smallvec::SmallVec;
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
-use crate::message::{EventCode, MonitorEvent, V1MessageRef, V2Message, V2MessageRef};
+use crate::message::{EventCode, MessageRef, MonitorEvent, V1MessageRef, V2Message, V2MessageRef};
 
 /// The byte order of the integers in frames.
 ///
@@ -226,6 +232,37 @@ impl Codec {
         })
     }
 
+    /// Decodes a message of either version, told apart by the frame count alone: exactly 2
+    /// frames is v1 ([`decode_v1`](Codec::decode_v1)), 4 or more is v2
+    /// ([`decode_v2`](Codec::decode_v2)); 0, 1 or 3 frames is neither.
+    pub fn decode<'a, F: AsRef<[u8]>>(
+        &self,
+        frames: &'a [F],
+    ) -> Result<MessageRef<'a>, DecodeError> {
+        match frames.len() {
+            2 => self.decode_v1(frames).map(MessageRef::V1),
+            n if n >= 4 => self.decode_v2(frames).map(MessageRef::V2),
+            n => Err(err(
+                n,
+                0,
+                DecodeErrorKind::FrameCount {
+                    version: "v1 or v2",
+                    expected: "2 (v1) or at least 4 (v2)",
+                    found: n,
+                },
+            )),
+        }
+    }
+
+    /// Encodes a message of either version as its frames: the exact inverse of
+    /// [`decode`](Codec::decode). Fails only for a v1 message v1 cannot carry.
+    pub fn encode(&self, msg: &MessageRef<'_>) -> Result<Vec<Vec<u8>>, EncodeError> {
+        match msg {
+            MessageRef::V1(m) => Ok(self.encode_v1(m)?.into()),
+            MessageRef::V2(m) => Ok(self.encode_v2(m)),
+        }
+    }
+
     /// Encodes frame 0 of a v1 message (6 bytes), without allocating.
     ///
     /// Fails when the code does not fit 16 bits, when there is not exactly one value, or when
@@ -281,6 +318,17 @@ impl Codec {
         frames.push(msg.remote.to_vec());
         frames
     }
+}
+
+/// [`Codec::decode`] with native byte order and default limits: a message of either version,
+/// told apart by its frame count.
+pub fn decode<F: AsRef<[u8]>>(frames: &[F]) -> Result<MessageRef<'_>, DecodeError> {
+    Codec::new().decode(frames)
+}
+
+/// [`Codec::encode`] with native byte order.
+pub fn encode(msg: &MessageRef<'_>) -> Result<Vec<Vec<u8>>, EncodeError> {
+    Codec::new().encode(msg)
 }
 
 /// [`Codec::decode_v1`] with native byte order.
@@ -488,6 +536,27 @@ mod tests {
             LE.encode_v1_head(&two),
             Err(EncodeError::ValueCount { count: 2, .. })
         ));
+    }
+
+    #[test]
+    fn decode_tells_the_versions_apart_by_frame_count() {
+        let v1: [&[u8]; 2] = [&[8, 0, 18, 0, 0, 0], b"tcp://a"];
+        assert!(matches!(LE.decode(&v1).unwrap(), MessageRef::V1(_)));
+        let v2 = v2_frames(0x10000, 2, &[3, 4]);
+        let msg = LE.decode(&v2).unwrap();
+        assert!(matches!(msg, MessageRef::V2(_)));
+        assert_eq!(LE.encode(&msg).unwrap(), v2);
+        let none = v2_frames(0x400, 0, &[]);
+        assert_eq!(LE.decode(&none).unwrap().version(), 2);
+        for n in [0usize, 1, 3] {
+            let frames = vec![vec![0u8; 8]; n];
+            let e = LE.decode(&frames).unwrap_err();
+            assert_eq!(e.frame, n);
+            assert!(
+                matches!(e.kind, DecodeErrorKind::FrameCount { found, .. } if found == n),
+                "{e}"
+            );
+        }
     }
 
     #[test]

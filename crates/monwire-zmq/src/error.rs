@@ -99,4 +99,12 @@ pub enum EventError {
     /// An attribute has the wrong type or an impossible value.
     #[error("attribute {0} has the wrong type or value")]
     Invalid(&'static str),
+    /// The event is of another monitor version than the message type asked for.
+    #[error("event is a v{found} message, not v{wanted}")]
+    Version {
+        /// The version asked for.
+        wanted: u64,
+        /// The version the event names.
+        found: u64,
+    },
 }

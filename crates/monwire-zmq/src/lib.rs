@@ -20,10 +20,15 @@
 //! [`DecodeError`] naming the frame, the byte and what was wrong. The v1 decoder borrows the
 //! endpoint and does not allocate.
 //!
+//! The protocol note this crate follows (the event table, both wire formats, libzmq's
+//! back-pressure and teardown rules) is `PROTOCOL.md`, shipped beside this crate's sources.
+//!
 //! # Features
 //!
 //! - `zmq`: live attach through the `zmq` crate (builds its vendored libzmq 4.3.4; needs a C++
-//!   compiler). Live v2 needs a DRAFT libzmq, which the `zmq` crate never builds.
+//!   compiler). Live v2 needs a DRAFT libzmq, which the `zmq` crate never builds. The adapter
+//!   module [`zmq`] also re-exports the whole `zmq` crate (`monwire_zmq::zmq::Context`,
+//!   `monwire_zmq::zmq::DEALER`), so one dependency line is enough.
 //! - `tokio`: an async `Stream` of monitor messages (implies `zmq`).
 //!
 //! # Example
@@ -31,7 +36,7 @@
 //! ```
 //! use monwire_zmq::codec::{ByteOrder, Codec};
 //! use monwire_zmq::{EventCode, MonitorEvent, ProtocolError};
-//! use monwire_event::Kind;
+//! use monwire_zmq::monwire_event::Kind;
 //!
 //! // A HANDSHAKE_FAILED_PROTOCOL event as libzmq 4.3.4 sent it on x86_64.
 //! let frames: [&[u8]; 2] = [&[0x00, 0x20, 0x02, 0x00, 0x00, 0x11], b"tcp://127.0.0.1:38317"];
@@ -42,12 +47,18 @@
 //!     MonitorEvent::HandshakeFailedProtocol(ProtocolError::ZmtpMechanismMismatch)
 //! );
 //!
+//! assert_eq!(
+//!     msg.to_string(),
+//!     "tcp://127.0.0.1:38317 handshake failed: ZMTP_MECHANISM_MISMATCH"
+//! );
+//!
 //! // Into the shared event model and back, losslessly.
-//! let event = monwire_zmq::event::v1_to_event(&msg.to_owned());
+//! let event = monwire_zmq::event::to_event(&msg);
 //! assert_eq!(event.kind, Kind::Failed);
 //! assert_eq!(event.name, "HANDSHAKE_FAILED_PROTOCOL");
-//! let back = monwire_zmq::event::v1_from_event(&event)?;
-//! assert_eq!(codec.encode_v1(&back.view())?, frames.map(<[u8]>::to_vec));
+//! assert_eq!(event.summary_text(), msg.to_string());
+//! let back = monwire_zmq::event::from_event(&event)?;
+//! assert_eq!(codec.encode(&back.view())?, frames.map(<[u8]>::to_vec));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
@@ -65,10 +76,17 @@ pub mod tokio;
 #[cfg_attr(docsrs, doc(cfg(feature = "zmq")))]
 pub mod zmq;
 
+pub use monwire_event;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "zmq"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use codec::{ByteOrder, Codec, Limits};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, EventError};
 pub use message::{
-    Errno, EventCode, EventMask, MonitorEvent, ProtocolError, V1Message, V1MessageRef, V2Message,
-    V2MessageRef, Values, ZapStatus,
+    Errno, EventCode, EventMask, Message, MessageRef, MonitorEvent, ProtocolError, V1Message,
+    V1MessageRef, V2Message, V2MessageRef, Values, ZapStatus,
 };
 pub use session::{EndReason, MonitorSession};

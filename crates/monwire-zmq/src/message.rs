@@ -203,9 +203,46 @@ impl Errno {
     }
 }
 
+impl Errno {
+    /// The Linux name of the number (`EADDRINUSE` for 98), for the numbers libzmq's monitor
+    /// events carry in practice; `None` for others. Only meaningful for events from a Linux host.
+    pub const fn linux_name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            1 => "EPERM",
+            2 => "ENOENT",
+            4 => "EINTR",
+            9 => "EBADF",
+            11 => "EAGAIN",
+            12 => "ENOMEM",
+            13 => "EACCES",
+            22 => "EINVAL",
+            23 => "ENFILE",
+            24 => "EMFILE",
+            32 => "EPIPE",
+            98 => "EADDRINUSE",
+            99 => "EADDRNOTAVAIL",
+            101 => "ENETUNREACH",
+            103 => "ECONNABORTED",
+            104 => "ECONNRESET",
+            105 => "ENOBUFS",
+            110 => "ETIMEDOUT",
+            111 => "ECONNREFUSED",
+            113 => "EHOSTUNREACH",
+            115 => "EINPROGRESS",
+            _ => return None,
+        })
+    }
+}
+
+/// `errno 98`, followed on Linux by the name (`errno 98 EADDRINUSE`): the numbers are the
+/// sending host's, and a live monitor's host is this one.
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        write!(f, "errno {}", self.0)?;
+        match self.linux_name() {
+            Some(name) if cfg!(target_os = "linux") => write!(f, " {name}"),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -324,6 +361,16 @@ impl ZapStatus {
             400 => Some("denied"),
             500 => Some("internal error"),
             _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ZapStatus {
+    /// `400 denied`, or the bare number for a status libzmq does not send.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.meaning() {
+            Some(m) => write!(f, "{} {m}", self.0),
+            None => write!(f, "{}", self.0),
         }
     }
 }
@@ -527,6 +574,82 @@ impl MonitorEvent {
     }
 }
 
+/// One short line: what happened, with its value (`connected, fd 25`,
+/// `handshake failed: ZMTP_MECHANISM_MISMATCH`, `bind failed, errno 98 EADDRINUSE`).
+impl fmt::Display for MonitorEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MonitorEvent::Connected { fd } => write!(f, "connected, fd {fd}"),
+            MonitorEvent::ConnectDelayed { errno } => write!(f, "connect delayed, {errno}"),
+            MonitorEvent::ConnectRetried { interval_ms } => {
+                write!(f, "connect retried, next in {interval_ms} ms")
+            }
+            MonitorEvent::Listening { fd } => write!(f, "listening, fd {fd}"),
+            MonitorEvent::BindFailed { errno } => write!(f, "bind failed, {errno}"),
+            MonitorEvent::Accepted { fd } => write!(f, "accepted, fd {fd}"),
+            MonitorEvent::AcceptFailed { errno } => write!(f, "accept failed, {errno}"),
+            MonitorEvent::Closed { fd } => write!(f, "closed, fd {fd}"),
+            MonitorEvent::CloseFailed { errno } => write!(f, "close failed, {errno}"),
+            MonitorEvent::Disconnected { fd } => write!(f, "disconnected, fd {fd}"),
+            MonitorEvent::MonitorStopped => f.write_str("monitor stopped"),
+            MonitorEvent::HandshakeFailedNoDetail { errno } => {
+                write!(f, "handshake failed, {errno}")
+            }
+            MonitorEvent::HandshakeSucceeded => f.write_str("handshake succeeded"),
+            MonitorEvent::HandshakeFailedProtocol(e) => write!(f, "handshake failed: {e}"),
+            MonitorEvent::HandshakeFailedAuth { status } => {
+                write!(f, "handshake failed: ZAP {status}")
+            }
+            MonitorEvent::PipesStats { egress, ingress } => {
+                write!(f, "pipes stats: egress {egress}, ingress {ingress}")
+            }
+            MonitorEvent::Unknown { code, values } => {
+                write!(f, "{code} with values {:?}", values.as_slice())
+            }
+        }
+    }
+}
+
+/// Writes `endpoint` as text (invalid UTF-8 as U+FFFD), without allocating when it is UTF-8.
+fn write_endpoint(f: &mut fmt::Formatter<'_>, endpoint: &[u8]) -> fmt::Result {
+    for chunk in endpoint.utf8_chunks() {
+        f.write_str(chunk.valid())?;
+        if !chunk.invalid().is_empty() {
+            f.write_str("\u{FFFD}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `<endpoint> <event>`, or the event alone when the endpoint is empty.
+fn fmt_v1(f: &mut fmt::Formatter<'_>, event: &MonitorEvent, endpoint: &[u8]) -> fmt::Result {
+    if !endpoint.is_empty() {
+        write_endpoint(f, endpoint)?;
+        f.write_str(" ")?;
+    }
+    write!(f, "{event}")
+}
+
+/// `<remote> <event>, local <local>`; an empty endpoint is left out.
+fn fmt_v2(
+    f: &mut fmt::Formatter<'_>,
+    event: &MonitorEvent,
+    local: &[u8],
+    remote: &[u8],
+) -> fmt::Result {
+    let (subject, other) = if remote.is_empty() {
+        (local, &[][..])
+    } else {
+        (remote, local)
+    };
+    fmt_v1(f, event, subject)?;
+    if !other.is_empty() {
+        f.write_str(", local ")?;
+        write_endpoint(f, other)?;
+    }
+    Ok(())
+}
+
 /// A v1 message (two frames) with a borrowed endpoint: what [`decode_v1`] returns without
 /// allocating.
 ///
@@ -639,6 +762,176 @@ impl V2Message {
             event: self.event.clone(),
             local: &self.local,
             remote: &self.remote,
+        }
+    }
+}
+
+/// `tcp://127.0.0.1:5555 connected, fd 25` (the event alone when the endpoint is empty).
+impl fmt::Display for V1MessageRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_v1(f, &self.event, self.endpoint)
+    }
+}
+
+/// As for [`V1MessageRef`].
+impl fmt::Display for V1Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_v1(f, &self.event, &self.endpoint)
+    }
+}
+
+/// `<remote> <event>, local <local>` (`tcp://127.0.0.1:37072 accepted, fd 26, local
+/// tcp://127.0.0.1:46187`); with no remote endpoint, `<local> <event>`.
+impl fmt::Display for V2MessageRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_v2(f, &self.event, self.local, self.remote)
+    }
+}
+
+/// As for [`V2MessageRef`].
+impl fmt::Display for V2Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_v2(f, &self.event, &self.local, &self.remote)
+    }
+}
+
+/// A monitor message of either version, owned: what [`event::from_event`] returns.
+///
+/// The versions are told apart by their frame count alone (v1: exactly 2; v2: at least 4), so
+/// [`codec::decode`] needs no version argument.
+///
+/// [`event::from_event`]: crate::event::from_event
+/// [`codec::decode`]: crate::codec::decode
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Message {
+    /// A v1 message.
+    V1(V1Message),
+    /// A v2 message.
+    V2(V2Message),
+}
+
+/// A monitor message of either version, borrowing its endpoints: what [`codec::decode`]
+/// returns.
+///
+/// [`codec::decode`]: crate::codec::decode
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageRef<'a> {
+    /// A v1 message.
+    V1(V1MessageRef<'a>),
+    /// A v2 message.
+    V2(V2MessageRef<'a>),
+}
+
+impl Message {
+    /// The event.
+    pub fn event(&self) -> &MonitorEvent {
+        match self {
+            Message::V1(m) => &m.event,
+            Message::V2(m) => &m.event,
+        }
+    }
+
+    /// The monitor format version: 1 or 2.
+    pub fn version(&self) -> u8 {
+        match self {
+            Message::V1(_) => 1,
+            Message::V2(_) => 2,
+        }
+    }
+
+    /// The borrowed view.
+    pub fn view(&self) -> MessageRef<'_> {
+        match self {
+            Message::V1(m) => MessageRef::V1(m.view()),
+            Message::V2(m) => MessageRef::V2(m.view()),
+        }
+    }
+
+    /// The v1 message, if it is one.
+    pub fn into_v1(self) -> Option<V1Message> {
+        match self {
+            Message::V1(m) => Some(m),
+            Message::V2(_) => None,
+        }
+    }
+
+    /// The v2 message, if it is one.
+    pub fn into_v2(self) -> Option<V2Message> {
+        match self {
+            Message::V2(m) => Some(m),
+            Message::V1(_) => None,
+        }
+    }
+}
+
+impl MessageRef<'_> {
+    /// The event.
+    pub fn event(&self) -> &MonitorEvent {
+        match self {
+            MessageRef::V1(m) => &m.event,
+            MessageRef::V2(m) => &m.event,
+        }
+    }
+
+    /// The monitor format version: 1 or 2.
+    pub fn version(&self) -> u8 {
+        match self {
+            MessageRef::V1(_) => 1,
+            MessageRef::V2(_) => 2,
+        }
+    }
+
+    /// The owned message.
+    pub fn to_owned(&self) -> Message {
+        match self {
+            MessageRef::V1(m) => Message::V1(m.to_owned()),
+            MessageRef::V2(m) => Message::V2(m.to_owned()),
+        }
+    }
+}
+
+impl From<V1Message> for Message {
+    fn from(m: V1Message) -> Message {
+        Message::V1(m)
+    }
+}
+
+impl From<V2Message> for Message {
+    fn from(m: V2Message) -> Message {
+        Message::V2(m)
+    }
+}
+
+impl<'a> From<V1MessageRef<'a>> for MessageRef<'a> {
+    fn from(m: V1MessageRef<'a>) -> MessageRef<'a> {
+        MessageRef::V1(m)
+    }
+}
+
+impl<'a> From<V2MessageRef<'a>> for MessageRef<'a> {
+    fn from(m: V2MessageRef<'a>) -> MessageRef<'a> {
+        MessageRef::V2(m)
+    }
+}
+
+/// As the message of its version.
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Message::V1(m) => m.fmt(f),
+            Message::V2(m) => m.fmt(f),
+        }
+    }
+}
+
+/// As the message of its version.
+impl fmt::Display for MessageRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MessageRef::V1(m) => m.fmt(f),
+            MessageRef::V2(m) => m.fmt(f),
         }
     }
 }

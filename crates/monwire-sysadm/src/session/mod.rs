@@ -17,5 +17,22 @@ mod server;
 
 pub use client::{Client, ClientConfig, ClientEvent, ClientTransmit};
 pub use server::{
-    AllowAll, ConnId, Outgoing, OverflowAction, Server, ServerConfig, StaticUser, Verifier,
+    AllowAll, ConnId, LoginGuard, Outgoing, OverflowAction, Server, ServerConfig, StaticUser,
+    Verifier,
 };
+
+/// A delay as people say it (`500 ms`, `2 s`, `1 min 30 s`).
+pub(crate) fn human_delay(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if !ms.is_multiple_of(1000) && ms < 10_000 {
+        format!("{:.1} s", d.as_secs_f64())
+    } else if d.as_secs() < 60 {
+        format!("{} s", d.as_secs())
+    } else if d.as_secs().is_multiple_of(60) {
+        format!("{} min", d.as_secs() / 60)
+    } else {
+        format!("{} min {} s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}

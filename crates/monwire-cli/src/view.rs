@@ -1,0 +1,320 @@
+//! The two forms `monwire` prints an event in: one readable text line, or one JSON line.
+//!
+//! # The text line
+//!
+//! ```text
+//! 14:03:07.412 INFO  zmq    tcp://127.0.0.1:5555 handshake succeeded fd=12
+//! 14:03:07.415 ERROR zmq    tcp://127.0.0.1:5555 handshake failed: ZMTP_MECHANISM_MISMATCH
+//! ```
+//!
+//! - the time (local, or UTC with [`TextStyle::utc`]) of the event's observed time, else the
+//!   time its message carried; `--:--:--.---` when it has neither (a capture without times);
+//! - the severity, coloured when colour is on: ERROR and FATAL red, WARN yellow, DEBUG and
+//!   TRACE dim;
+//! - the protocol;
+//! - the message: [`Event::summary_text`], the codec's own summary;
+//! - then only the attributes that add to it: those whose keys the codec's
+//!   `event::summary_keys` does not list, and whose values are scalars (no bytes, lists or
+//!   maps), as `key=value`, the value quoted when [`needs_quotes`] says so.
+//!
+//! With [`TextStyle::width`], the whole line is cut to that many characters with `…`.
+//!
+//! With [`TextStyle::verbose`] (`-v`) every attribute is shown, non-scalars in their
+//! `Display` form, and the source (`source=…`) too; a verbose line is never cut, because its
+//! point is to show everything.
+
+use std::cell::Cell;
+use std::fmt::Write as _;
+use std::time::UNIX_EPOCH;
+
+use monwire_event::{Event, Protocol, Severity, Value, needs_quotes};
+
+/// How text lines look.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TextStyle {
+    /// ANSI colour for the severity.
+    pub color: bool,
+    /// Times in UTC instead of the local time zone.
+    pub utc: bool,
+    /// Every attribute and the source, never cut.
+    pub verbose: bool,
+    /// Cut each line to this many characters (the terminal's width).
+    pub width: Option<usize>,
+}
+
+/// Formats events as text lines (see the [module docs](self)).
+#[derive(Debug)]
+pub struct TextView {
+    style: TextStyle,
+    tz: jiff::tz::TimeZone,
+    /// The UTC offset of the last 15-minute window seen: (window, offset seconds).
+    offset: Cell<(i64, i32)>,
+}
+
+/// The attribute keys the codec's summary already states, by the event's protocol family.
+pub fn summary_keys(event: &Event) -> &'static [&'static str] {
+    match event.protocol.family() {
+        Protocol::Zmq => monwire_zmq::event::summary_keys(event),
+        Protocol::Nsm => monwire_nsm::event::summary_keys(event),
+        Protocol::Galaxy => monwire_galaxy::event::summary_keys(event),
+        Protocol::SysAdm => monwire_sysadm::event::summary_keys(event),
+        _ => &[],
+    }
+}
+
+const RESET: &str = "\x1b[0m";
+
+fn severity_style(s: Severity) -> Option<&'static str> {
+    match s {
+        Severity::Fatal => Some("\x1b[1;31m"),
+        Severity::Error => Some("\x1b[31m"),
+        Severity::Warn => Some("\x1b[33m"),
+        Severity::Debug | Severity::Trace => Some("\x1b[2m"),
+        _ => None,
+    }
+}
+
+impl TextView {
+    /// A view with this style; the local time zone is read once, here.
+    pub fn new(style: TextStyle) -> TextView {
+        let tz = if style.utc {
+            jiff::tz::TimeZone::UTC
+        } else {
+            jiff::tz::TimeZone::system()
+        };
+        TextView {
+            style,
+            tz,
+            offset: Cell::new((i64::MIN, 0)),
+        }
+    }
+
+    /// The style.
+    pub fn style(&self) -> TextStyle {
+        self.style
+    }
+
+    /// Sets the width lines are cut to.
+    pub fn set_width(&mut self, width: Option<usize>) {
+        self.style.width = width;
+    }
+
+    fn utc_offset(&self, secs: i64) -> i64 {
+        if self.style.utc {
+            return 0;
+        }
+        let window = secs.div_euclid(900);
+        let (w, off) = self.offset.get();
+        if w == window {
+            return i64::from(off);
+        }
+        let off = jiff::Timestamp::from_second(secs)
+            .map(|ts| self.tz.to_offset(ts).seconds())
+            .unwrap_or(0);
+        self.offset.set((window, off));
+        i64::from(off)
+    }
+
+    fn push_clock(&self, e: &Event, out: &mut String) {
+        let Some(t) = e.observed.or(e.time) else {
+            out.push_str("--:--:--.---");
+            return;
+        };
+        let (secs, millis) = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => (
+                i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                d.subsec_millis(),
+            ),
+            Err(before) => {
+                let d = before.duration();
+                let secs = -i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+                match d.subsec_millis() {
+                    0 => (secs, 0),
+                    m => (secs - 1, 1000 - m),
+                }
+            }
+        };
+        let local = secs.saturating_add(self.utc_offset(secs));
+        let day = local.rem_euclid(86_400);
+        let (h, m, s) = (day / 3600, day / 60 % 60, day % 60);
+        let digits = |out: &mut String, v: i64, n: usize| {
+            let mut buf = [b'0'; 3];
+            let mut v = v;
+            for slot in buf.iter_mut().take(n).rev() {
+                *slot = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            for &b in buf.iter().take(n) {
+                out.push(char::from(b));
+            }
+        };
+        digits(out, h, 2);
+        out.push(':');
+        digits(out, m, 2);
+        out.push(':');
+        digits(out, s, 2);
+        out.push('.');
+        digits(out, i64::from(millis), 3);
+    }
+
+    /// Appends the event's text line, with its `\n`, to `out`.
+    pub fn write_line(&self, e: &Event, out: &mut String) {
+        let start = out.len();
+        self.push_clock(e, out);
+        out.push(' ');
+        let sev = e.severity.as_str();
+        let style = if self.style.color {
+            severity_style(e.severity)
+        } else {
+            None
+        };
+        if let Some(s) = style {
+            out.push_str(s);
+        }
+        out.push_str(sev);
+        if style.is_some() {
+            out.push_str(RESET);
+        }
+        let escapes = out.len() - start - 13 - sev.len();
+        for _ in sev.len()..6 {
+            out.push(' ');
+        }
+        let proto = e.protocol.as_str();
+        out.push_str(proto);
+        for _ in proto.len()..7 {
+            out.push(' ');
+        }
+        out.push_str(&e.summary_text());
+        if self.style.verbose {
+            if let Some(src) = &e.source {
+                push_pair(out, "source", &Value::Str(src.clone()));
+            }
+            for (k, v) in &e.attributes {
+                push_pair(out, k, v);
+            }
+        } else {
+            let hidden = summary_keys(e);
+            for (k, v) in &e.attributes {
+                if v.is_scalar() && !hidden.contains(&k) {
+                    push_pair(out, k, v);
+                }
+            }
+            if let Some(w) = self.style.width {
+                cut_visible(out, start, escapes, w);
+            }
+        }
+        out.push('\n');
+    }
+}
+
+/// ` key=value`, the value quoted when it needs it.
+fn push_pair(out: &mut String, k: &str, v: &Value) {
+    out.push(' ');
+    out.push_str(k);
+    out.push('=');
+    match v {
+        Value::Str(s) if needs_quotes(s) => {
+            let _ = write!(out, "{s:?}");
+        }
+        Value::Str(s) => out.push_str(s),
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// Cuts the line that starts at `start` (holding `escapes` bytes of escape codes, all before
+/// the message) to `width` visible characters, the last one `…`.
+fn cut_visible(out: &mut String, start: usize, escapes: usize, width: usize) {
+    let line = &out[start..];
+    if line.len() - escapes <= width {
+        return; // bytes bound characters from above
+    }
+    let visible = line.chars().count() - escapes;
+    if visible <= width {
+        return;
+    }
+    // Keep `width - 1` visible characters, then `…`. The escapes are ASCII and all lie before
+    // the protocol column, so counting them as characters is exact for the cut point.
+    let keep = width.saturating_sub(1) + escapes;
+    if let Some((at, _)) = line.char_indices().nth(keep) {
+        out.truncate(start + at);
+        out.push('…');
+    }
+}
+
+/// Appends the event's JSON line (the documented `monwire_event` JSON form), with its `\n`.
+pub fn write_json_line(e: &Event, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    serde_json::to_writer(&mut *out, e)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use monwire_event::Kind;
+    use std::time::Duration;
+
+    fn ev() -> Event {
+        Event::new(Protocol::SysAdm, Kind::Failed, "x")
+            .with_severity(Severity::Error)
+            .with_summary("job finished, rc 1")
+            .with_observed(UNIX_EPOCH + Duration::from_millis(3_723_456))
+            .with_attr("sysadm.priority", "0 - Information")
+            .with_attr("sysadm.blob", Value::Bytes(vec![0xde, 0xad]))
+            .with_attr("n", 7u64)
+    }
+
+    #[test]
+    fn text_line_has_utc_time_summary_and_scalar_attributes() {
+        let v = TextView::new(TextStyle {
+            utc: true,
+            ..Default::default()
+        });
+        let mut s = String::new();
+        v.write_line(&ev(), &mut s);
+        assert_eq!(
+            s,
+            "01:02:03.456 ERROR sysadm job finished, rc 1 sysadm.priority=\"0 - Information\" n=7\n"
+        );
+    }
+
+    #[test]
+    fn colour_wraps_only_the_severity_and_width_cuts_visible_characters() {
+        let v = TextView::new(TextStyle {
+            utc: true,
+            color: true,
+            width: Some(30),
+            ..Default::default()
+        });
+        let mut s = String::new();
+        v.write_line(&ev(), &mut s);
+        assert!(s.starts_with("01:02:03.456 \x1b[31mERROR\x1b[0m sysadm "));
+        let visible = s.trim_end().replace("\x1b[31m", "").replace("\x1b[0m", "");
+        assert_eq!(visible.chars().count(), 30, "{visible:?}");
+        assert!(visible.ends_with('…'));
+    }
+
+    #[test]
+    fn verbose_shows_everything_uncut() {
+        let v = TextView::new(TextStyle {
+            utc: true,
+            verbose: true,
+            width: Some(10),
+            ..Default::default()
+        });
+        let mut s = String::new();
+        v.write_line(&ev().with_source("wss://h"), &mut s);
+        assert!(s.contains(" source=wss://h "), "{s}");
+        assert!(s.contains(" sysadm.blob=0xdead "), "{s}");
+    }
+
+    #[test]
+    fn no_time_prints_dashes() {
+        let v = TextView::new(TextStyle::default());
+        let mut s = String::new();
+        v.write_line(&Event::new(Protocol::Zmq, Kind::Other, "X"), &mut s);
+        assert_eq!(s, "--:--:--.--- INFO  zmq    X\n");
+    }
+}

@@ -1,0 +1,124 @@
+//! A compact index of a frame's keys for the decoders' duplicate check.
+//!
+//! Galaxy frames keep the first position and the last value of a repeated key, so every decoded
+//! key must be looked up among the keys before it. A linear scan does that for small frames; past
+//! [`SMALL`] keys, an open-addressing table of `u32` positions (hashed with the standard
+//! library's randomly keyed SipHash, so crafted keys cannot force collisions) keeps decoding
+//! linear in the number of keys at a cost of at most 16 bytes per key: the table is sized from
+//! the announced count at a load of at most 3/4.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+/// Up to this many keys a linear scan is faster than hashing.
+const SMALL: usize = 16;
+
+pub(crate) struct KeyIndex {
+    /// Slot = position + 1; 0 is empty. Empty (no allocation) until the frame has more than
+    /// [`SMALL`] keys.
+    table: Vec<u32>,
+    hasher: Option<RandomState>,
+    /// Keys seen so far (the frame's length).
+    len: usize,
+    /// The announced number of keys (the table is sized for it; it grows past it).
+    cap: usize,
+}
+
+impl KeyIndex {
+    /// An index for at most `cap` keys.
+    pub(crate) fn new(cap: usize) -> KeyIndex {
+        KeyIndex {
+            table: Vec::new(),
+            hasher: None,
+            len: 0,
+            cap,
+        }
+    }
+
+    /// The position of `key` if it was seen; otherwise records it at position `next` (the
+    /// frame's length, where the caller appends it) and returns `None`. `key_at(j)` gives the
+    /// key at position `j`.
+    pub(crate) fn find_or_insert<'k>(
+        &mut self,
+        key: &[u8],
+        next: usize,
+        key_at: impl Fn(usize) -> &'k [u8],
+    ) -> Option<usize> {
+        if self.len < SMALL {
+            if let Some(j) = (0..self.len).find(|&j| key_at(j) == key) {
+                return Some(j);
+            }
+            self.len += 1;
+            return None;
+        }
+        if self.table.is_empty() || (self.len + 1) * 4 > self.table.len() * 3 {
+            // First use, or more keys than announced (the text reader announces none).
+            self.cap = self.cap.max(self.len * 2);
+            self.build(&key_at);
+        }
+        let hasher = self.hasher.as_ref()?;
+        let mask = self.table.len() - 1;
+        let mut slot = (hasher.hash_one(key) as usize) & mask;
+        loop {
+            match self.table.get(slot).copied() {
+                Some(0) | None => {
+                    if let Some(s) = self.table.get_mut(slot) {
+                        *s = next as u32 + 1;
+                    }
+                    self.len += 1;
+                    return None;
+                }
+                Some(p) => {
+                    let j = p as usize - 1;
+                    if key_at(j) == key {
+                        return Some(j);
+                    }
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    fn build<'k>(&mut self, key_at: &impl Fn(usize) -> &'k [u8]) {
+        // Room for every announced key at a load of at most 3/4; `cap` is bounded by the input
+        // (each key is at least 12 bytes on the wire), and positions fit `u32` because a message
+        // is at most 4 GiB.
+        let size = (self.cap.max(SMALL + 1) * 4 / 3 + 1).next_power_of_two();
+        self.table = vec![0; size];
+        let hasher = self.hasher.take().unwrap_or_default();
+        let mask = size - 1;
+        for j in 0..self.len {
+            let mut slot = (hasher.hash_one(key_at(j)) as usize) & mask;
+            while self.table.get(slot).is_some_and(|&p| p != 0) {
+                slot = (slot + 1) & mask;
+            }
+            if let Some(s) = self.table.get_mut(slot) {
+                *s = j as u32 + 1;
+            }
+        }
+        self.hasher = Some(hasher);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_repeats_before_and_after_the_table_is_built() {
+        let keys: Vec<Vec<u8>> = (0..100u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let mut stored: Vec<Vec<u8>> = Vec::new();
+        let mut idx = KeyIndex::new(200);
+        for k in keys.iter().chain(keys.iter()) {
+            let found = {
+                let s = &stored;
+                idx.find_or_insert(k, s.len(), |j| &s[j])
+            };
+            match found {
+                Some(j) => assert_eq!(&stored[j], k),
+                None => stored.push(k.clone()),
+            }
+        }
+        assert_eq!(stored, keys);
+    }
+}
