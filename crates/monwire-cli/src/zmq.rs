@@ -205,8 +205,10 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
 }
 
 /// Ends a run that stops before the monitor's end (`--count`, stdout closed): the monitor is
-/// stopped (its remaining events are not printed) and the socket closed.
+/// stopped (its remaining events are not printed, nor recorded) and the socket closed.
 fn end_quietly(monitor: &mut Monitor, socket: &mut zmq::Socket) -> Run {
+    // A recording holds what the watch passed on: what the stop still reads is not part of it.
+    monitor.set_tap(None);
     if let Err(e) = monitor.stop(socket) {
         diag::note("zmq", format!("stopping the monitor: {e}"));
     }
