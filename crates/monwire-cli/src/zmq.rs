@@ -154,6 +154,9 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
         note(format!("{kind} socket connecting to {ep}"));
         source = format!("{kind} {ep}");
     }
+    if let Some(rec) = crate::record::Recorder::open(&crate::record::header::zmq(), out)? {
+        monitor.set_tap(Some(rec.zmq_tap(source.clone())));
+    }
     let mut seen = 0u64;
     let mut data = zmq::Message::new();
     loop {
@@ -224,8 +227,10 @@ fn v2_unavailable() -> String {
 }
 
 /// Ends a run that stops before the monitor's end (`--count`, stdout closed): the monitor is
-/// stopped (its remaining events are not printed) and the socket closed.
+/// stopped (its remaining events are not printed, nor recorded) and the socket closed.
 fn end_quietly(monitor: &mut Monitor, socket: &mut zmq::Socket) -> Run {
+    // A recording holds what the watch passed on: what the stop still reads is not part of it.
+    monitor.set_tap(None);
     if let Err(e) = monitor.stop(socket) {
         diag::note("zmq", format!("stopping the monitor: {e}"));
     }
@@ -276,8 +281,8 @@ pub(crate) enum Order {
 /// stderr with its line number and the run goes on; the exit code is then 1.
 #[derive(Args, Debug)]
 pub(crate) struct DecodeArgs {
-    /// The capture file; `-` or nothing for stdin.
-    file: Option<PathBuf>,
+    /// The capture file (also a `--record` recording); `-` or nothing for stdin.
+    pub(crate) file: Option<PathBuf>,
     /// The capture layout.
     #[arg(long, value_enum, default_value = "auto")]
     layout: Layout,
@@ -290,21 +295,18 @@ pub(crate) struct DecodeArgs {
 }
 
 fn unhex(token: &str) -> Result<Vec<u8>, String> {
+    let mut frame = Vec::new();
+    unhex_frame(token, &mut frame)?;
+    Ok(frame)
+}
+
+/// One frame's hex (or `""` for an empty frame) into `frame`.
+fn unhex_frame(token: &str, frame: &mut Vec<u8>) -> Result<(), String> {
+    frame.clear();
     if token == "\"\"" {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    if !token.len().is_multiple_of(2) {
-        return Err(format!("odd number of hex digits in {token:?}"));
-    }
-    (0..token.len())
-        .step_by(2)
-        .map(|i| {
-            token
-                .get(i..i + 2)
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .ok_or_else(|| format!("not hex: {token:?}"))
-        })
-        .collect()
+    capture::unhex_into(token, frame).map_err(|e| format!("frame {token:.40}: {e}"))
 }
 
 /// Decodes one message's frames and prints its event; `Err` is the message for stderr.
@@ -381,13 +383,28 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
         return Ok(status);
     }
     let mut status = Status::Ok;
+    let mut frames: Vec<Vec<u8>> = Vec::new();
     let read = capture::for_each_line(input, &what, out, |out, n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return ControlFlow::Continue(());
         }
-        let frames: Result<Vec<Vec<u8>>, String> = line.split_whitespace().map(unhex).collect();
-        match frames.and_then(|f| decode_one(&codec, args.monitor_version, &f, out)) {
+        // The frame buffers are reused from line to line.
+        let mut n_frames = 0;
+        let mut parsed = Ok(());
+        for token in line.split_whitespace() {
+            if frames.len() == n_frames {
+                frames.push(Vec::new());
+            }
+            if let Err(e) = unhex_frame(token, &mut frames[n_frames]) {
+                parsed = Err(e);
+                break;
+            }
+            n_frames += 1;
+        }
+        match parsed
+            .and_then(|()| decode_one(&codec, args.monitor_version, &frames[..n_frames], out))
+        {
             Ok(flow) => flow,
             Err(e) => {
                 diag::input(&what, n, None, e);
