@@ -96,8 +96,9 @@ fn offset_of(bytes: &[u8], line: usize, column: usize) -> usize {
 /// Events of the shapes real servers send are deserialized straight into their types; anything
 /// else goes through a `serde_json::Value` first. Both give the same message.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Message, DecodeError> {
-    check_limits(bytes, limits)?;
-    if let Some(m) = crate::fast::decode(bytes) {
+    if bytes.len() <= limits.max_message_len
+        && let Some(m) = crate::fast::decode(bytes, limits.max_depth)
+    {
         return Ok(m);
     }
     decode_general(bytes, limits)

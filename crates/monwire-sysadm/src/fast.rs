@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -45,77 +45,189 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+/// A `serde_json::Value` read with a bound on its nesting: `left` containers deep at most,
+/// this one included (what `check_depth` enforces on the general path).
+#[derive(Clone, Copy)]
+struct Deep(usize);
+
+impl<'de> DeserializeSeed<'de> for Deep {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Deep {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = Deep(self.0.checked_sub(1).ok_or_else(bail)?);
+        let mut v = Vec::new();
+        while let Some(item) = seq.next_element_seed(inner)? {
+            v.push(item);
+        }
+        Ok(Value::Array(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = Deep(self.0.checked_sub(1).ok_or_else(bail)?);
+        let mut m = Object::new();
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            let v = map.next_value_seed(inner)?;
+            m.insert(k.into_owned(), v);
+        }
+        Ok(Value::Object(m))
+    }
+}
+
+/// A child value of a container that may hold `left` more levels.
+fn child<'de, A: MapAccess<'de>>(map: &mut A, left: usize) -> Result<Value, A::Error> {
+    map.next_value_seed(Deep(left))
+}
+
 /// Gives up the fast path (the general path decides, and reports any error).
 fn bail<E: de::Error>() -> E {
     E::custom("fast path declined")
 }
 
-/// The top level: the envelope strings, `args` left raw (classified once the names are known),
-/// other keys as values.
+/// The event name a message most likely has, read from its tail without parsing it: SysAdm
+/// writes keys sorted, so `args` comes first and `…,"name":"<name>","namespace":"events"}`
+/// ends the text. A wrong guess costs nothing: the names actually parsed are checked against
+/// it, and a mismatch declines the fast path.
+fn guess_name(bytes: &[u8]) -> Option<&str> {
+    const TAIL: &[u8] = br#"","namespace":"events"}"#;
+    const NAME: &[u8] = br#","name":""#;
+    let body = bytes.strip_suffix(TAIL)?;
+    let start = body.windows(NAME.len()).rposition(|w| w == NAME)? + NAME.len();
+    let name = body.get(start..)?;
+    if name.iter().any(|&b| b == b'"' || b == b'\\') {
+        return None;
+    }
+    std::str::from_utf8(name).ok()
+}
+
+/// `args`: typed in the same pass when the name was guessed, else kept raw.
+// Built once per message and matched at once: boxing the typed body would cost an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Args<'de> {
+    Typed(EventBody),
+    Raw(&'de RawValue),
+}
+
+/// The top level: the envelope strings, `args`, other keys as values.
 struct Envelope<'de> {
     namespace: Option<String>,
     name: Option<String>,
     id: Option<String>,
-    args: Option<&'de RawValue>,
+    args: Option<Args<'de>>,
     extra: Object,
 }
 
-impl<'de> Deserialize<'de> for Envelope<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Envelope<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a message")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
-                let mut e = Envelope {
-                    namespace: None,
-                    name: None,
-                    id: None,
-                    args: None,
-                    extra: Object::new(),
-                };
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    let slot = match &*k {
-                        "namespace" => &mut e.namespace,
-                        "name" => &mut e.name,
-                        "id" => &mut e.id,
-                        "args" => {
-                            if e.args.replace(map.next_value()?).is_some() {
-                                return Err(bail());
-                            }
-                            continue;
-                        }
-                        _ => {
-                            let v: Value = map.next_value()?;
-                            if e.extra.insert(k.into_owned(), v).is_some() {
-                                return Err(bail());
-                            }
-                            continue;
-                        }
-                    };
-                    let Some(s) = map.next_value::<Option<String>>().ok().flatten() else {
-                        return Err(bail());
-                    };
-                    if slot.replace(s).is_some() {
-                        return Err(bail());
-                    }
-                }
-                Ok(e)
-            }
-        }
-        d.deserialize_map(V)
+struct EnvelopeSeed<'a> {
+    guess: Option<&'a str>,
+    max: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
+    type Value = Envelope<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Envelope<'de>, D::Error> {
+        d.deserialize_map(self)
     }
 }
 
-/// Decodes `text` on the fast path, or `None` to let the general path do it.
-pub(crate) fn decode(bytes: &[u8]) -> Option<Message> {
-    let env: Envelope<'_> = serde_json::from_slice(bytes).ok()?;
+impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
+    type Value = Envelope<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a message")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+        let mut e = Envelope {
+            namespace: None,
+            name: None,
+            id: None,
+            args: None,
+            extra: Object::new(),
+        };
+        // The envelope is depth 1; `args` and the extra values are depth 2.
+        let left = self.max - 1;
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            let slot = match &*k {
+                "namespace" => &mut e.namespace,
+                "name" => &mut e.name,
+                "id" => &mut e.id,
+                "args" => {
+                    let args = match self.guess {
+                        Some(name) => Args::Typed(map.next_value_seed(EventArgs { name, left })?),
+                        None => Args::Raw(map.next_value()?),
+                    };
+                    if e.args.replace(args).is_some() {
+                        return Err(bail());
+                    }
+                    continue;
+                }
+                _ => {
+                    put(&mut e.extra, k, child(&mut map, left)?)?;
+                    continue;
+                }
+            };
+            let Some(s) = map.next_value::<Option<String>>().ok().flatten() else {
+                return Err(bail());
+            };
+            if slot.replace(s).is_some() {
+                return Err(bail());
+            }
+        }
+        Ok(e)
+    }
+}
+
+/// Decodes `bytes` on the fast path, or `None` to let the general path do it (which then also
+/// reports any error). `max_depth` is [`Limits::max_depth`](crate::codec::Limits).
+pub(crate) fn decode(bytes: &[u8], max_depth: usize) -> Option<Message> {
+    // The typed levels go 4 deep (envelope, args, process_details or zpools, a pool).
+    if max_depth < 4 {
+        return None;
+    }
+    let guess = guess_name(bytes);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let env = EnvelopeSeed {
+        guess,
+        max: max_depth,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
     let namespace = env.namespace?;
     let name = env.name?;
     let id = env.id.unwrap_or_default();
-    let raw = env.args?;
     if namespace != ns::EVENTS
         || matches!(
             name.as_str(),
@@ -124,7 +236,21 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Message> {
     {
         return None;
     }
-    let body = event_body(&name, raw.get())?;
+    let body = match env.args? {
+        Args::Typed(body) if guess == Some(name.as_str()) => body,
+        Args::Typed(_) => return None,
+        Args::Raw(raw) => {
+            let mut de = serde_json::Deserializer::from_str(raw.get());
+            let body = EventArgs {
+                name: &name,
+                left: max_depth - 1,
+            }
+            .deserialize(&mut de)
+            .ok()?;
+            de.end().ok()?;
+            body
+        }
+    };
     Some(Message {
         namespace,
         name,
@@ -134,37 +260,71 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Message> {
     })
 }
 
-fn event_body(name: &str, args: &str) -> Option<EventBody> {
-    let is_object = args.trim_start().starts_with('{');
-    let typed = match name {
-        _ if !is_object => None,
-        names::DISPATCHER => serde_json::from_str::<DispatcherArgs>(args)
-            .ok()
-            .and_then(|d| d.finish())
-            .map(EventBody::Dispatcher),
-        names::LIFE_PRESERVER => serde_json::from_str::<LpArgs>(args)
-            .ok()
-            .map(|a| EventBody::LifePreserver(a.0)),
-        names::SYSTEM_STATE => serde_json::from_str::<StateArgs>(args)
-            .ok()
-            .map(|a| EventBody::SystemState(a.0)),
-        names::BRIDGE => serde_json::from_str::<BridgeArgs>(args)
-            .ok()
-            .map(|a| EventBody::Bridge(a.0)),
-        _ => {
-            return Some(EventBody::Unknown {
-                name: name.to_owned(),
-                args: serde_json::from_str(args).ok()?,
-            });
+/// An event's `args` for event `name`, typed; `left` levels of nesting allowed, its own
+/// included.
+struct EventArgs<'a> {
+    name: &'a str,
+    left: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for EventArgs<'_> {
+    type Value = EventBody;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<EventBody, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl EventArgs<'_> {
+    fn unknown(&self, args: Value) -> EventBody {
+        EventBody::Unknown {
+            name: self.name.to_owned(),
+            args,
         }
-    };
-    match typed {
-        Some(t) => Some(t),
-        None if !is_object => Some(EventBody::Unknown {
-            name: name.to_owned(),
-            args: serde_json::from_str(args).ok()?,
-        }),
-        None => None,
+    }
+}
+
+impl<'de> Visitor<'de> for EventArgs<'_> {
+    type Value = EventBody;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("event args")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<EventBody, E> {
+        Ok(self.unknown(Deep(self.left).visit_bool(v)?))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<EventBody, E> {
+        Ok(self.unknown(Deep(self.left).visit_i64(v)?))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<EventBody, E> {
+        Ok(self.unknown(Deep(self.left).visit_u64(v)?))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<EventBody, E> {
+        Ok(self.unknown(Deep(self.left).visit_f64(v)?))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<EventBody, E> {
+        Ok(self.unknown(Value::String(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<EventBody, E> {
+        Ok(self.unknown(Value::String(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<EventBody, E> {
+        Ok(self.unknown(Value::Null))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<EventBody, A::Error> {
+        let v = Deep(self.left).visit_seq(seq)?;
+        Ok(self.unknown(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<EventBody, A::Error> {
+        let left = self.left;
+        Ok(match self.name {
+            names::DISPATCHER => EventBody::Dispatcher(dispatcher(map, left)?),
+            names::LIFE_PRESERVER => EventBody::LifePreserver(life_preserver(map, left)?),
+            names::SYSTEM_STATE => EventBody::SystemState(system_state(map, left)?),
+            names::BRIDGE => EventBody::Bridge(bridge(map, left)?),
+            _ => {
+                let v = Deep(left).visit_map(map)?;
+                self.unknown(v)
+            }
+        })
     }
 }
 
@@ -194,168 +354,135 @@ fn strings<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Vec<String>, A::Error>
     map.next_value::<Vec<String>>().map_err(|_| bail())
 }
 
-struct LpArgs(LifePreserver);
-
-impl<'de> Deserialize<'de> for LpArgs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = LpArgs;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("life-preserver args")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LpArgs, A::Error> {
-                let (mut class, mut message, mut priority) = (None, None, None);
-                let mut extra = Object::new();
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    match &*k {
-                        "class" => once(&mut class, LpClass::from_text(string(&mut map)?))?,
-                        "message" => once(&mut message, string(&mut map)?)?,
-                        "priority" => once(&mut priority, Priority(string(&mut map)?))?,
-                        _ => put(&mut extra, k, map.next_value()?)?,
-                    }
-                }
-                Ok(LpArgs(LifePreserver {
-                    class,
-                    message,
-                    priority,
-                    extra,
-                }))
-            }
+fn life_preserver<'de, A: MapAccess<'de>>(
+    mut map: A,
+    left: usize,
+) -> Result<LifePreserver, A::Error> {
+    let (mut class, mut message, mut priority) = (None, None, None);
+    let mut extra = Object::new();
+    while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+        match &*k {
+            "class" => once(&mut class, LpClass::from_text(string(&mut map)?))?,
+            "message" => once(&mut message, string(&mut map)?)?,
+            "priority" => once(&mut priority, Priority(string(&mut map)?))?,
+            _ => put(&mut extra, k, child(&mut map, left - 1)?)?,
         }
-        d.deserialize_map(V)
+    }
+    Ok(LifePreserver {
+        class,
+        message,
+        priority,
+        extra,
+    })
+}
+
+fn bridge<'de, A: MapAccess<'de>>(mut map: A, left: usize) -> Result<BridgeAnnouncement, A::Error> {
+    let mut conns = None;
+    let mut extra = Object::new();
+    while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+        match &*k {
+            "available_connections" => once(&mut conns, strings(&mut map)?)?,
+            _ => put(&mut extra, k, child(&mut map, left - 1)?)?,
+        }
+    }
+    Ok(BridgeAnnouncement {
+        available_connections: conns,
+        extra,
+    })
+}
+
+struct ZpoolSeed(usize);
+
+impl<'de> DeserializeSeed<'de> for ZpoolSeed {
+    type Value = Zpool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Zpool, D::Error> {
+        d.deserialize_map(self)
     }
 }
 
-struct BridgeArgs(BridgeAnnouncement);
-
-impl<'de> Deserialize<'de> for BridgeArgs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = BridgeArgs;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("bridge args")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BridgeArgs, A::Error> {
-                let mut conns = None;
-                let mut extra = Object::new();
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    match &*k {
-                        "available_connections" => once(&mut conns, strings(&mut map)?)?,
-                        _ => put(&mut extra, k, map.next_value()?)?,
-                    }
-                }
-                Ok(BridgeArgs(BridgeAnnouncement {
-                    available_connections: conns,
-                    extra,
-                }))
-            }
-        }
-        d.deserialize_map(V)
+impl<'de> Visitor<'de> for ZpoolSeed {
+    type Value = Zpool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a pool")
     }
-}
-
-struct ZpoolArgs(Zpool);
-
-impl<'de> Deserialize<'de> for ZpoolArgs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ZpoolArgs;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a pool")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ZpoolArgs, A::Error> {
-                let mut z = Zpool::default();
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    let slot = match &*k {
-                        "alloc" => &mut z.alloc,
-                        "altroot" => &mut z.altroot,
-                        "capacity" => &mut z.capacity,
-                        "dedup" => &mut z.dedup,
-                        "expandsz" => &mut z.expandsz,
-                        "frag" => &mut z.frag,
-                        "free" => &mut z.free,
-                        "health" => &mut z.health,
-                        "size" => &mut z.size,
-                        _ => {
-                            put(&mut z.extra, k, map.next_value()?)?;
-                            continue;
-                        }
-                    };
-                    once(slot, string(&mut map)?)?;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Zpool, A::Error> {
+        let left = self.0.checked_sub(1).ok_or_else(bail)?;
+        let mut z = Zpool::default();
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            let slot = match &*k {
+                "alloc" => &mut z.alloc,
+                "altroot" => &mut z.altroot,
+                "capacity" => &mut z.capacity,
+                "dedup" => &mut z.dedup,
+                "expandsz" => &mut z.expandsz,
+                "frag" => &mut z.frag,
+                "free" => &mut z.free,
+                "health" => &mut z.health,
+                "size" => &mut z.size,
+                _ => {
+                    put(&mut z.extra, k, child(&mut map, left)?)?;
+                    continue;
                 }
-                Ok(ZpoolArgs(z))
-            }
+            };
+            once(slot, string(&mut map)?)?;
         }
-        d.deserialize_map(V)
+        Ok(z)
     }
 }
 
 /// `zpools`: pool name → pool, in key order (the general path's map order).
-struct Pools(Vec<(String, Zpool)>);
+struct PoolsSeed(usize);
 
-impl<'de> Deserialize<'de> for Pools {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Pools;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("pools")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pools, A::Error> {
-                let mut pools: Vec<(String, Zpool)> = Vec::new();
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    let ZpoolArgs(z) = map.next_value().map_err(|_| bail())?;
-                    pools.push((k.into_owned(), z));
-                }
-                if !pools.is_sorted_by(|a, b| a.0 < b.0) {
-                    pools.sort_by(|a, b| a.0.cmp(&b.0));
-                    if pools.windows(2).any(|w| w[0].0 == w[1].0) {
-                        return Err(bail());
-                    }
-                }
-                Ok(Pools(pools))
-            }
-        }
-        d.deserialize_map(V)
+impl<'de> DeserializeSeed<'de> for PoolsSeed {
+    type Value = Vec<(String, Zpool)>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
     }
 }
 
-struct StateArgs(SystemState);
-
-impl<'de> Deserialize<'de> for StateArgs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StateArgs;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("system-state args")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StateArgs, A::Error> {
-                let mut s = SystemState::default();
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    match &*k {
-                        "hostname" => once(&mut s.hostname, string(&mut map)?)?,
-                        "hostnamechanged" => once(&mut s.hostname_changed, string(&mut map)?)?,
-                        "priority" => once(&mut s.priority, Priority(string(&mut map)?))?,
-                        "updates" => {
-                            let u = map.next_value::<Object>().map_err(|_| bail())?;
-                            once(&mut s.updates, u)?;
-                        }
-                        "zpools" => {
-                            let Pools(p) = map.next_value().map_err(|_| bail())?;
-                            once(&mut s.zpools, p)?;
-                        }
-                        _ => put(&mut s.extra, k, map.next_value()?)?,
-                    }
-                }
-                Ok(StateArgs(s))
+impl<'de> Visitor<'de> for PoolsSeed {
+    type Value = Vec<(String, Zpool)>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("pools")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let left = self.0.checked_sub(1).ok_or_else(bail)?;
+        let mut pools: Vec<(String, Zpool)> = Vec::new();
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            let z = map.next_value_seed(ZpoolSeed(left)).map_err(|_| bail())?;
+            pools.push((k.into_owned(), z));
+        }
+        if !pools.is_sorted_by(|a, b| a.0 < b.0) {
+            pools.sort_by(|a, b| a.0.cmp(&b.0));
+            if pools.windows(2).any(|w| w[0].0 == w[1].0) {
+                return Err(bail());
             }
         }
-        d.deserialize_map(V)
+        Ok(pools)
     }
+}
+
+fn system_state<'de, A: MapAccess<'de>>(mut map: A, left: usize) -> Result<SystemState, A::Error> {
+    let mut s = SystemState::default();
+    while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+        match &*k {
+            "hostname" => once(&mut s.hostname, string(&mut map)?)?,
+            "hostnamechanged" => once(&mut s.hostname_changed, string(&mut map)?)?,
+            "priority" => once(&mut s.priority, Priority(string(&mut map)?))?,
+            "updates" => match child(&mut map, left - 1)? {
+                Value::Object(u) => once(&mut s.updates, u)?,
+                _ => return Err(bail()),
+            },
+            "zpools" => {
+                let p = map
+                    .next_value_seed(PoolsSeed(left - 1))
+                    .map_err(|_| bail())?;
+                once(&mut s.zpools, p)?;
+            }
+            _ => put(&mut s.extra, k, child(&mut map, left - 1)?)?,
+        }
+    }
+    Ok(s)
 }
 
 /// The keys of a job's log object, read as the general path reads them.
@@ -396,8 +523,9 @@ impl LogFields {
         &mut self,
         k: Cow<'de, str>,
         map: &mut A,
+        left: usize,
     ) -> Result<(), A::Error> {
-        match map.next_value::<Value>()? {
+        match child(map, left)? {
             Value::String(s) => self.strings.push((k.into_owned(), s)),
             v => put(&mut self.extra, k, v)?,
         }
@@ -425,14 +553,13 @@ impl LogFields {
         const RC: &str = "return_codes/";
         let mut return_codes: Vec<(String, String)> = Vec::new();
         let mut extra = self.extra;
-        for (k, v) in strings {
-            match k.strip_prefix(RC) {
-                Some(cmd) => return_codes.push((cmd.to_owned(), v)),
-                None => {
-                    if extra.insert(k, Value::String(v)).is_some() {
-                        return None;
-                    }
-                }
+        for (mut k, v) in strings {
+            if k.starts_with(RC) {
+                // The command without the prefix, in place.
+                k.replace_range(..RC.len(), "");
+                return_codes.push((k, v));
+            } else if extra.insert(k, Value::String(v)).is_some() {
+                return None;
             }
         }
         // The general path reads return codes in key order.
@@ -441,12 +568,6 @@ impl LogFields {
             if return_codes.windows(2).any(|w| w[0].0 == w[1].0) {
                 return None;
             }
-        }
-        if return_codes
-            .iter()
-            .any(|(c, _)| extra.contains_key(&format!("{RC}{c}")))
-        {
-            return None;
         }
         Some(ProcessLog {
             process_id: self.process_id,
@@ -465,32 +586,45 @@ impl LogFields {
 /// Whether a key occurs twice among the string-valued keys, or also among the others
 /// (`O(n log n)`, so a message of many keys stays linear-ish).
 fn has_duplicates(strings: &[(String, String)], extra: &Object) -> bool {
+    if strings.iter().any(|(k, _)| extra.contains_key(k)) {
+        return true;
+    }
+    if strings.len() <= 8 {
+        // A handful of keys (every real log): compare them pairwise, without allocating.
+        return strings
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| strings.iter().skip(i + 1).any(|(o, _)| o == k));
+    }
     let mut keys: Vec<&str> = strings.iter().map(|(k, _)| k.as_str()).collect();
     keys.sort_unstable();
-    keys.windows(2).any(|w| w[0] == w[1]) || keys.iter().any(|k| extra.contains_key(*k))
+    keys.windows(2).any(|w| w[0] == w[1])
 }
 
-struct LogArgs(LogFields);
+/// A job log below `args` (`process_details`).
+struct LogSeed(usize);
 
-impl<'de> Deserialize<'de> for LogArgs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = LogArgs;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a job log")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LogArgs, A::Error> {
-                let mut f = LogFields::default();
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    if !f.take(&k, &mut map)? {
-                        f.other(k, &mut map)?;
-                    }
-                }
-                Ok(LogArgs(f))
+impl<'de> DeserializeSeed<'de> for LogSeed {
+    type Value = LogFields;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<LogFields, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LogSeed {
+    type Value = LogFields;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a job log")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LogFields, A::Error> {
+        let left = self.0.checked_sub(1).ok_or_else(bail)?;
+        let mut f = LogFields::default();
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            if !f.take(&k, &mut map)? {
+                f.other(k, &mut map, left)?;
             }
         }
-        d.deserialize_map(V)
+        Ok(f)
     }
 }
 
@@ -541,39 +675,27 @@ impl DispatcherArgs {
     }
 }
 
-impl<'de> Deserialize<'de> for DispatcherArgs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = DispatcherArgs;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("dispatcher args")
+fn dispatcher<'de, A: MapAccess<'de>>(mut map: A, left: usize) -> Result<Dispatcher, A::Error> {
+    let mut a = DispatcherArgs {
+        event_system: None,
+        process_details: None,
+        log: LogFields::default(),
+    };
+    while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+        match &*k {
+            "event_system" => once(&mut a.event_system, string(&mut map)?)?,
+            "process_details" => {
+                let p = map.next_value_seed(LogSeed(left - 1)).map_err(|_| bail())?;
+                once(&mut a.process_details, p)?;
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DispatcherArgs, A::Error> {
-                let mut a = DispatcherArgs {
-                    event_system: None,
-                    process_details: None,
-                    log: LogFields::default(),
-                };
-                while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-                    match &*k {
-                        "event_system" => once(&mut a.event_system, string(&mut map)?)?,
-                        "process_details" => {
-                            let LogArgs(p) = map.next_value().map_err(|_| bail())?;
-                            once(&mut a.process_details, p)?;
-                        }
-                        _ => {
-                            if !a.log.take(&k, &mut map)? {
-                                a.log.other(k, &mut map)?;
-                            }
-                        }
-                    }
+            _ => {
+                if !a.log.take(&k, &mut map)? {
+                    a.log.other(k, &mut map, left - 1)?;
                 }
-                Ok(a)
             }
         }
-        d.deserialize_map(V)
     }
+    a.finish().ok_or_else(bail)
 }
 
 #[cfg(test)]
@@ -590,7 +712,7 @@ mod tests {
             if name.starts_with("event-") && name.ends_with(".json") {
                 let bytes = std::fs::read(&path).unwrap();
                 let bytes = bytes.trim_ascii_end();
-                assert!(super::decode(bytes).is_some(), "{name}");
+                assert!(super::decode(bytes, 64).is_some(), "{name}");
                 n += 1;
             }
         }
