@@ -250,6 +250,8 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
         let mut session_out = args
             .in_session
             .then(|| SessionOutput::new(args.output.clone()));
+        let tap = crate::record::Recorder::open(&crate::record::header::nsm(as_client), out)?
+            .map(|r| r.nsm_tap());
         let mut mon = if as_client {
             let pid = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
             let executable = if args.in_session {
@@ -260,12 +262,18 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
             let mut config = ClientConfig::new("monwire", executable, pid);
             config.capabilities.insert(Capability::Switch);
             config.timeout = Duration::from_secs(args.timeout.unwrap_or(5));
-            Monitor::nsm_client(config, bind, server).await
+            match tap {
+                Some(tap) => Monitor::nsm_client_tapped(config, bind, server, tap).await,
+                None => Monitor::nsm_client(config, bind, server).await,
+            }
         } else {
             let config = ExternalConfig::default()
                 .with_give_up_after(args.timeout.map(Duration::from_secs))
                 .with_probe_every((args.probe > 0).then(|| Duration::from_secs(args.probe)));
-            Monitor::external_with(bind, server, config).await
+            match tap {
+                Some(tap) => Monitor::external_tapped(bind, server, config, tap).await,
+                None => Monitor::external_with(bind, server, config).await,
+            }
         }
         .map_err(|e| Failure::Runtime(format!("nsm: {url}: {e}")))?;
         note(format!(
@@ -411,11 +419,14 @@ pub(crate) enum Layout {
 #[command(after_help = "Examples:\n  monwire decode nsm capture.txt\n  \
     monwire decode nsm tests/vectors/nsm/ray-client-event-okr-ready.hex")]
 pub(crate) struct DecodeArgs {
-    /// The capture file; `-` or nothing for stdin.
-    file: Option<PathBuf>,
+    /// The capture file (also a `--record` recording, or a pcap/pcapng capture); `-` or
+    /// nothing for stdin.
+    pub(crate) file: Option<PathBuf>,
     /// The capture layout.
     #[arg(long, value_enum, default_value = "auto")]
     layout: Layout,
+    #[command(flatten)]
+    pub(crate) pcap: crate::pcap::PcapArgs,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

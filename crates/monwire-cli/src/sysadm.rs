@@ -117,7 +117,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 /// The `Event` to print for what a client reported.
-fn client_event(ev: ClientEvent, source: &str) -> Event {
+pub(crate) fn client_event(ev: ClientEvent, source: &str) -> Event {
     let mut e = match ev {
         ClientEvent::Event(m) => unwrap_bridged(&m).unwrap_or_else(|| to_event(&m)),
         ClientEvent::Session(e) => e,
@@ -153,6 +153,10 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     };
     opts.allow_plain_credentials = args.force_plain;
     let source = opts.url.to_string();
+    let header = crate::record::header::sysadm(&source, args.user.is_some(), &args.subscribe);
+    if let Some(rec) = crate::record::Recorder::open(&header, out)? {
+        opts.tap = Some(rec.sysadm_tap(source.clone()));
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let mut client = spawn_client(opts).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -224,8 +228,11 @@ fn watch_failure(e: &monwire_sysadm::tokio::Error, source: &str) -> String {
 /// `monwire decode sysadm`.
 #[derive(Args, Debug)]
 pub(crate) struct DecodeArgs {
-    /// The capture: one JSON message per line; `-` or nothing for stdin.
-    file: Option<PathBuf>,
+    /// The capture: one JSON message per line (also a `--record` recording, or a pcap/pcapng
+    /// capture); `-` or nothing for stdin.
+    pub(crate) file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) pcap: crate::pcap::PcapArgs,
 }
 
 /// Decodes one JSON message per line.
@@ -256,7 +263,7 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
 
 /// The event printed for a decoded message: a bridged event as itself, anything else through
 /// `to_event` (which maps requests and replies too, and redacts their secrets).
-fn message_event(m: &Message) -> Event {
+pub(crate) fn message_event(m: &Message) -> Event {
     unwrap_bridged(m).unwrap_or_else(|| to_event(m))
 }
 

@@ -146,6 +146,9 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
         note(format!("{kind} socket connecting to {ep}"));
         source = format!("{kind} {ep}");
     }
+    if let Some(rec) = crate::record::Recorder::open(&crate::record::header::zmq(), out)? {
+        monitor.set_tap(Some(rec.zmq_tap(source.clone())));
+    }
     let mut seen = 0u64;
     let mut data = zmq::Message::new();
     loop {
@@ -254,8 +257,8 @@ pub(crate) enum Order {
 /// stderr with its line number and the run goes on; the exit code is then 1.
 #[derive(Args, Debug)]
 pub(crate) struct DecodeArgs {
-    /// The capture file; `-` or nothing for stdin.
-    file: Option<PathBuf>,
+    /// The capture file (also a `--record` recording); `-` or nothing for stdin.
+    pub(crate) file: Option<PathBuf>,
     /// The capture layout.
     #[arg(long, value_enum, default_value = "auto")]
     layout: Layout,

@@ -221,7 +221,27 @@ pub struct ClientOptions {
     pub allow_plain_credentials: bool,
     /// Bound of the event channel to the application (default 1024).
     pub channel: usize,
+    /// Sees every connection opened and closed and every message received, as it came (for
+    /// recordings). It runs on the client's task: keep it short.
+    pub tap: Option<ClientTap>,
 }
+
+/// What a [`ClientTap`] sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Tapped<'a> {
+    /// The websocket opened (the upgrade succeeded).
+    Open,
+    /// A text message received.
+    Text(&'a str),
+    /// A binary message received.
+    Binary(&'a [u8]),
+    /// The websocket closed or failed.
+    Close,
+}
+
+/// A function that sees what a client receives, before the session handles it.
+pub type ClientTap = Arc<dyn Fn(Tapped<'_>) + Send + Sync>;
 
 impl fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -243,6 +263,7 @@ impl ClientOptions {
             tls: ClientTls::default(),
             allow_plain_credentials: false,
             channel: 1024,
+            tap: None,
         })
     }
 }
@@ -553,8 +574,15 @@ async fn client_loop(
         match opened {
             None => client.close(),
             Some(Ok(mut ws)) => {
+                let tap = opts.tap.as_ref();
+                if let Some(tap) = tap {
+                    tap(Tapped::Open);
+                }
                 client.handle_connected(Instant::now());
-                run_client_connection(&mut client, &mut ws, &tx, &close).await;
+                run_client_connection(&mut client, &mut ws, &tx, &close, tap).await;
+                if let Some(tap) = tap {
+                    tap(Tapped::Close);
+                }
                 if client.is_closed() {
                     let _ =
                         tokio::time::timeout(WRITE_TIMEOUT, ws.close(Some(normal_close()))).await;
@@ -598,6 +626,7 @@ async fn run_client_connection(
     ws: &mut WebSocketStream<Box<dyn Io>>,
     tx: &mpsc::Sender<ClientEvent>,
     close: &Notify,
+    tap: Option<&ClientTap>,
 ) {
     loop {
         while let Some(t) = client.poll_transmit() {
@@ -628,8 +657,18 @@ async fn run_client_connection(
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             frame = ws.next() => match frame {
-                Some(Ok(WsMessage::Text(t))) => client.handle_text(Instant::now(), t.as_bytes()),
-                Some(Ok(WsMessage::Binary(b))) => client.handle_text(Instant::now(), &b),
+                Some(Ok(WsMessage::Text(t))) => {
+                    if let Some(tap) = tap {
+                        tap(Tapped::Text(t.as_str()));
+                    }
+                    client.handle_text(Instant::now(), t.as_bytes());
+                }
+                Some(Ok(WsMessage::Binary(b))) => {
+                    if let Some(tap) = tap {
+                        tap(Tapped::Binary(&b));
+                    }
+                    client.handle_text(Instant::now(), &b);
+                }
                 Some(Ok(WsMessage::Close(frame))) => {
                     if let Some(f) = frame {
                         client.handle_peer_close(u16::from(f.code), &f.reason);

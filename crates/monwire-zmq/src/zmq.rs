@@ -46,4 +46,4 @@ mod monitor;
 
 #[cfg(feature = "tokio")]
 pub(crate) use monitor::stop_null;
-pub use monitor::{AttachOptions, Monitor, MonitorError, TryRecv};
+pub use monitor::{AttachOptions, Monitor, MonitorError, Tap, TryRecv};

@@ -131,7 +131,12 @@ pub struct Monitor {
     /// The message a lending read handed out from the queue.
     lent: Option<V1Message>,
     frames: Vec<::zmq::Message>,
+    tap: Option<Tap>,
 }
+
+/// A function that sees the frames of every message the monitor passes on, as they came off
+/// the reader, before they are decoded into the message (for recordings).
+pub type Tap = Box<dyn FnMut(&[&[u8]]) + Send>;
 
 impl std::fmt::Debug for Monitor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -217,6 +222,7 @@ impl Monitor {
             queue: VecDeque::new(),
             lent: None,
             frames: Vec::new(),
+            tap: None,
         })
     }
 
@@ -239,6 +245,11 @@ impl Monitor {
     /// Why the stream ended, if it has.
     pub fn end_reason(&self) -> Option<EndReason> {
         self.session.end_reason()
+    }
+
+    /// Sets (or clears) the [`Tap`] that sees the raw frames of every message passed on.
+    pub fn set_tap(&mut self, tap: Option<Tap>) {
+        self.tap = tap;
     }
 
     /// Reads one message from the reader into the reused frames. `flags` is 0 (block) or
@@ -281,6 +292,9 @@ impl Monitor {
             .session
             .handle_v1_ref(&frames)
             .map(|m| m.map(|m| m.event));
+        if let (Ok(Some(_)), Some(tap)) = (&result, self.tap.as_mut()) {
+            tap(&frames);
+        }
         if self.session.is_ended() {
             self.reader = None; // MONITOR_STOPPED: now the reader may close.
         }
