@@ -13,6 +13,9 @@
 //! - our sans-IO server session, fed the client's frames in capture order (and the events the
 //!   CLI published, when they were published), answers frame for frame what the real client
 //!   received, cached state before the subscribe reply included (tokens aside, which are random).
+//! - `monwire decode sysadm capture.pcap` (our own TCP and websocket reassembly) reads
+//!   tcpdump's recording to the same messages, in the same order, as the Python extractor that
+//!   made the transcripts, and shows no password;
 //! - the client's raw bytes (its upgrade and its masked frames, as captured), written to our
 //!   tokio server over a loopback socket, get the same 101 accept key and the same replies;
 //! - the empty-password re-login of a `127.0.0.1` user: accepted after a cut and after a
@@ -21,6 +24,8 @@
 //!   re-login of any other host (refused); and logout (its `auth_clear` never reaches the wire).
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod capture_common;
 
 use std::time::{Duration, Instant};
 
@@ -808,4 +813,48 @@ async fn cut_the_real_clients_relogin_bytes_get_a_token_from_our_server_socket()
     // Same server process for both connections: the empty-password re-login of connection 2
     // is let in because connection 1 logged in with the password, from loopback.
     replay_over_a_socket("cut-accepted", &[1, 2]).await;
+}
+
+#[test]
+fn decode_sysadm_reads_each_tcpdump_capture_to_the_transcripts_messages() {
+    for capture in [
+        "restart-refused",
+        "restart-accepted",
+        "cut-accepted",
+        "remote-restart",
+        "logout",
+    ] {
+        let frames = transcript(capture);
+        let want: Vec<(String, String)> = frames
+            .iter()
+            .filter_map(|f| match &f.kind {
+                Kind::Text(t) => {
+                    let m = dec(t);
+                    Some((m.name, m.id))
+                }
+                Kind::Close(..) => None,
+            })
+            .collect();
+        let pcap = vectors::dir("sysadm").join(format!("qt-client/{capture}/capture.pcap"));
+        let (events, stderr, code) = capture_common::decode("sysadm", &pcap, &[]);
+        assert_eq!(code, Some(0), "{capture}: {stderr}");
+        let got: Vec<(String, String)> = events
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_owned(),
+                    e["attributes"]["sysadm.id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{capture}");
+        let all = serde_json::to_string(&events).unwrap();
+        assert!(
+            !all.contains(PASSWORD),
+            "{capture}: the password in the output"
+        );
+    }
 }
