@@ -138,7 +138,7 @@ fn run_into_pipe(mut cmd: Command) -> (Duration, u64) {
 /// The naive Python loop of issue 12 over a zmq capture (8 lines in the loop's file).
 const PYTHON_ZMQ: &str = r#"import sys, json, struct
 for line in open(sys.argv[1]):
-    frames = [bytes.fromhex(f) for f in line.split()]
+    frames = [b"" if f == "\"\"" else bytes.fromhex(f) for f in line.split()]
     if len(frames) != 2: continue
     event, value = struct.unpack("<HI", frames[0])
     endpoint = frames[1].decode()

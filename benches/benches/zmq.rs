@@ -9,8 +9,8 @@
 //! - `zmq_watch_100k`: what `monwire watch zmq` does per event, against its ceiling of a raw
 //!   receive into reused `zmq::Message`s plus a borrowed decode (goal: keep up with 1 M
 //!   events/s, and report the ratio). The watch path is the lending read, `to_event`, the
-//!   observed time and source, a `Filter`, and one JSON line into a buffered writer, as the
-//!   CLI's JSON sink writes it.
+//!   observed time and source, a `Filter`, and the CLI's own JSON or text line writer
+//!   (`monwire_cli::view`) into a buffer written out when it fills.
 //!
 //! libzmq's monitor endpoints are inproc-only, and no local peer can make a real socket emit a
 //! million monitor events a second (a connect storm gives tens of thousands), so the flood is
@@ -24,6 +24,7 @@ use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use monwire_cli::view::{TextStyle, TextView, write_json_line};
 use monwire_event::{Filter, Severity};
 use monwire_zmq::codec::{ByteOrder, Codec};
 use monwire_zmq::event::to_event;
@@ -316,31 +317,54 @@ fn watch(c: &mut Criterion) {
         })
     });
 
-    // What `watch zmq --format json` does for each event.
+    // What `watch zmq` does for each event: the lending read, the event with its observed
+    // time and source, the filter, and the CLI's own line writers into a buffer that is
+    // written out (to a sink here) when it fills, as the CLI's buffered stdout is.
     let (wtx, mut mon) = monitor(&ctx, "watch");
     let filter = Filter::new().with_min_severity(Severity::Debug);
-    g.bench_function("watch_pipeline_json", |b| {
-        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::sink());
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                fill(&wtx, &frames, DRAIN);
-                let start = Instant::now();
-                for _ in 0..DRAIN {
-                    let m = mon.recv_ref().unwrap().unwrap();
-                    let mut e = to_event(&m).with_observed(SystemTime::now());
-                    e.source = Some("dealer tcp://127.0.0.1:38317".to_owned());
-                    if filter.matches(&e) {
-                        serde_json::to_writer(&mut out, &e).unwrap();
-                        out.write_all(b"\n").unwrap();
-                    }
-                }
-                out.flush().unwrap();
-                total += start.elapsed();
-            }
-            total
-        })
+    let view = TextView::new(TextStyle {
+        color: false,
+        utc: false,
+        verbose: false,
+        width: None,
     });
+    for format in ["json", "text"] {
+        g.bench_function(format!("watch_pipeline_{format}"), |b| {
+            let mut out = std::io::sink();
+            let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+            let mut line = String::with_capacity(256);
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    fill(&wtx, &frames, DRAIN);
+                    let start = Instant::now();
+                    for _ in 0..DRAIN {
+                        let m = mon.recv_ref().unwrap().unwrap();
+                        let mut e = to_event(&m).with_observed(SystemTime::now());
+                        e.source = Some("dealer tcp://127.0.0.1:38317".to_owned());
+                        if filter.matches(&e) {
+                            if format == "json" {
+                                write_json_line(&e, &mut buf).unwrap();
+                            } else {
+                                line.clear();
+                                view.write_line(&e, &mut line);
+                                buf.extend_from_slice(line.as_bytes());
+                                buf.push(b'\n');
+                            }
+                            if buf.len() >= 60 * 1024 {
+                                out.write_all(&buf).unwrap();
+                                buf.clear();
+                            }
+                        }
+                    }
+                    out.write_all(&buf).unwrap();
+                    buf.clear();
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    }
     g.finish();
     end(&wtx, mon);
 }

@@ -167,7 +167,10 @@ impl Sink for Printer {
         match self.format {
             Format::Json => {
                 if let Err(err) = write_json_line(e, &mut self.buf) {
-                    crate::diag::note("output", format!("event has no JSON form: {err}"));
+                    crate::diag::note(
+                        "output",
+                        format!("{} event {} skipped: {err}", e.protocol, e.name),
+                    );
                 }
             }
             Format::Text => {

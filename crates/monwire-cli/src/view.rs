@@ -243,11 +243,205 @@ fn cut_visible(out: &mut String, start: usize, escapes: usize, width: usize) {
     }
 }
 
-/// Appends the event's JSON line (the documented `monwire_event` JSON form), with its `\n`.
-pub fn write_json_line(e: &Event, out: &mut Vec<u8>) -> serde_json::Result<()> {
-    serde_json::to_writer(&mut *out, e)?;
-    out.push(b'\n');
+/// An event that has no JSON form (a non-finite float, a time outside 1970–2554).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoJsonForm(&'static str);
+
+impl std::fmt::Display for NoJsonForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for NoJsonForm {}
+
+/// Appends the event's JSON line, with its `\n`, to `out`; on an error nothing is appended.
+///
+/// The bytes are exactly those of `serde_json::to_writer(out, event)` with `monwire_event`'s
+/// `Serialize` (the documented JSON form; a test holds the two equal over arbitrary events),
+/// written directly: the keys are constants, and text without characters to escape is copied
+/// as it is.
+pub fn write_json_line(e: &Event, out: &mut Vec<u8>) -> Result<(), NoJsonForm> {
+    let start = out.len();
+    match write_event(e, out) {
+        Ok(()) => {
+            out.push(b'\n');
+            Ok(())
+        }
+        Err(err) => {
+            out.truncate(start);
+            Err(err)
+        }
+    }
+}
+
+fn write_event(e: &Event, out: &mut Vec<u8>) -> Result<(), NoJsonForm> {
+    out.extend_from_slice(b"{\"protocol\":");
+    json_str(out, e.protocol.as_str());
+    if let Some(source) = &e.source {
+        out.extend_from_slice(b",\"source\":");
+        json_str(out, source);
+    }
+    out.extend_from_slice(b",\"subject\":");
+    json_str(out, &e.subject);
+    out.extend_from_slice(b",\"kind\":");
+    json_str(out, e.kind.as_str());
+    out.extend_from_slice(b",\"name\":");
+    json_str(out, &e.name);
+    out.extend_from_slice(b",\"severity\":\"");
+    out.extend_from_slice(e.severity.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"severity_number\":");
+    json_u64(out, u64::from(e.severity.number()));
+    if let Some(t) = e.time {
+        out.extend_from_slice(b",\"time_unix_nano\":");
+        json_u64(out, unix_nanos(t)?);
+    }
+    if let Some(t) = e.observed {
+        out.extend_from_slice(b",\"observed_unix_nano\":");
+        json_u64(out, unix_nanos(t)?);
+    }
+    if let Some(summary) = &e.summary {
+        out.extend_from_slice(b",\"summary\":");
+        json_str(out, summary);
+    }
+    out.extend_from_slice(b",\"attributes\":{");
+    for (i, (k, v)) in e.attributes.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Top-level attribute keys are written as they are (only nested map keys that start
+        // with `$` get one more `$`, as `monwire_event` does).
+        json_str(out, k);
+        out.push(b':');
+        json_value(out, v, 0)?;
+    }
+    out.extend_from_slice(b"}}");
     Ok(())
+}
+
+fn unix_nanos(t: std::time::SystemTime) -> Result<u64, NoJsonForm> {
+    let d = t
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| NoJsonForm("time before 1970 has no JSON form"))?;
+    u64::try_from(d.as_nanos()).map_err(|_| NoJsonForm("time after 2554 has no JSON form"))
+}
+
+/// Nesting deeper than this is written through serde_json (which bounds it as it does).
+const FAST_DEPTH: usize = 32;
+
+fn json_value(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), NoJsonForm> {
+    match v {
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Int(i) if *i < 0 => {
+            out.push(b'-');
+            json_u64(out, i.unsigned_abs());
+        }
+        Value::Int(i) => json_u64(out, i.unsigned_abs()),
+        Value::UInt(u) => json_u64(out, *u),
+        Value::Float(f) if f.is_finite() => {
+            // Floats are rare: serde_json's own shortest round-trip form, byte for byte.
+            serde_json::to_writer(&mut *out, f)
+                .map_err(|_| NoJsonForm("float has no JSON form"))?;
+        }
+        Value::Float(_) => return Err(NoJsonForm("non-finite float has no JSON form")),
+        Value::Str(s) => json_str(out, s),
+        Value::Bytes(b) => {
+            out.extend_from_slice(b"{\"$hex\":\"");
+            for &byte in b {
+                out.push(HEX_DIGITS[usize::from(byte >> 4)]);
+                out.push(HEX_DIGITS[usize::from(byte & 15)]);
+            }
+            out.extend_from_slice(b"\"}");
+        }
+        Value::List(items) if depth < FAST_DEPTH => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json_value(out, item, depth + 1)?;
+            }
+            out.push(b']');
+        }
+        Value::Map(m) if depth < FAST_DEPTH => {
+            out.push(b'{');
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if let Some(rest) = k.strip_prefix('$') {
+                    out.extend_from_slice(b"\"$$");
+                    json_str_body(out, rest);
+                    out.push(b'"');
+                } else {
+                    json_str(out, k);
+                }
+                out.push(b':');
+                json_value(out, v, depth + 1)?;
+            }
+            out.push(b'}');
+        }
+        deep => {
+            serde_json::to_writer(&mut *out, deep)
+                .map_err(|_| NoJsonForm("value has no JSON form"))?;
+        }
+    }
+    Ok(())
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+fn json_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    json_str_body(out, s);
+    out.push(b'"');
+}
+
+/// The characters JSON (and serde_json) escape: `"`, `\\` and the C0 controls.
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+fn json_str_body(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !needs_escape(b) {
+            continue;
+        }
+        out.extend_from_slice(&bytes[from..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX_DIGITS[usize::from(c >> 4)]);
+                out.push(HEX_DIGITS[usize::from(c & 15)]);
+            }
+        }
+        from = i + 1;
+    }
+    out.extend_from_slice(&bytes[from..]);
 }
 
 #[cfg(test)]

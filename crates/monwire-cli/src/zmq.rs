@@ -78,6 +78,11 @@ pub(crate) struct WatchArgs {
     /// Use an unbounded monitor pipe (never stalls the socket, memory grows while unread).
     #[arg(long)]
     unbounded: bool,
+    /// Use a v2 monitor (local and remote endpoints, PIPES_STATS). It needs libzmq's DRAFT API
+    /// (`zmq_socket_monitor_versioned`), which the libzmq built into monwire does not have:
+    /// the run then ends with a line that says so.
+    #[arg(long)]
+    v2: bool,
 }
 
 fn parse_mask(text: &str) -> Result<EventMask, String> {
@@ -111,6 +116,9 @@ const TICK: Duration = Duration::from_millis(100);
 /// and only then waits for the monitor or the socket, at most [`TICK`].
 pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let rt = |op: &str, e: &dyn std::fmt::Display| Failure::Runtime(format!("zmq: {op}: {e}"));
+    if args.v2 {
+        return Err(Failure::Runtime(v2_unavailable()));
+    }
     let ctx = zmq::Context::new();
     let mut socket = ctx
         .socket(args.socket_type.zmq())
@@ -204,9 +212,25 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     }
 }
 
+/// Why `--v2` cannot run in this build, in one line.
+fn v2_unavailable() -> String {
+    let (major, minor, patch) = zmq::version();
+    let why = if zmq::has("draft").unwrap_or(false) {
+        "has the DRAFT API, but the zmq crate binds no zmq_socket_monitor_versioned"
+    } else {
+        "was built without the DRAFT API (no zmq_socket_monitor_versioned)"
+    };
+    format!(
+        "zmq: --v2: this monwire's libzmq {major}.{minor}.{patch} {why}; watch zmq without --v2 \
+         uses the v1 monitor (v2 captures still decode: monwire decode zmq --monitor-version v2)"
+    )
+}
+
 /// Ends a run that stops before the monitor's end (`--count`, stdout closed): the monitor is
-/// stopped (its remaining events are not printed) and the socket closed.
+/// stopped (its remaining events are not printed, nor recorded) and the socket closed.
 fn end_quietly(monitor: &mut Monitor, socket: &mut zmq::Socket) -> Run {
+    // A recording holds what the watch passed on: what the stop still reads is not part of it.
+    monitor.set_tap(None);
     if let Err(e) = monitor.stop(socket) {
         diag::note("zmq", format!("stopping the monitor: {e}"));
     }

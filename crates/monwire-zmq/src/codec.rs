@@ -559,6 +559,20 @@ mod tests {
         }
     }
 
+    /// Frames may be `bytes::Bytes` slices of a read buffer: the decoded message borrows the
+    /// endpoint from the slice, with no copy.
+    #[test]
+    fn frames_may_be_bytes_slices_and_are_borrowed() {
+        let buf = bytes::Bytes::from_static(b"\x08\x00\x12\x00\x00\x00tcp://127.0.0.1:5555");
+        let frames = [buf.slice(..6), buf.slice(6..)];
+        let msg = LE.decode(&frames).unwrap();
+        let MessageRef::V1(v1) = &msg else {
+            panic!("{msg:?}")
+        };
+        assert_eq!(v1.event, MonitorEvent::Listening { fd: 18 });
+        assert!(std::ptr::eq(v1.endpoint, &buf[6..]));
+    }
+
     #[test]
     fn non_utf8_endpoint_names_the_byte() {
         let frames: [&[u8]; 2] = [&[1, 0, 5, 0, 0, 0], b"tcp\xff"];
