@@ -13,12 +13,19 @@
 //! - our sans-IO server session, fed the client's frames in capture order (and the events the
 //!   CLI published, when they were published), answers frame for frame what the real client
 //!   received, cached state before the subscribe reply included (tokens aside, which are random).
+//! - `monwire decode sysadm capture.pcap` (our own TCP and websocket reassembly) reads
+//!   tcpdump's recording to the same messages, in the same order, as the Python extractor that
+//!   made the transcripts, and shows no password;
+//! - the client's raw bytes (its upgrade and its masked frames, as captured), written to our
+//!   tokio server over a loopback socket, get the same 101 accept key and the same replies;
 //! - the empty-password re-login of a `127.0.0.1` user: accepted after a cut and after a
 //!   restart with `--login-state` (the client resubscribes and keeps its keepalive), refused
 //!   after a restart without it (the client closes and never comes back); the `auth_ssl`
 //!   re-login of any other host (refused); and logout (its `auth_clear` never reaches the wire).
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod capture_common;
 
 use std::time::{Duration, Instant};
 
@@ -642,4 +649,212 @@ fn the_source_derived_request_vectors_match_the_real_client() {
         .replace("mypassword", PASSWORD)
         .replace("myuser", USER);
     assert!(sent.contains(&auth.as_str()));
+}
+
+// ---- The client's own bytes through our real server adapter, over a real socket ----
+
+/// Deadline for each read in the socket tests.
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Splits a client stream into the HTTP upgrade and its websocket frames (raw, still masked).
+fn split_client_stream(data: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let end = data.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let (head, mut rest) = data.split_at(end);
+    let mut frames = Vec::new();
+    while !rest.is_empty() {
+        assert!(rest[1] & 0x80 != 0, "a client frame is not masked");
+        let (len, header) = match rest[1] & 0x7f {
+            126 => (usize::from(u16::from_be_bytes([rest[2], rest[3]])), 4),
+            127 => (
+                usize::try_from(u64::from_be_bytes(rest[2..10].try_into().unwrap())).unwrap(),
+                10,
+            ),
+            n => (usize::from(n), 2),
+        };
+        let (frame, tail) = rest.split_at(header + 4 + len);
+        frames.push(frame.to_vec());
+        rest = tail;
+    }
+    (head.to_vec(), frames)
+}
+
+/// One server frame: opcode and payload (server frames are never masked).
+async fn read_frame(s: &mut tokio::net::TcpStream) -> Option<(u8, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut h = [0u8; 2];
+    match tokio::time::timeout(LIMIT, s.read_exact(&mut h)).await {
+        Err(_) => panic!("no frame from our server within {LIMIT:?}"),
+        Ok(Err(_)) => return None,
+        Ok(Ok(_)) => {}
+    }
+    assert_eq!(h[0] & 0x80, 0x80, "fragmented frame from our server");
+    assert_eq!(h[1] & 0x80, 0, "our server masked a frame");
+    let len = match h[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            s.read_exact(&mut b).await.unwrap();
+            u64::from(u16::from_be_bytes(b))
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            s.read_exact(&mut b).await.unwrap();
+            u64::from_be_bytes(b)
+        }
+        n => u64::from(n),
+    };
+    assert!(len < 1 << 20, "frame of {len} bytes");
+    let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+    tokio::time::timeout(LIMIT, s.read_exact(&mut payload))
+        .await
+        .unwrap()
+        .unwrap();
+    Some((h[0] & 0x0f, payload))
+}
+
+/// Writes the real client's bytes of each connection of `capture` (its upgrade, then each
+/// masked frame as it sent it) to our tokio server over loopback, and checks every reply our
+/// server sends against the replies in the capture (events aside: nothing is published here).
+async fn replay_over_a_socket(capture: &str, conns: &[u32]) {
+    use monwire_sysadm::tokio::{ServerOptions, ServerTls, spawn_server};
+    use tokio::io::AsyncWriteExt;
+    let frames = transcript(capture);
+    let (srv, _events) = spawn_server(ServerOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls: ServerTls::Plain,
+        config: ServerConfig {
+            hostname: "monwire".into(),
+            ..Default::default()
+        },
+        verifier: Box::new(StaticUser {
+            username: USER.into(),
+            password: PASSWORD.into(),
+        }),
+    })
+    .await
+    .unwrap();
+    for &conn in conns {
+        let raw = vectors::read(
+            "sysadm",
+            &format!("qt-client/{capture}/client-stream-{conn}.bin"),
+        );
+        let (upgrade, client_frames) = split_client_stream(&raw);
+        let mut s = tokio::net::TcpStream::connect(srv.local_addr())
+            .await
+            .unwrap();
+        s.write_all(&upgrade).await.unwrap();
+        // The 101 carries the same accept key as in the capture (the client's key is the same).
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            use tokio::io::AsyncReadExt;
+            tokio::time::timeout(LIMIT, s.read_exact(&mut b))
+                .await
+                .unwrap()
+                .unwrap();
+            head.push(b[0]);
+            assert!(head.len() < 4096);
+        }
+        let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+        let captured = file(capture, &format!("handshake-{conn}-server.txt")).to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 101"), "{head}");
+        let accept = |h: &str| {
+            h.lines()
+                .find(|l| l.starts_with("sec-websocket-accept:"))
+                .map(str::to_owned)
+        };
+        assert_eq!(accept(&head), accept(&captured));
+        // Frames of this connection in capture order; replies expected after each client frame.
+        let mine: Vec<&Frame> = frames.iter().filter(|f| f.conn == conn).collect();
+        let client_at: Vec<usize> = (0..mine.len()).filter(|&i| mine[i].from_client).collect();
+        assert_eq!(
+            client_at.len(),
+            client_frames.len(),
+            "{capture} conn {conn}"
+        );
+        for (k, (&i, raw_frame)) in client_at.iter().zip(&client_frames).enumerate() {
+            s.write_all(raw_frame).await.unwrap();
+            let next = client_at.get(k + 1).copied().unwrap_or(mine.len());
+            let replies: Vec<&str> = mine[i + 1..next]
+                .iter()
+                .filter_map(|f| match &f.kind {
+                    Kind::Text(t) if !matches!(dec(t).body, Body::Event(_)) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect();
+            if let Kind::Close(..) = mine[i].kind {
+                // The client closed: our server ends the connection (its close frame, if it
+                // sends one, is accepted; then EOF).
+                while let Some((op, _)) = read_frame(&mut s).await {
+                    assert_eq!(
+                        op, 0x8,
+                        "{capture} conn {conn}: data after the client's close"
+                    );
+                }
+                break;
+            }
+            for want in replies {
+                let (op, payload) = read_frame(&mut s).await.expect("connection closed");
+                assert_eq!(op, 0x1, "{capture} conn {conn}: not a text frame");
+                assert_same(capture, conn, want, std::str::from_utf8(&payload).unwrap());
+            }
+        }
+        // A cut connection ends without a close frame: drop the socket.
+    }
+    srv.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_the_real_clients_bytes_get_the_captured_replies_from_our_server_socket() {
+    replay_over_a_socket("logout", &[1]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_the_real_clients_relogin_bytes_get_a_token_from_our_server_socket() {
+    // Same server process for both connections: the empty-password re-login of connection 2
+    // is let in because connection 1 logged in with the password, from loopback.
+    replay_over_a_socket("cut-accepted", &[1, 2]).await;
+}
+
+#[test]
+fn decode_sysadm_reads_each_tcpdump_capture_to_the_transcripts_messages() {
+    for capture in [
+        "restart-refused",
+        "restart-accepted",
+        "cut-accepted",
+        "remote-restart",
+        "logout",
+    ] {
+        let frames = transcript(capture);
+        let want: Vec<(String, String)> = frames
+            .iter()
+            .filter_map(|f| match &f.kind {
+                Kind::Text(t) => {
+                    let m = dec(t);
+                    Some((m.name, m.id))
+                }
+                Kind::Close(..) => None,
+            })
+            .collect();
+        let pcap = vectors::dir("sysadm").join(format!("qt-client/{capture}/capture.pcap"));
+        let (events, stderr, code) = capture_common::decode("sysadm", &pcap, &[]);
+        assert_eq!(code, Some(0), "{capture}: {stderr}");
+        let got: Vec<(String, String)> = events
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_owned(),
+                    e["attributes"]["sysadm.id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{capture}");
+        let all = serde_json::to_string(&events).unwrap();
+        assert!(
+            !all.contains(PASSWORD),
+            "{capture}: the password in the output"
+        );
+    }
 }

@@ -13,6 +13,7 @@ websocket frames of both directions with the `websockets` package's own frame pa
   client.jsonl     the client's text messages, one per line, byte for byte
   server.jsonl     the server's text messages, one per line, byte for byte
   handshake-<n>-client.txt / handshake-<n>-server.txt   the HTTP upgrade of connection n
+  client-stream-<n>.bin   every byte the client sent on connection n (upgrade and masked frames)
 
 usage: extract.py CAPTURE.pcap PORT OUTDIR
 """
@@ -109,6 +110,8 @@ for cport, (n, c2s, s2c) in sorted(conns.items(), key=lambda kv: kv[1][0]):
     for d, arrow, mask, who, msgs in ((c2s, ">", True, "client", client_msgs),
                                       (s2c, "<", False, "server", server_msgs)):
         data, marks = d.stream()
+        if who == "client":
+            open(os.path.join(outdir, f"client-stream-{n}.bin"), "wb").write(data)
         head, sep, rest = data.partition(b"\r\n\r\n")
         if not sep:
             sys.exit(f"connection {n}: no HTTP upgrade from the {who}")
