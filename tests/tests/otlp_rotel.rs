@@ -308,7 +308,7 @@ async fn a_queue_overflow_while_rotel_is_away_drops_exactly_the_oldest_and_says_
     assert!(got.ends_with(&newest), "the newest 50 must arrive: {got:?}");
     let head = &got[..got.len() - newest.len()];
     assert!(
-        head.len() == 0 || head.len() == 10 || head.len() == 20,
+        [0, 10, 20].contains(&head.len()),
         "{head:?}"
     );
     for run in head.chunks(10) {
