@@ -11,6 +11,8 @@
 // Test helpers fail loudly: a panic here is a failed test, which is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[cfg(feature = "capture")]
+pub mod capture;
 #[cfg(feature = "galaxy")]
 pub mod galaxy;
 #[cfg(feature = "nsm")]

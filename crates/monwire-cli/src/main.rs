@@ -16,7 +16,9 @@ mod galaxy;
 mod nsm;
 mod otlp;
 mod output;
+mod pcap;
 mod pipeline;
+mod record;
 mod serve;
 mod shutdown;
 mod sysadm;
@@ -89,6 +91,10 @@ enum Command {
   monwire watch zmq --bind 'tcp://127.0.0.1:5555'
   monwire watch nsm --url osc.udp://127.0.0.1:16187/ --min-severity warn")]
     Watch {
+        /// Also write what comes off the wire, as it comes, with arrival times, to FILE (a
+        /// `monwire-capture 1` recording; `monwire decode <protocol> FILE` replays it).
+        #[arg(long, global = true, value_name = "FILE")]
+        record: Option<std::path::PathBuf>,
         #[command(subcommand)]
         source: WatchCmd,
     },
@@ -147,7 +153,7 @@ pub(crate) enum WatchCmd {
 }
 
 #[derive(Subcommand, Debug)]
-enum DecodeCmd {
+pub(crate) enum DecodeCmd {
     /// ZeroMQ monitor messages (see `monwire decode zmq --help` for the capture format).
     #[command(after_help = "Examples:
   monwire decode zmq tests/vectors/zmq/v1-libzmq-4.3.4.txt --format text
@@ -208,14 +214,25 @@ impl WatchCmd {
 
 fn run(command: Command, out: &mut Pipeline) -> Run {
     match command {
-        Command::Watch { source } => source.run(out),
-        Command::Decode { protocol } => match protocol {
-            DecodeCmd::Zmq(args) => zmq::decode(&args, out),
-            DecodeCmd::Sysadm(args) => sysadm::decode(&args, out),
-            DecodeCmd::Nsm(args) => nsm::decode(&args, out),
-            DecodeCmd::Galaxy(args) => galaxy::decode(&args, out),
-            // PROTOCOLS: decode-run
-        },
+        Command::Watch { record, source } => {
+            if let Some(path) = record {
+                record::set_path(path);
+            }
+            source.run(out)
+        }
+        Command::Decode { protocol } => {
+            // Recordings and packet captures, known by their first bytes.
+            if let Some(run) = pcap::dispatch(&protocol, out) {
+                return run;
+            }
+            match protocol {
+                DecodeCmd::Zmq(args) => zmq::decode(&args, out),
+                DecodeCmd::Sysadm(args) => sysadm::decode(&args, out),
+                DecodeCmd::Nsm(args) => nsm::decode(&args, out),
+                DecodeCmd::Galaxy(args) => galaxy::decode(&args, out),
+                // PROTOCOLS: decode-run
+            }
+        }
         Command::Demo(args) => demo::run(&args, out),
         Command::Serve { protocol } => protocol.run(out),
         Command::Bridge(args) => bridge::run(&args, out),
