@@ -4,7 +4,8 @@
 //! Proves: 429 with `Retry-After` is retried after that delay with the same bytes; 503 is
 //! retried with backoff; 400 is never retried and the batch is counted as rejected; a partial
 //! success counts its rejected records and is reported; gzip, custom headers and content types
-//! are what the specification says.
+//! are what the specification says; HTTPS verifies the collector against a CA file, and a
+//! collector the roots do not trust gets nothing.
 #![cfg(feature = "otlp")]
 
 use std::io::Read as _;
@@ -56,84 +57,120 @@ fn reply(status: &'static str) -> Reply {
 /// A stand-in collector: answers requests with `script` in order, then `200 OK` with an
 /// empty body. Returns its base URL and the requests it got.
 async fn stand_in(script: Vec<Reply>) -> (String, Arc<Mutex<Vec<Got>>>) {
+    stand_in_tls(script, None).await
+}
+
+type Script = Arc<Mutex<std::vec::IntoIter<Reply>>>;
+type CertKey = (
+    tokio_rustls::rustls::pki_types::CertificateDer<'static>,
+    tokio_rustls::rustls::pki_types::PrivateKeyDer<'static>,
+);
+
+/// [`stand_in`], over TLS with this certificate and key when given (`https://`).
+async fn stand_in_tls(script: Vec<Reply>, tls: Option<CertKey>) -> (String, Arc<Mutex<Vec<Got>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", listener.local_addr().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));
-    let script = Arc::new(Mutex::new(script.into_iter()));
+    let script: Script = Arc::new(Mutex::new(script.into_iter()));
     let g = got.clone();
+    let tls = tls.map(|(cert, key)| {
+        let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+            tokio_rustls::rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    });
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
+            let Ok((sock, _)) = listener.accept().await else {
                 return;
             };
             let (g, script) = (g.clone(), script.clone());
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                loop {
-                    // Read one request: head, then Content-Length bytes (bounded).
-                    let head_end = loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
-                        let mut chunk = [0u8; 4096];
-                        match tokio::time::timeout(Duration::from_secs(30), sock.read(&mut chunk))
-                            .await
-                        {
-                            Ok(Ok(n)) if n > 0 && buf.len() < 1 << 20 => {
-                                buf.extend_from_slice(&chunk[..n])
-                            }
-                            _ => return,
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse().ok())?
-                        })
-                        .unwrap_or(0);
-                    while buf.len() < head_end + len {
-                        let mut chunk = [0u8; 65536];
-                        match tokio::time::timeout(Duration::from_secs(30), sock.read(&mut chunk))
-                            .await
-                        {
-                            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-                            _ => return,
-                        }
-                    }
-                    let body = buf[head_end..head_end + len].to_vec();
-                    buf.drain(..head_end + len);
-                    g.lock().unwrap().push(Got {
-                        at: Instant::now(),
-                        head,
-                        body,
-                    });
-                    let r = script
-                        .lock()
-                        .unwrap()
-                        .next()
-                        .unwrap_or_else(|| reply("200 OK"));
-                    let mut out = format!(
-                        "HTTP/1.1 {}\r\ncontent-length: {}\r\n",
-                        r.status,
-                        r.body.len()
-                    );
-                    for (k, v) in &r.headers {
-                        out.push_str(&format!("{k}: {v}\r\n"));
-                    }
-                    out.push_str("\r\n");
-                    let mut bytes = out.into_bytes();
-                    bytes.extend_from_slice(&r.body);
-                    if sock.write_all(&bytes).await.is_err() {
-                        return;
-                    }
+            match &tls {
+                None => {
+                    tokio::spawn(serve(sock, g, script));
                 }
-            });
+                Some(acceptor) => {
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(async move {
+                        // A client that does not trust us fails the handshake: nothing served.
+                        if let Ok(s) = acceptor.accept(sock).await {
+                            serve(s, g, script).await;
+                        }
+                    });
+                }
+            }
         }
     });
     (url, got)
+}
+
+/// Serve requests on one connection (keep-alive) from the script.
+async fn serve<S>(mut sock: S, g: Arc<Mutex<Vec<Got>>>, script: Script)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut buf = Vec::new();
+    loop {
+        // Read one request: head, then Content-Length bytes (bounded).
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            match tokio::time::timeout(Duration::from_secs(30), sock.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 && buf.len() < 1 << 20 => buf.extend_from_slice(&chunk[..n]),
+                _ => return,
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            let mut chunk = [0u8; 65536];
+            match tokio::time::timeout(Duration::from_secs(30), sock.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                _ => return,
+            }
+        }
+        let body = buf[head_end..head_end + len].to_vec();
+        buf.drain(..head_end + len);
+        g.lock().unwrap().push(Got {
+            at: Instant::now(),
+            head,
+            body,
+        });
+        let r = script
+            .lock()
+            .unwrap()
+            .next()
+            .unwrap_or_else(|| reply("200 OK"));
+        let mut out = format!(
+            "HTTP/1.1 {}\r\ncontent-length: {}\r\n",
+            r.status,
+            r.body.len()
+        );
+        for (k, v) in &r.headers {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+        out.push_str("\r\n");
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&r.body);
+        if sock.write_all(&bytes).await.is_err() {
+            return;
+        }
+    }
 }
 
 fn events(n: usize) -> Vec<Event> {
@@ -392,4 +429,51 @@ async fn shutdown_keeps_its_deadline_when_the_collector_never_answers_well() {
     );
     assert_eq!((c.sent, c.dropped, c.pending), (0, 7, 0), "{c:?}");
     assert!(c.retried > 0);
+}
+
+fn self_signed() -> (String, CertKey) {
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(
+        ck.signing_key.serialize_der().into(),
+    );
+    (ck.cert.pem(), (ck.cert.der().clone(), key))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_ca_file_verifies_the_collector_and_delivers() {
+    let (pem, cert_key) = self_signed();
+    let (url, got) = stand_in_tls(vec![], Some(cert_key)).await;
+    let ca = std::env::temp_dir().join(format!("monwire-otlp-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, pem).unwrap();
+    let mut cfg = config(&url);
+    cfg.ca_file = Some(ca.clone());
+    let (exporter, _) = start(cfg);
+    for e in events(3) {
+        exporter.export(e);
+    }
+    let c = exporter.shutdown(Duration::from_secs(15)).await;
+    let _ = std::fs::remove_file(&ca);
+    assert_eq!((c.sent, c.dropped), (3, 0), "{c:?}");
+    assert_eq!(records(&decode(&got.lock().unwrap()[0].body)), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_to_a_collector_the_roots_do_not_trust_delivers_nothing_and_says_why() {
+    let (_, cert_key) = self_signed();
+    let (url, got) = stand_in_tls(vec![], Some(cert_key)).await;
+    // The system roots (no CA file) do not hold our self-signed certificate.
+    let (exporter, notices) = start(config(&url));
+    exporter.export(events(1).remove(0));
+    let c = exporter.shutdown(Duration::from_millis(800)).await;
+    assert!(
+        got.lock().unwrap().is_empty(),
+        "no request may pass an unverified handshake"
+    );
+    assert_eq!((c.sent, c.dropped), (0, 1), "{c:?}");
+    let n = notices.lock().unwrap().clone();
+    assert!(
+        n.iter().any(|x| matches!(x, Notice::Retrying { reason, .. }
+            if reason.to_ascii_lowercase().contains("certificate"))),
+        "{n:?}"
+    );
 }

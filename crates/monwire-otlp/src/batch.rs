@@ -9,7 +9,9 @@
 //! time reaching [`Batcher::poll_timeout`]), call [`Batcher::poll_transmit`] until it returns
 //! `None`, sending what it gives; then sleep until [`Batcher::poll_timeout`] or the next input.
 //! At most one batch is in flight at a time, so the collector sees events in the order they were
-//! pushed, retries included.
+//! pushed, retries included. While it is on the wire, [`Batcher::poll_prefetch`] may hand out
+//! the next batch so that the adapter encodes it meanwhile; it goes out
+//! ([`Transmit::SendStaged`]) when the one in flight is done.
 //!
 //! # Counting
 //!
@@ -35,8 +37,9 @@ use monwire_event::Event;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BatchConfig {
-    /// Events kept waiting at most; when full, the oldest is dropped. The batch in flight is
-    /// not counted here (so at most `max_queue + max_batch` events are held).
+    /// Events kept waiting at most; when full, the oldest is dropped. The batch in flight and
+    /// the one staged behind it are not counted here (so at most `max_queue + 2 * max_batch`
+    /// events are held).
     pub max_queue: usize,
     /// Records per request at most; a full batch is sent at once.
     pub max_batch: usize,
@@ -152,6 +155,9 @@ pub enum Transmit {
     Send(Batch),
     /// Send the batch with this id again (its retry delay has passed).
     Resend(BatchId),
+    /// Send the batch [`Batcher::poll_prefetch`] handed out with this id (the one before it
+    /// is done).
+    SendStaged(BatchId),
 }
 
 /// How a send attempt ended, as the transport classified it.
@@ -237,6 +243,9 @@ pub struct Batcher {
     /// When the oldest waiting event started waiting for its batch to fill.
     waiting_since: Option<Instant>,
     in_flight: Option<InFlight>,
+    /// The next batch, taken out of the queue by [`Batcher::poll_prefetch`] to be encoded
+    /// while `in_flight` is on the wire; sent when `in_flight` is done.
+    staged: Option<(BatchId, usize)>,
     next_id: u64,
     flushing: bool,
     counters: Counters,
@@ -252,6 +261,7 @@ impl Batcher {
             queue: VecDeque::new(),
             waiting_since: None,
             in_flight: None,
+            staged: None,
             next_id: 0,
             flushing: false,
             counters: Counters::default(),
@@ -300,6 +310,48 @@ impl Batcher {
                 _ => None,
             };
         }
+        if let Some((id, len)) = self.staged.take() {
+            self.in_flight = Some(InFlight {
+                id,
+                len,
+                retries: 0,
+                state: State::Sending,
+            });
+            return Some(Transmit::SendStaged(id));
+        }
+        let batch = self.take_ready(now)?;
+        self.in_flight = Some(InFlight {
+            id: batch.id,
+            len: batch.events.len(),
+            retries: 0,
+            state: State::Sending,
+        });
+        Some(Transmit::Send(batch))
+    }
+
+    /// While a batch is on the wire (sent, no outcome yet), hand out the next one if it is
+    /// ready (full, due, or flushing), so that the adapter encodes it meanwhile; it is sent
+    /// ([`Transmit::SendStaged`]) once the one on the wire is done, retries included, so order
+    /// is kept. At most one batch is staged; it is outside the queue bound like the one in
+    /// flight.
+    pub fn poll_prefetch(&mut self, now: Instant) -> Option<Batch> {
+        let sending = matches!(
+            self.in_flight,
+            Some(InFlight {
+                state: State::Sending,
+                ..
+            })
+        );
+        if !sending || self.staged.is_some() {
+            return None;
+        }
+        let batch = self.take_ready(now)?;
+        self.staged = Some((batch.id, batch.events.len()));
+        Some(batch)
+    }
+
+    /// The next batch out of the queue, if one is ready.
+    fn take_ready(&mut self, now: Instant) -> Option<Batch> {
         let max_batch = self.config.max_batch.max(1);
         let due = self
             .waiting_since
@@ -311,18 +363,12 @@ impl Batcher {
         let events: Vec<Event> = self.queue.drain(..n).collect();
         let id = BatchId(self.next_id);
         self.next_id += 1;
-        self.in_flight = Some(InFlight {
-            id,
-            len: n,
-            retries: 0,
-            state: State::Sending,
-        });
         self.waiting_since = if self.queue.is_empty() {
             None
         } else {
             Some(now)
         };
-        Some(Transmit::Send(Batch { id, events }))
+        Some(Batch { id, events })
     }
 
     /// When to call [`Batcher::poll_transmit`] next if nothing else happens: a retry delay
@@ -347,6 +393,17 @@ impl Batcher {
         outcome: Outcome,
         now: Instant,
     ) -> Option<Notice> {
+        if let (Some((sid, len)), Outcome::Reject { reason }) = (self.staged, &outcome)
+            && sid == id
+        {
+            // A staged batch that could not even be encoded.
+            self.staged = None;
+            self.counters.rejected += len as u64;
+            return Some(Notice::Rejected {
+                count: len as u64,
+                reason: reason.clone(),
+            });
+        }
         let f = self.in_flight.as_mut().filter(|f| f.id == id)?;
         let len = f.len as u64;
         match outcome {
@@ -396,7 +453,9 @@ impl Batcher {
     /// Give up on everything still queued or in flight (the shutdown deadline passed): it is
     /// counted as dropped. Returns how many events that was.
     pub fn abandon(&mut self) -> u64 {
-        let n = self.queue.len() as u64 + self.in_flight.take().map_or(0, |f| f.len as u64);
+        let n = self.queue.len() as u64
+            + self.in_flight.take().map_or(0, |f| f.len as u64)
+            + self.staged.take().map_or(0, |(_, len)| len as u64);
         self.queue.clear();
         self.waiting_since = None;
         self.counters.dropped += n;
@@ -405,12 +464,14 @@ impl Batcher {
 
     /// Whether nothing is queued or in flight.
     pub fn is_idle(&self) -> bool {
-        self.queue.is_empty() && self.in_flight.is_none()
+        self.queue.is_empty() && self.in_flight.is_none() && self.staged.is_none()
     }
 
     /// Events queued or in flight.
     pub fn pending(&self) -> usize {
-        self.queue.len() + self.in_flight.as_ref().map_or(0, |f| f.len)
+        self.queue.len()
+            + self.in_flight.as_ref().map_or(0, |f| f.len)
+            + self.staged.map_or(0, |(_, len)| len)
     }
 
     /// The counters so far.
@@ -640,6 +701,61 @@ mod tests {
         let k = b.counters();
         assert_eq!((k.sent, k.rejected, k.partial_successes), (3, 5, 1));
         assert_eq!(k.received, k.sent + k.rejected + k.dropped + k.pending);
+    }
+
+    #[test]
+    fn a_prefetched_batch_goes_only_after_the_one_in_flight_retries_included() {
+        let t0 = Instant::now();
+        let mut b = Batcher::new(cfg(), 3);
+        for i in 0..9 {
+            b.push(ev(i), t0);
+        }
+        assert!(b.poll_prefetch(t0).is_none(), "nothing on the wire yet");
+        let Some(Transmit::Send(a)) = b.poll_transmit(t0) else {
+            panic!()
+        };
+        let Some(next) = b.poll_prefetch(t0) else {
+            panic!("a full batch waits")
+        };
+        assert_eq!(names(&next), ["E4", "E5", "E6", "E7"]);
+        assert!(b.poll_prefetch(t0).is_none(), "one staged at most");
+        assert_eq!(b.pending(), 9);
+        // The first fails and is retried: the staged one waits behind it.
+        b.handle_outcome(
+            a.id,
+            Outcome::Retry {
+                after: None,
+                reason: "503".into(),
+            },
+            t0,
+        );
+        assert!(
+            b.poll_prefetch(t0).is_none(),
+            "nothing is on the wire while waiting"
+        );
+        let later = t0 + Duration::from_secs(5);
+        assert!(matches!(b.poll_transmit(later), Some(Transmit::Resend(id)) if id == a.id));
+        assert!(b.poll_transmit(later).is_none());
+        b.handle_outcome(
+            a.id,
+            Outcome::Accepted {
+                rejected: 0,
+                message: None,
+            },
+            later,
+        );
+        assert!(matches!(b.poll_transmit(later), Some(Transmit::SendStaged(id)) if id == next.id));
+        b.handle_outcome(
+            next.id,
+            Outcome::Accepted {
+                rejected: 0,
+                message: None,
+            },
+            later,
+        );
+        let k = b.counters();
+        assert_eq!((k.sent, k.retried, k.pending), (8, 4, 1));
+        assert_eq!(b.abandon(), 1);
     }
 
     #[test]

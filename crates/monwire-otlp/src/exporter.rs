@@ -162,9 +162,14 @@ fn notify(shared: &Shared, notice: Option<Notice>) {
     }
 }
 
-/// The driving loop (the rule of the [`batch`](crate::batch) module docs).
+/// The driving loop (the rule of the [`batch`](crate::batch) module docs). While a request is
+/// on the wire, the next batch is mapped and encoded on a blocking thread, so that encoding
+/// and the collector's work overlap; order is kept by the core.
 async fn run(shared: Arc<Shared>, transport: Transport, resource: ResourceInfo) {
+    let transport = Arc::new(transport);
+    let resource = Arc::new(resource);
     let mut current: Option<(BatchId, Prepared)> = None;
+    let mut staged: Option<(BatchId, Prepared)> = None;
     loop {
         let now = Instant::now();
         let (transmit, timeout, idle) = {
@@ -176,20 +181,18 @@ async fn run(shared: Arc<Shared>, transport: Transport, resource: ResourceInfo) 
         match transmit {
             Some(Transmit::Send(batch)) => {
                 let id = batch.id;
-                let request = map::to_request(&resource, batch.events);
-                match transport.prepare(request) {
+                match transport.prepare(map::to_request(&resource, batch.events)) {
                     Ok(p) => current = Some((id, p)),
                     Err(e) => {
-                        let n = shared.core().handle_outcome(
-                            id,
-                            Outcome::Reject {
-                                reason: e.to_string(),
-                            },
-                            Instant::now(),
-                        );
-                        notify(&shared, n);
+                        reject(&shared, id, &e);
                         continue;
                     }
+                }
+            }
+            Some(Transmit::SendStaged(id)) => {
+                current = staged.take().filter(|(sid, _)| *sid == id);
+                if current.is_none() {
+                    continue;
                 }
             }
             Some(Transmit::Resend(_)) => {}
@@ -219,6 +222,13 @@ async fn run(shared: Arc<Shared>, transport: Transport, resource: ResourceInfo) 
         let Some((id, prepared)) = &current else {
             continue;
         };
+        // The next batch, if one is ready, is encoded meanwhile on another thread.
+        let next = shared.core().poll_prefetch(Instant::now()).map(|batch| {
+            let (t, r, nid) = (transport.clone(), resource.clone(), batch.id);
+            let job =
+                tokio::task::spawn_blocking(move || t.prepare(map::to_request(&r, batch.events)));
+            (nid, job)
+        });
         let outcome = match deadline {
             Some(d) => match tokio::time::timeout_at(d.into(), transport.send(prepared)).await {
                 Ok(o) => o,
@@ -227,11 +237,30 @@ async fn run(shared: Arc<Shared>, transport: Transport, resource: ResourceInfo) 
             },
             None => transport.send(prepared).await,
         };
-        let accepted = matches!(outcome, Outcome::Accepted { .. } | Outcome::Reject { .. });
+        if let Some((nid, job)) = next {
+            match job.await {
+                Ok(Ok(p)) => staged = Some((nid, p)),
+                Ok(Err(e)) => reject(&shared, nid, &e),
+                Err(e) => reject(&shared, nid, &e),
+            }
+        }
+        let done = matches!(outcome, Outcome::Accepted { .. } | Outcome::Reject { .. });
         let n = shared.core().handle_outcome(*id, outcome, Instant::now());
         notify(&shared, n);
-        if accepted {
+        if done {
             current = None;
         }
     }
+}
+
+/// A batch that could not be encoded (a non-finite float in OTLP/JSON) is rejected.
+fn reject(shared: &Shared, id: BatchId, e: &dyn std::fmt::Display) {
+    let n = shared.core().handle_outcome(
+        id,
+        Outcome::Reject {
+            reason: e.to_string(),
+        },
+        Instant::now(),
+    );
+    notify(shared, n);
 }
