@@ -86,6 +86,31 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // Issue 10 §2: a 1 MB frame of 100,000 keys, read from text and decoded from XDR (linear
+    // now; the text reader took 21 s before).
+    let mut big = b"{c many".to_vec();
+    for i in 0..100_000 {
+        big.extend_from_slice(format!(" :key{i} \"v{i}\"").as_bytes());
+    }
+    big.extend_from_slice(b" }");
+    let frame = read_frame(&big).expect("reads");
+    let xdr = codec
+        .encode_object(&monwire_galaxy::Object::from(frame))
+        .expect("encodes");
+    let mut g = c.benchmark_group("galaxy_keys");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Bytes(big.len() as u64));
+    g.bench_function("text_100k_keys", |b| {
+        b.iter(|| black_box(read_frame(black_box(&big))))
+    });
+    g.throughput(Throughput::Bytes(xdr.len() as u64));
+    g.bench_function("xdr_100k_keys", |b| {
+        b.iter(|| black_box(codec.decode_object(black_box(&xdr))))
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);
