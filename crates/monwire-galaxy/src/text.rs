@@ -402,17 +402,17 @@ impl<'a> TextReader<'a> {
     /// After the `%`.
     fn binary(&mut self) -> Option<Vec<u8>> {
         let dec = self.token(0).unwrap_or_default();
-        if !digit_string(&dec) || atoi(&dec) < 0 {
+        if !digit_string(dec) || atoi(dec) < 0 {
             self.warn("Read invalid decode length for binary object");
             return None;
         }
-        let dec_len = atoi(&dec) as usize;
+        let dec_len = atoi(dec) as usize;
         let enc = self.token(0).unwrap_or_default();
-        if !digit_string(&enc) || atoi(&enc) < 0 {
+        if !digit_string(enc) || atoi(enc) < 0 {
             self.warn("Read invalid encode length for binary object");
             return None;
         }
-        let enc_len = atoi(&enc) as usize;
+        let enc_len = atoi(enc) as usize;
         // do_rewind = 0: the one byte after the length is consumed.
         if self.peek().is_some() {
             self.pos += 1;
