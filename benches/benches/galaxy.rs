@@ -78,6 +78,20 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Baseline in the same run: serde_json reading the same frames in their structured JSON
+    // form (about twice the bytes) into `serde_json::Value`; its rate is per byte of PR text too,
+    // so the two figures compare work per frame.
+    let json: Vec<String> = fs
+        .iter()
+        .map(|f| serde_json::to_string(&monwire_galaxy::event::frame_to_value(f)).expect("JSON"))
+        .collect();
+    g.bench_function("baseline_serde_json_value_same_frames", |b| {
+        b.iter(|| {
+            for t in &json {
+                black_box(serde_json::from_str::<serde_json::Value>(black_box(t)).ok());
+            }
+        })
+    });
     g.bench_function("pr_parse", |b| {
         b.iter(|| {
             for t in &text {
