@@ -143,7 +143,7 @@ fn run_session(role: u8, pieces: &[&[u8]]) -> (Vec<String>, Vec<u8>, Option<Stri
         Client(GuiClient),
     }
     let codec = Codec::default();
-    let mut s = if role % 2 == 0 {
+    let mut s = if role.is_multiple_of(2) {
         S::Server(GuiServer::new(codec, sample_info_frame()))
     } else {
         S::Client(GuiClient::new(codec, sample_info_frame()).expect("the sample frame encodes"))

@@ -83,7 +83,7 @@ fn galaxy_session_corpus() {
     // The golden seeds run a whole captured session: running, every status message seen.
     for (name, data) in golden("galaxy_session", 2) {
         let (role, stream) = data.split_first().unwrap();
-        let (events, running) = if role % 2 == 0 {
+        let (events, running) = if role.is_multiple_of(2) {
             let mut s = GuiServer::new(Codec::default(), sample_info_frame());
             s.handle_input(stream)
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
