@@ -65,8 +65,11 @@ pub(crate) enum PrintAs {
 /// `monwire decode galaxy`: a captured byte stream of one direction, one message per block.
 #[derive(Args, Debug)]
 pub(crate) struct DecodeArgs {
-    /// The capture file; `-` or nothing for stdin.
-    file: Option<PathBuf>,
+    /// The capture file (also a `--record` recording, or a pcap/pcapng capture); `-` or
+    /// nothing for stdin.
+    pub(crate) file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) pcap: crate::pcap::PcapArgs,
     /// What to print.
     #[arg(long, value_enum, default_value = "json")]
     print: PrintAs,
@@ -99,6 +102,12 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
         let cmd = args.debug_cmd.clone().unwrap_or_else(|| "c".to_owned());
         GuiConfig::default().with_debug_cmd(cmd.into_bytes())
     };
+    let recorder =
+        crate::record::Recorder::open(&crate::record::header::galaxy(args.connect.is_some()), out)?;
+    let config = match &recorder {
+        Some(r) => config.with_tap(r.galaxy_tap()),
+        None => config,
+    };
     let rt = runtime()?;
     let stop = out.shutdown().clone();
     rt.block_on(async {
@@ -109,7 +118,12 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
                 return Ok(Status::Ok);
             };
             let conn = conn.map_err(|e| fail(format!("connecting to {hub}: {e}")))?;
-            return run_connection(conn, interactive, args.count, &mut seen, out).await;
+            let peer = conn.peer();
+            let ran = run_connection(conn, interactive, args.count, &mut seen, out).await;
+            if let Some(r) = &recorder {
+                r.galaxy_closed(peer);
+            }
+            return ran;
         }
         let addr = listen_addr(args.listen.as_deref().unwrap_or("4111"));
         let listener = tokio::net::TcpListener::bind(&addr)
@@ -137,7 +151,11 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
             };
             let peer = conn.peer();
             note(format!("galaxy: the Hub at {peer} connected"));
-            match run_connection(conn, interactive, args.count, &mut seen, out).await {
+            let ran = run_connection(conn, interactive, args.count, &mut seen, out).await;
+            if let Some(r) = &recorder {
+                r.galaxy_closed(peer);
+            }
+            match ran {
                 Ok(Status::Ok) if args.count.is_some_and(|n| seen >= n) => return Ok(Status::Ok),
                 Ok(Status::Ok) => {}
                 // A broken connection ends a single watch; a long-running one reports it and
@@ -228,14 +246,28 @@ async fn run_connection(
 /// Runs `decode galaxy`.
 pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
-    let bytes = capture::read_all(capture::open(args.file.as_deref())?, &what)?;
+    let mut input = capture::open(args.file.as_deref())?;
     let codec = Codec::default();
     let mut dec = StreamDecoder::new(codec);
-    dec.push(&bytes);
+    // The stream is read in blocks as it is decoded (a pipe from a live capture works too).
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut eof = false;
     loop {
+        if out.shutdown().is_requested() {
+            return Ok(Status::Ok);
+        }
         let at = dec.offset();
         let msg = match dec.next_message() {
             Ok(Some(m)) => m,
+            Ok(None) if !eof => {
+                out.idle();
+                match capture::read_chunk(&mut input, &mut chunk) {
+                    Ok(0) => eof = true,
+                    Ok(n) => dec.push(chunk.get(..n).unwrap_or_default()),
+                    Err(e) => return Err(Failure::Runtime(format!("{what}: {e}"))),
+                }
+                continue;
+            }
             Ok(None) if dec.buffered() == 0 => return Ok(Status::Ok),
             Ok(None) => {
                 note(format!(

@@ -66,6 +66,22 @@ pub struct GuiConfig {
     pub event_capacity: usize,
     /// Answer every `hub_debug_prompt` with this command at once (the event is still delivered).
     pub debug_cmd: Option<Vec<u8>>,
+    /// Sees every chunk read from the Hub, as it came (for recordings).
+    pub tap: Option<Tap>,
+}
+
+/// A function that sees every chunk of bytes a GUI driver reads from the Hub, with the Hub's
+/// address, before the session decodes it. It runs on the driver's task: keep it short.
+#[derive(Clone)]
+pub struct Tap(pub Arc<TapFn>);
+
+/// The function inside a [`Tap`].
+pub type TapFn = dyn Fn(SocketAddr, &[u8]) + Send + Sync;
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tap")
+    }
 }
 
 impl Default for GuiConfig {
@@ -75,6 +91,7 @@ impl Default for GuiConfig {
             info: sample_info_frame(),
             event_capacity: 1024,
             debug_cmd: None,
+            tap: None,
         }
     }
 }
@@ -84,6 +101,13 @@ impl GuiConfig {
     #[must_use]
     pub fn with_debug_cmd(mut self, cmd: impl Into<Vec<u8>>) -> GuiConfig {
         self.debug_cmd = Some(cmd.into());
+        self
+    }
+
+    /// Sets [`tap`](GuiConfig::tap).
+    #[must_use]
+    pub fn with_tap(mut self, tap: Tap) -> GuiConfig {
+        self.tap = Some(tap);
         self
     }
 
@@ -359,6 +383,7 @@ fn spawn_gui<S: GuiDrive>(
         crx,
         dropped.clone(),
         config.debug_cmd,
+        config.tap.map(|t| (t, peer)),
     ));
     GuiConnection {
         first: None,
@@ -377,6 +402,7 @@ async fn drive_gui<S: GuiDrive>(
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
     dropped: Arc<AtomicU64>,
     auto_debug: Option<Vec<u8>>,
+    tap: Option<(Tap, SocketAddr)>,
 ) -> Result<(), Error> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut cmds_open = true;
@@ -418,7 +444,13 @@ async fn drive_gui<S: GuiDrive>(
         tokio::select! {
             r = stream.read(&mut buf) => match r {
                 Ok(0) => session.eof(),
-                Ok(n) => session.input(buf.get(..n).unwrap_or_default())?,
+                Ok(n) => {
+                    let chunk = buf.get(..n).unwrap_or_default();
+                    if let Some((Tap(tap), peer)) = &tap {
+                        tap(*peer, chunk);
+                    }
+                    session.input(chunk)?;
+                }
                 Err(e) => {
                     session.eof();
                     while let Some(ev) = session.event() {
