@@ -78,12 +78,51 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Baseline in the same run: serde_json reading the same frames in their structured JSON
+    // form (about twice the bytes) into `serde_json::Value`; its rate is per byte of PR text too,
+    // so the two figures compare work per frame.
+    let json: Vec<String> = fs
+        .iter()
+        .map(|f| serde_json::to_string(&monwire_galaxy::event::frame_to_value(f)).expect("JSON"))
+        .collect();
+    g.bench_function("baseline_serde_json_value_same_frames", |b| {
+        b.iter(|| {
+            for t in &json {
+                black_box(serde_json::from_str::<serde_json::Value>(black_box(t)).ok());
+            }
+        })
+    });
     g.bench_function("pr_parse", |b| {
         b.iter(|| {
             for t in &text {
                 black_box(read_frame(black_box(t)));
             }
         })
+    });
+    g.finish();
+
+    // Issue 10 §2: a 1 MB frame of 100,000 keys, read from text and decoded from XDR (linear
+    // now; the text reader took 21 s before).
+    let mut big = b"{c many".to_vec();
+    for i in 0..100_000 {
+        big.extend_from_slice(format!(" :key{i} \"v{i}\"").as_bytes());
+    }
+    big.extend_from_slice(b" }");
+    let frame = read_frame(&big).expect("reads");
+    let xdr = codec
+        .encode_object(&monwire_galaxy::Object::from(frame))
+        .expect("encodes");
+    let mut g = c.benchmark_group("galaxy_keys");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Bytes(big.len() as u64));
+    g.bench_function("text_100k_keys", |b| {
+        b.iter(|| black_box(read_frame(black_box(&big))))
+    });
+    g.throughput(Throughput::Bytes(xdr.len() as u64));
+    g.bench_function("xdr_100k_keys", |b| {
+        b.iter(|| black_box(codec.decode_object(black_box(&xdr))))
     });
     g.finish();
 }

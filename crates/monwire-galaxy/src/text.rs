@@ -85,16 +85,47 @@ pub fn read_object(text: &[u8]) -> Option<Object> {
     };
     match r.object(1) {
         Value::Obj(o) => Some(o),
+        Value::Keyword(k) => Some(Object::Keyword(k.to_vec())),
         _ => None,
     }
 }
 
 fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+    CLASS[b as usize] & SPACE != 0
 }
 
-enum Value {
+/// Byte classes for the token scanner: C `isspace`, the stop characters `}){("`, and `}`.
+const SPACE: u8 = 1;
+const STOP: u8 = 2;
+const BRACE: u8 = 4;
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
+            t[i] = SPACE;
+        }
+        let mut j = 0;
+        while j < STOPS.len() {
+            if STOPS[j] == b {
+                t[i] |= STOP;
+            }
+            j += 1;
+        }
+        if b == b'}' {
+            t[i] |= BRACE;
+        }
+        i += 1;
+    }
+    t
+};
+
+enum Value<'a> {
     Obj(Object),
+    /// A keyword (`:name`) in value position, borrowed: the next key in a frame, an object in
+    /// a list.
+    Keyword(&'a [u8]),
     /// NULL with `last` set to this token (`}`, `)`, `NULLObject`, `NULLFrame`, `...`).
     Last(&'static str),
     /// NULL with no `last` (end of input, invalid frame, list or binary).
@@ -108,7 +139,7 @@ struct TextReader<'a> {
     max_depth: usize,
 }
 
-impl TextReader<'_> {
+impl<'a> TextReader<'a> {
     fn warn(&mut self, reason: impl Into<String>) {
         if self.stop.is_none() {
             self.stop = Some(TextStop {
@@ -123,34 +154,34 @@ impl TextReader<'_> {
     }
 
     fn skip_space(&mut self) {
-        while self.peek().is_some_and(is_space) {
-            self.pos += 1;
-        }
+        let rest = self.s.get(self.pos..).unwrap_or_default();
+        self.pos += rest.iter().take_while(|&&b| is_space(b)).count();
     }
 
     /// `Gal_ReadToken` with rewind: skips whitespace, takes the first byte, runs to whitespace
-    /// or (after the first byte) a stop character, which stays unread. Cut to 1023 bytes.
-    fn token(&mut self, stops: &[u8]) -> Option<Vec<u8>> {
+    /// or (after the first byte) a stop character of class `stops` ([`STOP`], [`BRACE`] or 0),
+    /// which stays unread. Cut to 1023 bytes. Borrowed from the input.
+    fn token(&mut self, stops: u8) -> Option<&'a [u8]> {
         self.skip_space();
+        let s: &'a [u8] = self.s;
         let start = self.pos;
-        self.peek()?;
-        self.pos += 1;
-        while let Some(b) = self.peek() {
-            if is_space(b) || stops.contains(&b) {
-                break;
-            }
-            self.pos += 1;
-        }
-        let tok = self.s.get(start..self.pos).unwrap_or_default();
-        Some(tok.get(..TOKEN_MAX).unwrap_or(tok).to_vec())
+        let rest = s.get(start + 1..)?;
+        let mask = SPACE | stops;
+        let len = rest
+            .iter()
+            .position(|&b| CLASS[b as usize] & mask != 0)
+            .unwrap_or(rest.len());
+        self.pos = start + 1 + len;
+        let tok = s.get(start..self.pos).unwrap_or_default();
+        Some(tok.get(..TOKEN_MAX).unwrap_or(tok))
     }
 
     fn frame(&mut self, depth: usize) -> Option<Frame> {
-        let Some(open) = self.token(b"}") else {
+        let Some(open) = self.token(BRACE) else {
             self.warn("Failed to read frame");
             return None;
         };
-        let ftype = match open.as_slice() {
+        let ftype = match open {
             b"{" | b"{c" => FrameType::Clause,
             b"{q" => FrameType::Topic,
             b"{p" => FrameType::Pred,
@@ -164,7 +195,7 @@ impl TextReader<'_> {
             self.warn("Frame nested too deep");
             return None;
         }
-        let Some(name) = self.token(STOPS) else {
+        let Some(name) = self.token(STOP) else {
             self.warn("Failed to read frame name");
             return None;
         };
@@ -181,7 +212,7 @@ impl TextReader<'_> {
             Some(b'}') => return Some(Frame::unnamed(ftype)),
             _ => {
                 let mut f = Frame::unnamed(ftype);
-                f.name = Some(name);
+                f.name = Some(name.to_vec());
                 f
             }
         };
@@ -190,7 +221,7 @@ impl TextReader<'_> {
         loop {
             let key = match pending_key.take() {
                 Some(k) => k,
-                None => match self.token(STOPS) {
+                None => match self.token(STOP) {
                     Some(k) => k,
                     None => break,
                 },
@@ -212,7 +243,7 @@ impl TextReader<'_> {
                     self.warn("Read illegal value");
                     break;
                 }
-                Value::Obj(Object::Keyword(k)) => {
+                Value::Keyword(k) => {
                     pending_key = Some(k);
                     continue;
                 }
@@ -239,9 +270,9 @@ impl TextReader<'_> {
                 // C `fr_add_pred` ignores a non-frame.
             } else {
                 // `Frame::set` in linear time: an existing key keeps its place.
-                match index.find_or_insert(&key, frame.len(), |j| frame.key_at(j)) {
+                match index.find_or_insert(key, frame.len(), |j| frame.key_at(j)) {
                     Some(j) => frame.replace_at(j, obj),
-                    None => frame.push_unchecked(key.into_boxed_slice(), obj),
+                    None => frame.push_unchecked(key.into(), obj),
                 }
             }
         }
@@ -251,7 +282,7 @@ impl TextReader<'_> {
         Some(frame)
     }
 
-    fn object(&mut self, depth: usize) -> Value {
+    fn object(&mut self, depth: usize) -> Value<'a> {
         self.skip_space();
         let Some(c) = self.peek() else {
             return Value::Nothing;
@@ -283,11 +314,11 @@ impl TextReader<'_> {
             }
             _ => {
                 let start = self.pos;
-                let Some(tok) = self.token(STOPS) else {
+                let Some(tok) = self.token(STOP) else {
                     return Value::Nothing;
                 };
                 if tok.first() == Some(&b':') {
-                    Value::Obj(Object::Keyword(tok))
+                    Value::Keyword(tok)
                 } else if tok == b"%" {
                     self.pos = start + 1;
                     match self.binary() {
@@ -300,17 +331,17 @@ impl TextReader<'_> {
                     Value::Last("NULLFrame")
                 } else if tok == b"..." {
                     Value::Last("...")
-                } else if digit_string(&tok) {
-                    Value::Obj(Object::Int(atoi(&tok)))
-                } else if float_string(&tok) {
-                    Value::Obj(Object::Float(atof(&tok) as f32))
+                } else if digit_string(tok) {
+                    Value::Obj(Object::Int(atoi(tok)))
+                } else if float_string(tok) {
+                    Value::Obj(Object::Float(atof(tok) as f32))
                 } else if tok
                     .first()
                     .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'$')
                 {
-                    Value::Obj(Object::Symbol(tok))
+                    Value::Obj(Object::Symbol(tok.to_vec()))
                 } else {
-                    Value::Obj(Object::Token(tok))
+                    Value::Obj(Object::Token(tok.to_vec()))
                 }
             }
         }
@@ -318,23 +349,31 @@ impl TextReader<'_> {
 
     /// After the opening quote.
     fn string(&mut self) -> Vec<u8> {
+        let s: &'a [u8] = self.s;
         let mut out = Vec::new();
-        let mut esc = false;
         loop {
-            let Some(c) = self.peek() else {
+            let rest = s.get(self.pos..).unwrap_or_default();
+            let Some(i) = rest.iter().position(|&b| b == b'"' || b == b'\\') else {
+                out.extend_from_slice(rest);
+                self.pos = s.len();
                 self.warn("String terminated unexpectedly while reading");
                 return out;
             };
-            self.pos += 1;
-            if esc {
-                out.push(c);
-                esc = false;
-            } else if c == b'\\' {
-                esc = true;
-            } else if c == b'"' {
+            out.extend_from_slice(rest.get(..i).unwrap_or_default());
+            self.pos += i + 1;
+            if rest.get(i) == Some(&b'"') {
                 return out;
-            } else {
-                out.push(c);
+            }
+            // A backslash: the next byte is taken as it is.
+            match s.get(self.pos) {
+                Some(&c) => {
+                    out.push(c);
+                    self.pos += 1;
+                }
+                None => {
+                    self.warn("String terminated unexpectedly while reading");
+                    return out;
+                }
             }
         }
     }
@@ -345,6 +384,7 @@ impl TextReader<'_> {
         loop {
             match self.object(depth + 1) {
                 Value::Obj(o) => items.push(o),
+                Value::Keyword(k) => items.push(Object::Keyword(k.to_vec())),
                 Value::Last(")") => return items,
                 Value::Last("NULLObject" | "NULLFrame") => items.push(Object::Null),
                 Value::Last("...") => continue,
@@ -361,18 +401,18 @@ impl TextReader<'_> {
 
     /// After the `%`.
     fn binary(&mut self) -> Option<Vec<u8>> {
-        let dec = self.token(&[]).unwrap_or_default();
-        if !digit_string(&dec) || atoi(&dec) < 0 {
+        let dec = self.token(0).unwrap_or_default();
+        if !digit_string(dec) || atoi(dec) < 0 {
             self.warn("Read invalid decode length for binary object");
             return None;
         }
-        let dec_len = atoi(&dec) as usize;
-        let enc = self.token(&[]).unwrap_or_default();
-        if !digit_string(&enc) || atoi(&enc) < 0 {
+        let dec_len = atoi(dec) as usize;
+        let enc = self.token(0).unwrap_or_default();
+        if !digit_string(enc) || atoi(enc) < 0 {
             self.warn("Read invalid encode length for binary object");
             return None;
         }
-        let enc_len = atoi(&enc) as usize;
+        let enc_len = atoi(enc) as usize;
         // do_rewind = 0: the one byte after the length is consumed.
         if self.peek().is_some() {
             self.pos += 1;
@@ -439,6 +479,19 @@ pub(crate) fn float_string(w: &[u8]) -> bool {
 
 /// glibc `atoi` on LP64: `(int) strtol(s)`, `strtol` saturating at 64 bits.
 pub(crate) fn atoi(w: &[u8]) -> i32 {
+    // Up to 18 digits cannot overflow 64 bits: the common case, without the 128-bit path.
+    if w.len() <= 18 {
+        let (neg, digits) = match w.first() {
+            Some(b'-') => (true, w.get(1..).unwrap_or_default()),
+            Some(b'+') => (false, w.get(1..).unwrap_or_default()),
+            _ => (false, w),
+        };
+        let mut v: i64 = 0;
+        for &d in digits.iter().take_while(|d| d.is_ascii_digit()) {
+            v = v * 10 + i64::from(d - b'0');
+        }
+        return if neg { -v } else { v } as i32;
+    }
     let (neg, digits) = match w.first() {
         Some(b'-') => (true, w.get(1..).unwrap_or_default()),
         Some(b'+') => (false, w.get(1..).unwrap_or_default()),
@@ -673,7 +726,7 @@ fn pr_object(obj: &Object, out: &mut Vec<u8>) {
 fn atom(obj: &Object, out: &mut Vec<u8>) {
     match obj {
         Object::String(s) => push_quoted(s, out),
-        Object::Int(v) => out.extend_from_slice(v.to_string().as_bytes()),
+        Object::Int(v) => push_int(*v, out),
         Object::Float(v) => out.extend_from_slice(format_float(*v).as_bytes()),
         Object::Symbol(s) | Object::Keyword(s) | Object::Tag(s) | Object::Token(s) => {
             out.extend_from_slice(s)
@@ -681,6 +734,30 @@ fn atom(obj: &Object, out: &mut Vec<u8>) {
         Object::Null => out.extend_from_slice(b"NULLObject"),
         other => pr_object(other, out),
     }
+}
+
+/// `%d` without an allocation.
+fn push_int(v: i32, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 11];
+    let mut i = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'-';
+        }
+    }
+    out.extend_from_slice(buf.get(i..).unwrap_or_default());
 }
 
 fn spaces(n: usize, out: &mut Vec<u8>) {
