@@ -166,9 +166,26 @@ pub(crate) fn decode_message(datagram: &[u8]) -> Result<Message, DecodeError> {
         None if raw.is_empty() => "",
         None => return Err(osc(tags_at, "type-tag string does not start with ','")),
     };
-    let args_at = r.pos;
-    // Check every argument first, so that a message this crate does not accept is reported as
-    // such only when it is well-formed OSC.
+    let wanted = wanted(addr, tags);
+    // The common case, a known path with the tags it takes: read the arguments once, straight
+    // into the message.
+    if let Some((want, at_least)) = wanted
+        && tags_match(tags, want, at_least)
+    {
+        let message = build(addr, tags, &mut r)?;
+        return if r.pos == datagram.len() {
+            Ok(message)
+        } else {
+            Err(DecodeError::new(
+                r.pos,
+                DecodeErrorKind::TrailingBytes {
+                    count: datagram.len() - r.pos,
+                },
+            ))
+        };
+    }
+    // Anything else is refused; check every argument first, so that a message this crate does
+    // not accept is reported as such only when it is well-formed OSC.
     let mut depth = 0usize;
     for t in tags.chars() {
         match t {
@@ -192,7 +209,7 @@ pub(crate) fn decode_message(datagram: &[u8]) -> Result<Message, DecodeError> {
             },
         ));
     }
-    let Some((want, at_least)) = wanted(addr, tags) else {
+    let Some((want, at_least)) = wanted else {
         return Err(DecodeError::new(
             0,
             DecodeErrorKind::UnknownPath {
@@ -219,25 +236,34 @@ pub(crate) fn decode_message(datagram: &[u8]) -> Result<Message, DecodeError> {
         ));
     }
     let mut w = want.chars();
-    for (index, t) in tags.chars().enumerate() {
+    let (index, (found, expected)) = tags
+        .chars()
         // Beyond the fixed part only `s` follows (`/reply`).
-        let expected = w.next().unwrap_or('s');
-        if t != expected {
-            return Err(DecodeError::new(
-                0,
-                DecodeErrorKind::ArgumentType {
-                    path: addr.to_owned(),
-                    index,
-                    expected,
-                    found: t,
-                    tags: tags.to_owned(),
-                },
-            ));
-        }
+        .map(|t| (t, w.next().unwrap_or('s')))
+        .enumerate()
+        .find(|(_, (t, e))| t != e)
+        .unwrap_or((0, ('?', '?')));
+    Err(DecodeError::new(
+        0,
+        DecodeErrorKind::ArgumentType {
+            path: addr.to_owned(),
+            index,
+            expected,
+            found,
+            tags: tags.to_owned(),
+        },
+    ))
+}
+
+/// Whether `tags` is exactly `want`, or (`at_least`) `want` then only `s`.
+fn tags_match(tags: &str, want: &str, at_least: bool) -> bool {
+    if at_least {
+        tags.len() >= want.len()
+            && tags.starts_with(want)
+            && tags.bytes().skip(want.len()).all(|b| b == b's')
+    } else {
+        tags == want
     }
-    // Well-formed, and the tags match: read the arguments for real.
-    r.pos = args_at;
-    build(addr, tags, &mut r)
 }
 
 fn build(addr: &str, tags: &str, r: &mut Reader<'_>) -> Result<Message, DecodeError> {
