@@ -14,8 +14,11 @@ mod demo;
 mod diag;
 mod galaxy;
 mod nsm;
+mod otlp;
 mod output;
+mod pcap;
 mod pipeline;
+mod record;
 mod serve;
 mod shutdown;
 mod sysadm;
@@ -43,6 +46,8 @@ struct Cli {
     output: OutputArgs,
     #[command(flatten)]
     filter: FilterArgs,
+    #[command(flatten)]
+    otlp: otlp::OtlpArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -86,6 +91,10 @@ enum Command {
   monwire watch zmq --bind 'tcp://127.0.0.1:5555'
   monwire watch nsm --url osc.udp://127.0.0.1:16187/ --min-severity warn")]
     Watch {
+        /// Also write what comes off the wire, as it comes, with arrival times, to FILE (a
+        /// `monwire-capture 1` recording; `monwire decode <protocol> FILE` replays it).
+        #[arg(long, global = true, value_name = "FILE")]
+        record: Option<std::path::PathBuf>,
         #[command(subcommand)]
         source: WatchCmd,
     },
@@ -100,7 +109,8 @@ enum Command {
     /// Run every protocol end to end over loopback, print the events, exit 0.
     #[command(after_help = "Examples:
   monwire demo
-  monwire demo --only zmq,nsm --min-severity warn")]
+  monwire demo --only zmq,nsm --min-severity warn
+  monwire demo --otlp http://127.0.0.1:4318 -q")]
     Demo(demo::DemoArgs),
     /// Serve a protocol's producer role from a documented script.
     #[command(after_help = "Examples:
@@ -143,7 +153,7 @@ pub(crate) enum WatchCmd {
 }
 
 #[derive(Subcommand, Debug)]
-enum DecodeCmd {
+pub(crate) enum DecodeCmd {
     /// ZeroMQ monitor messages (see `monwire decode zmq --help` for the capture format).
     #[command(after_help = "Examples:
   monwire decode zmq tests/vectors/zmq/v1-libzmq-4.3.4.txt --format text
@@ -204,14 +214,25 @@ impl WatchCmd {
 
 fn run(command: Command, out: &mut Pipeline) -> Run {
     match command {
-        Command::Watch { source } => source.run(out),
-        Command::Decode { protocol } => match protocol {
-            DecodeCmd::Zmq(args) => zmq::decode(&args, out),
-            DecodeCmd::Sysadm(args) => sysadm::decode(&args, out),
-            DecodeCmd::Nsm(args) => nsm::decode(&args, out),
-            DecodeCmd::Galaxy(args) => galaxy::decode(&args, out),
-            // PROTOCOLS: decode-run
-        },
+        Command::Watch { record, source } => {
+            if let Some(path) = record {
+                record::set_path(path);
+            }
+            source.run(out)
+        }
+        Command::Decode { protocol } => {
+            // Recordings and packet captures, known by their first bytes.
+            if let Some(run) = pcap::dispatch(&protocol, out) {
+                return run;
+            }
+            match protocol {
+                DecodeCmd::Zmq(args) => zmq::decode(&args, out),
+                DecodeCmd::Sysadm(args) => sysadm::decode(&args, out),
+                DecodeCmd::Nsm(args) => nsm::decode(&args, out),
+                DecodeCmd::Galaxy(args) => galaxy::decode(&args, out),
+                // PROTOCOLS: decode-run
+            }
+        }
         Command::Demo(args) => demo::run(&args, out),
         Command::Serve { protocol } => protocol.run(out),
         Command::Bridge(args) => bridge::run(&args, out),
@@ -237,6 +258,14 @@ fn main() -> ExitCode {
         quiet: o.quiet,
     });
     let mut out = Pipeline::new(cli.filter.filter(), printer, shutdown.clone());
+    match cli.otlp.config() {
+        Ok(None) => {}
+        Ok(Some(config)) => match otlp::OtlpSink::start(config, shutdown.clone()) {
+            Ok(sink) => out.add_sink(Box::new(sink)),
+            Err(e) => return fail(e),
+        },
+        Err(e) => return fail(e),
+    }
     let result = run(cli.command, &mut out);
     let finished = out.finish();
     let result = match (result, finished) {
@@ -250,11 +279,18 @@ fn main() -> ExitCode {
             None if status == Status::Ok => ExitCode::SUCCESS,
             None => ExitCode::from(1),
         },
-        Err(Failure::Usage(msg)) => {
+        Err(e) => fail(e),
+    }
+}
+
+/// Reports a failure on stderr and gives its exit code (2 usage, 1 run time).
+fn fail(failure: Failure) -> ExitCode {
+    match failure {
+        Failure::Usage(msg) => {
             eprintln!("monwire: {msg}");
             ExitCode::from(2)
         }
-        Err(Failure::Runtime(msg)) => {
+        Failure::Runtime(msg) => {
             eprintln!("monwire: {msg}");
             ExitCode::from(1)
         }

@@ -270,6 +270,8 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
             out.add_sink(Box::new(SessionSink(std::rc::Rc::clone(&shared))));
             shared
         });
+        let tap = crate::record::Recorder::open(&crate::record::header::nsm(as_client), out)?
+            .map(|r| r.nsm_tap());
         let mut mon = if as_client {
             let pid = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
             let executable = if args.in_session {
@@ -280,12 +282,18 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
             let mut config = ClientConfig::new("monwire", executable, pid);
             config.capabilities.insert(Capability::Switch);
             config.timeout = Duration::from_secs(args.timeout.unwrap_or(5));
-            Monitor::nsm_client(config, bind, server).await
+            match tap {
+                Some(tap) => Monitor::nsm_client_tapped(config, bind, server, tap).await,
+                None => Monitor::nsm_client(config, bind, server).await,
+            }
         } else {
             let config = ExternalConfig::default()
                 .with_give_up_after(args.timeout.map(Duration::from_secs))
                 .with_probe_every((args.probe > 0).then(|| Duration::from_secs(args.probe)));
-            Monitor::external_with(bind, server, config).await
+            match tap {
+                Some(tap) => Monitor::external_tapped(bind, server, config, tap).await,
+                None => Monitor::external_with(bind, server, config).await,
+            }
         }
         .map_err(|e| Failure::Runtime(format!("nsm: {url}: {e}")))?;
         note(format!(
@@ -427,11 +435,14 @@ pub(crate) enum Layout {
 #[command(after_help = "Examples:\n  monwire decode nsm capture.txt\n  \
     monwire decode nsm tests/vectors/nsm/ray-client-event-okr-ready.hex")]
 pub(crate) struct DecodeArgs {
-    /// The capture file; `-` or nothing for stdin.
-    file: Option<PathBuf>,
+    /// The capture file (also a `--record` recording, or a pcap/pcapng capture); `-` or
+    /// nothing for stdin.
+    pub(crate) file: Option<PathBuf>,
     /// The capture layout.
     #[arg(long, value_enum, default_value = "auto")]
     layout: Layout,
+    #[command(flatten)]
+    pub(crate) pcap: crate::pcap::PcapArgs,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -446,19 +457,9 @@ fn loopback() -> std::net::SocketAddr {
 }
 
 fn unhex(line: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = line.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".to_owned());
-    }
-    digits
-        .chunks(2)
-        .map(|p| {
-            std::str::from_utf8(p)
-                .ok()
-                .and_then(|s| u8::from_str_radix(s, 16).ok())
-                .ok_or_else(|| format!("bad hex {:?}", String::from_utf8_lossy(p)))
-        })
-        .collect()
+    let mut bytes = Vec::new();
+    capture::unhex_into(line, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Decodes a capture, printing one event per message.

@@ -72,6 +72,10 @@ pub async fn nsm_url_from(value: Option<&str>) -> io::Result<SocketAddr> {
     resolve_url(url).await
 }
 
+/// A function that sees every datagram a [`Monitor`] receives from its server, with the
+/// sender, before it is decoded (for recordings). It runs on the driver's task: keep it short.
+pub type Tap = std::sync::Arc<dyn Fn(SocketAddr, &[u8]) + Send + Sync>;
+
 /// What a [`Monitor`] yields.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -222,7 +226,29 @@ impl Monitor {
         server: SocketAddr,
         timeout: Duration,
     ) -> io::Result<Monitor> {
-        Monitor::spawn(ExternalMonitor::new(timeout), bind, server).await
+        Monitor::spawn(ExternalMonitor::new(timeout), bind, server, None).await
+    }
+
+    /// [`external_with`](Monitor::external_with) with a [`Tap`] that sees every datagram from
+    /// the server.
+    pub async fn external_tapped(
+        bind: SocketAddr,
+        server: SocketAddr,
+        config: ExternalConfig,
+        tap: Tap,
+    ) -> io::Result<Monitor> {
+        Monitor::spawn(ExternalMonitor::with_config(config), bind, server, Some(tap)).await
+    }
+
+    /// [`nsm_client`](Monitor::nsm_client) with a [`Tap`] that sees every datagram from the
+    /// server.
+    pub async fn nsm_client_tapped(
+        config: ClientConfig,
+        bind: SocketAddr,
+        server: SocketAddr,
+        tap: Tap,
+    ) -> io::Result<Monitor> {
+        Monitor::spawn(MonitorClient::new(config), bind, server, Some(tap)).await
     }
 
     /// Starts a RaySession external monitor with this timing: it keeps announcing with backoff
@@ -233,7 +259,7 @@ impl Monitor {
         server: SocketAddr,
         config: ExternalConfig,
     ) -> io::Result<Monitor> {
-        Monitor::spawn(ExternalMonitor::with_config(config), bind, server).await
+        Monitor::spawn(ExternalMonitor::with_config(config), bind, server, None).await
     }
 
     /// Starts an NSM `:monitor:` client of `server` from a new socket on `bind`.
@@ -242,10 +268,15 @@ impl Monitor {
         bind: SocketAddr,
         server: SocketAddr,
     ) -> io::Result<Monitor> {
-        Monitor::spawn(MonitorClient::new(config), bind, server).await
+        Monitor::spawn(MonitorClient::new(config), bind, server, None).await
     }
 
-    async fn spawn<R: Role>(role: R, bind: SocketAddr, server: SocketAddr) -> io::Result<Monitor> {
+    async fn spawn<R: Role>(
+        role: R,
+        bind: SocketAddr,
+        server: SocketAddr,
+        tap: Option<Tap>,
+    ) -> io::Result<Monitor> {
         let socket = UdpSocket::bind(bind).await?;
         // Connected: the kernel drops datagrams from anyone else, and an ICMP port unreachable
         // answer to what we send comes back as `ECONNREFUSED`, which is how a closed server port
@@ -254,7 +285,7 @@ impl Monitor {
         let local = socket.local_addr()?;
         let (tx, events) = mpsc::channel(256);
         let (commands, cmd_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(role, socket, server, tx, cmd_rx));
+        let task = tokio::spawn(run(role, socket, server, tx, cmd_rx, tap));
         Ok(Monitor {
             events,
             commands,
@@ -318,6 +349,7 @@ async fn run<R: Role>(
     server: SocketAddr,
     tx: mpsc::Sender<DriverEvent>,
     mut commands: mpsc::UnboundedReceiver<Command>,
+    tap: Option<Tap>,
 ) -> io::Result<()> {
     let limits = Limits::default();
     let mut buf = vec![0u8; 65_536];
@@ -356,6 +388,9 @@ async fn run<R: Role>(
                     Err(e) => return Err(e),
                 };
                 let datagram = buf.get(..n).unwrap_or_default();
+                if let Some(tap) = &tap {
+                    tap(server, datagram);
+                }
                 match codec::decode_datagram(datagram, &limits) {
                     Ok(messages) => {
                         let now = Instant::now();
