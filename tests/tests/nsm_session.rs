@@ -664,3 +664,254 @@ fn monitor_client_announce_error_and_timeout() {
         Some(MonitorEvent::TimedOut { .. })
     ));
 }
+
+/// Unanswered, the external monitor announces again after 1, 2, 4, 8, 16, 30, 30 s (quit then
+/// announce each time, so a daemon that got an earlier one holds one registration), with an
+/// event per retry saying whether the port was seen closed; without `give_up_after` it never
+/// gives up; the answer registers it.
+#[test]
+fn external_monitor_announces_with_backoff_until_the_daemon_answers() {
+    use monwire_nsm::session::ExternalConfig;
+    let t0 = Instant::now();
+    let mut m = ExternalMonitor::with_config(ExternalConfig::default());
+    m.start(t0);
+    assert_eq!(
+        std::iter::from_fn(|| m.poll_transmit()).collect::<Vec<_>>(),
+        [Message::MonitorQuit, Message::MonitorAnnounce]
+    );
+    let mut waits = Vec::new();
+    let mut now = t0;
+    for i in 0..8 {
+        let due = m.poll_timeout().unwrap();
+        waits.push((due - now).as_secs());
+        if i == 2 {
+            m.handle_unreachable(due);
+        }
+        now = due;
+        m.handle_timeout(now);
+        assert_eq!(
+            std::iter::from_fn(|| m.poll_transmit()).collect::<Vec<_>>(),
+            [Message::MonitorQuit, Message::MonitorAnnounce],
+            "retry {i}"
+        );
+        match m.poll_event() {
+            Some(MonitorEvent::Retrying {
+                attempt, refused, ..
+            }) => {
+                assert_eq!(attempt, i + 2);
+                assert_eq!(refused, i == 2, "ICMP seen before retry {i}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
+    assert_eq!(m.phase(), ExternalPhase::Announcing, "never gives up");
+    m.handle_message(
+        Message::ClientStateEnd {
+            family: Family::Ray,
+            count: 0,
+        },
+        now,
+    );
+    m.handle_message(
+        Message::reply("/ray/server/monitor_announce", "announced"),
+        now,
+    );
+    assert_eq!(m.phase(), ExternalPhase::Live);
+    let evs = events(&mut m);
+    assert!(
+        matches!(evs.last(), Some(MonitorEvent::Registered { .. })),
+        "{evs:?}"
+    );
+    assert!(
+        !evs.contains(&MonitorEvent::Reconnected),
+        "a first registration"
+    );
+}
+
+/// Registered, the monitor probes a silent daemon with `/osc/ping`; any datagram (the ping's
+/// reply, an event) keeps it live; an unanswered probe, or a closed port, is a loss: reported,
+/// then quit-and-announce again at once; the new list and registration end with `Reconnected`.
+#[test]
+fn external_monitor_probes_and_reports_a_lost_daemon_then_reconnects() {
+    use monwire_nsm::session::{ExternalConfig, Loss};
+    let t0 = Instant::now();
+    let config = ExternalConfig::default()
+        .with_probe_every(Some(Duration::from_secs(5)))
+        .with_give_up_after(None);
+    let mut m = ExternalMonitor::with_config(config);
+    m.start(t0);
+    while m.poll_transmit().is_some() {}
+    m.handle_message(
+        Message::reply("/ray/server/monitor_announce", "announced"),
+        t0,
+    );
+    events(&mut m);
+    assert_eq!(m.poll_timeout(), Some(t0 + Duration::from_secs(5)));
+    // Silence: a ping goes out.
+    let t1 = t0 + Duration::from_secs(5);
+    m.handle_timeout(t1);
+    assert_eq!(m.poll_transmit(), Some(Message::Ping));
+    assert_eq!(m.poll_timeout(), Some(t1 + Duration::from_secs(3)));
+    // The daemon answers as ray-daemon does: live again, next probe 5 s later.
+    let t2 = t1 + Duration::from_secs(1);
+    m.handle_message(
+        Message::Reply {
+            path: "/osc/ping".into(),
+            args: vec![],
+        },
+        t2,
+    );
+    assert_eq!(m.phase(), ExternalPhase::Live);
+    assert_eq!(m.poll_timeout(), Some(t2 + Duration::from_secs(5)));
+    assert!(events(&mut m).is_empty(), "a ping reply is no event");
+    // Next time nothing answers: lost after the probe timeout.
+    let t3 = t2 + Duration::from_secs(5);
+    m.handle_timeout(t3);
+    assert_eq!(m.poll_transmit(), Some(Message::Ping));
+    m.handle_timeout(t3 + Duration::from_secs(3));
+    assert_eq!(
+        events(&mut m),
+        [MonitorEvent::Disconnected {
+            reason: Loss::Silent
+        }]
+    );
+    assert_eq!(m.phase(), ExternalPhase::Announcing);
+    assert_eq!(
+        std::iter::from_fn(|| m.poll_transmit()).collect::<Vec<_>>(),
+        [Message::MonitorQuit, Message::MonitorAnnounce]
+    );
+    // Back: the new list, the reply, then Reconnected.
+    let t4 = t3 + Duration::from_secs(4);
+    m.handle_message(
+        Message::ClientState {
+            family: Family::Ray,
+            client_id: "new".into(),
+            jack_name: "new".into(),
+            started: 1,
+        },
+        t4,
+    );
+    m.handle_message(
+        Message::ClientStateEnd {
+            family: Family::Ray,
+            count: 1,
+        },
+        t4,
+    );
+    m.handle_message(
+        Message::reply("/ray/server/monitor_announce", "announced"),
+        t4,
+    );
+    let evs = events(&mut m);
+    assert_eq!(evs.last(), Some(&MonitorEvent::Reconnected), "{evs:?}");
+    assert!(evs.contains(&MonitorEvent::ListComplete { entries: 1 }));
+    assert_eq!(m.model().clients()[0].client_id, "new");
+    // A closed port while live is a loss at once.
+    m.handle_unreachable(t4);
+    assert_eq!(
+        events(&mut m),
+        [MonitorEvent::Disconnected {
+            reason: Loss::Unreachable
+        }]
+    );
+    // And quitting into a closed port closes without waiting.
+    m.quit(t4).unwrap();
+    m.handle_unreachable(t4);
+    assert_eq!(m.phase(), ExternalPhase::Closed);
+}
+
+/// `give_up_after` bounds the announcing when given: announces keep going until then, and the
+/// last wait is cut to end exactly there.
+#[test]
+fn external_monitor_gives_up_only_when_told_to() {
+    use monwire_nsm::session::ExternalConfig;
+    let t0 = Instant::now();
+    let mut m = ExternalMonitor::with_config(
+        ExternalConfig::default().with_give_up_after(Some(Duration::from_secs(5))),
+    );
+    m.start(t0);
+    let mut now = t0;
+    while m.phase() == ExternalPhase::Announcing {
+        now = m.poll_timeout().unwrap();
+        m.handle_timeout(now);
+    }
+    assert_eq!(now, t0 + Duration::from_secs(5), "1 + 2, then cut at 5");
+    let evs = events(&mut m);
+    assert!(evs.contains(&MonitorEvent::TimedOut {
+        waiting_for: "/ray/server/monitor_announce"
+    }));
+    assert_eq!(
+        evs.iter()
+            .filter(|e| matches!(e, MonitorEvent::Retrying { .. }))
+            .count(),
+        2
+    );
+}
+
+/// A `:switch:` monitor client answers every `/nsm/client/open`, the switch's too, and the list
+/// that follows replaces its model: it survives the switch in place.
+#[test]
+fn monitor_client_survives_a_switch_in_place() {
+    let t0 = Instant::now();
+    let mut config = ClientConfig::new("W", "w", 7);
+    config.capabilities.insert(monwire_nsm::Capability::Switch);
+    let mut c = MonitorClient::new(config);
+    c.start(t0);
+    match c.poll_transmit() {
+        Some(Message::Announce { capabilities, .. }) => {
+            assert_eq!(capabilities.to_wire(), ":monitor:switch:");
+        }
+        other => panic!("{other:?}"),
+    }
+    c.handle_message(
+        Message::Reply {
+            path: ANNOUNCE_PATH.into(),
+            args: vec!["hi".into(), "RaySession".into(), ":monitor:".into()],
+        },
+        t0,
+    );
+    for (session, clients) in [("one", vec!["a"]), ("two", vec!["b", "c"])] {
+        c.handle_message(
+            Message::Open {
+                instance_path: format!("/r/{session}/{session}.w"),
+                display_name: session.into(),
+                client_id: "W.w".into(),
+            },
+            t0,
+        );
+        assert_eq!(
+            c.poll_transmit(),
+            Some(Message::reply("/nsm/client/open", "Ready."))
+        );
+        for id in &clients {
+            c.handle_message(
+                Message::ClientState {
+                    family: Family::Nsm,
+                    client_id: (*id).into(),
+                    jack_name: (*id).into(),
+                    started: 1,
+                },
+                t0,
+            );
+        }
+        c.handle_message(
+            Message::ClientStateEnd {
+                family: Family::Nsm,
+                count: clients.len() as i32,
+            },
+            t0,
+        );
+        let ids: Vec<&str> = c
+            .model()
+            .clients()
+            .iter()
+            .map(|x| x.client_id.as_str())
+            .collect();
+        assert_eq!(ids, clients);
+    }
+    assert!(matches!(
+        c.phase(),
+        ClientPhase::Registered { monitor: true }
+    ));
+}

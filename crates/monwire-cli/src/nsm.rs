@@ -189,6 +189,20 @@ impl SessionOutput {
     }
 }
 
+/// The pipeline sink of `--in-session`: the [`SessionOutput`] the watch loop also reaches to
+/// open the file at each `/nsm/client/open`.
+struct SessionSink(std::rc::Rc<std::cell::RefCell<SessionOutput>>);
+
+impl crate::pipeline::Sink for SessionSink {
+    fn event(&mut self, event: &monwire_event::Event) -> ControlFlow<()> {
+        self.0.borrow_mut().event(event)
+    }
+
+    fn name(&self) -> &str {
+        "session events file"
+    }
+}
+
 /// The events file for an instance: `--output` (then recorded in `monwire.conf`), else the
 /// `output = FILE` line of `<instance_path>/monwire.conf`, else `$MONWIRE_NSM_OUTPUT`, else
 /// `<instance_path>/events.jsonl`. Creates the instance directory and writes `monwire.conf`
@@ -247,9 +261,15 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
         let url = format!("osc.udp://{server}/");
         let bind = any_addr(server.is_ipv4());
         let as_client = args.as_client || args.in_session;
-        let mut session_out = args
-            .in_session
-            .then(|| SessionOutput::new(args.output.clone()));
+        // With --in-session the events also go, through the filters like every sink, to the
+        // file the instance's monwire.conf names (known at each /nsm/client/open).
+        let session_out = args.in_session.then(|| {
+            let shared = std::rc::Rc::new(std::cell::RefCell::new(SessionOutput::new(
+                args.output.clone(),
+            )));
+            out.add_sink(Box::new(SessionSink(std::rc::Rc::clone(&shared))));
+            shared
+        });
         let tap = crate::record::Recorder::open(&crate::record::header::nsm(as_client), out)?
             .map(|r| r.nsm_tap());
         let mut mon = if as_client {
@@ -319,9 +339,9 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
                 event: MonitorEvent::Open { instance_path, .. },
                 ..
             } = &item
-                && let Some(out) = &mut session_out
+                && let Some(file) = &session_out
             {
-                out.open(instance_path);
+                file.borrow_mut().open(instance_path);
             }
             if let Some(e) = item.to_event(server) {
                 if stopping {
@@ -329,11 +349,7 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
                 }
                 printed = printed.saturating_add(1);
                 let enough = args.count.is_some_and(|n| printed >= n);
-                let flow = match &mut session_out {
-                    Some(file) => file.event(&e),
-                    None => out.event(&e),
-                };
-                if flow.is_break() || enough {
+                if out.event(&e).is_break() || enough {
                     stopping = true;
                     if as_client {
                         break;

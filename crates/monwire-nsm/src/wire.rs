@@ -99,39 +99,91 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The monitor family and leaf of a path, if it is a monitor path.
-fn monitor_leaf(addr: &str) -> Option<(Family, &str)> {
-    if let Some(l) = addr.strip_prefix(Family::Nsm.prefix()) {
-        Some((Family::Nsm, l))
-    } else {
-        addr.strip_prefix(Family::Ray.prefix())
-            .map(|l| (Family::Ray, l))
-    }
+/// A path this crate knows, found with one comparison of equal length at most (a string
+/// `match` would compare against every candidate in turn).
+#[derive(Clone, Copy)]
+enum Known {
+    State(Family),
+    Event(Family),
+    Updated(Family),
+    MonitorAnnounce,
+    MonitorQuit,
+    MonitorReset,
+    Save,
+    SessionIsLoaded,
+    Ping,
+    Reply,
+    Error,
+    MinorError,
+    Announce,
+    Open,
 }
 
-/// The type tags a known path takes (`at_least`: a prefix, with any further `s`), or `None`
-/// for an unknown path.
-fn wanted(addr: &str, tags: &str) -> Option<(&'static str, bool)> {
-    if let Some((_, leaf)) = monitor_leaf(addr) {
-        return match leaf {
-            "client_state" if tags.len() == 2 => Some(("si", false)),
-            "client_state" | "client_updated" => Some(("ssi", false)),
-            "client_event" => Some(("ss", false)),
-            _ => None,
+/// `a == b`, as an inlined loop: these are at most a few dozen bytes, and a `memcmp` call costs
+/// more than comparing them.
+#[inline]
+fn same(a: &[u8], b: &str) -> bool {
+    a.len() == b.len() && a.iter().zip(b.as_bytes()).all(|(x, y)| x == y)
+}
+
+/// `a` without the prefix `p`, compared as [`same`] does.
+#[inline]
+fn after<'a>(a: &'a [u8], p: &str) -> Option<&'a [u8]> {
+    let (head, tail) = a.split_at_checked(p.len())?;
+    same(head, p).then_some(tail)
+}
+
+fn classify(addr: &str) -> Option<Known> {
+    let a = addr.as_bytes();
+    let monitor = if let Some(leaf) = after(a, Family::Ray.prefix()) {
+        Some((Family::Ray, leaf))
+    } else {
+        after(a, Family::Nsm.prefix()).map(|leaf| (Family::Nsm, leaf))
+    };
+    if let Some((family, leaf)) = monitor {
+        return if same(leaf, "client_event") {
+            Some(Known::Event(family))
+        } else if same(leaf, "client_state") {
+            Some(Known::State(family))
+        } else if same(leaf, "client_updated") {
+            Some(Known::Updated(family))
+        } else {
+            None
         };
     }
-    match addr {
-        "/ray/server/monitor_announce"
-        | "/ray/server/monitor_quit"
-        | "/nsm/server/monitor_reset"
-        | "/nsm/client/save"
-        | "/nsm/client/session_is_loaded"
-        | "/osc/ping" => Some(("", false)),
-        "/reply" => Some(("s", true)),
-        "/error" | "/minor_error" => Some(("sis", false)),
-        "/nsm/server/announce" => Some(("sssiii", false)),
-        "/nsm/client/open" => Some(("sss", false)),
-        _ => None,
+    let known = match a.len() {
+        6 if same(a, "/reply") => Known::Reply,
+        6 if same(a, "/error") => Known::Error,
+        9 if same(a, "/osc/ping") => Known::Ping,
+        12 if same(a, "/minor_error") => Known::MinorError,
+        16 if same(a, "/nsm/client/open") => Known::Open,
+        16 if same(a, "/nsm/client/save") => Known::Save,
+        20 if same(a, "/nsm/server/announce") => Known::Announce,
+        24 if same(a, "/ray/server/monitor_quit") => Known::MonitorQuit,
+        25 if same(a, "/nsm/server/monitor_reset") => Known::MonitorReset,
+        28 if same(a, "/ray/server/monitor_announce") => Known::MonitorAnnounce,
+        29 if same(a, "/nsm/client/session_is_loaded") => Known::SessionIsLoaded,
+        _ => return None,
+    };
+    Some(known)
+}
+
+/// The type tags a known path takes (`at_least`: a prefix, with any further `s`).
+fn wanted(known: Known, tags: &str) -> (&'static str, bool) {
+    match known {
+        Known::State(_) if tags.len() == 2 => ("si", false),
+        Known::State(_) | Known::Updated(_) => ("ssi", false),
+        Known::Event(_) => ("ss", false),
+        Known::MonitorAnnounce
+        | Known::MonitorQuit
+        | Known::MonitorReset
+        | Known::Save
+        | Known::SessionIsLoaded
+        | Known::Ping => ("", false),
+        Known::Reply => ("s", true),
+        Known::Error | Known::MinorError => ("sis", false),
+        Known::Announce => ("sssiii", false),
+        Known::Open => ("sss", false),
     }
 }
 
@@ -166,9 +218,27 @@ pub(crate) fn decode_message(datagram: &[u8]) -> Result<Message, DecodeError> {
         None if raw.is_empty() => "",
         None => return Err(osc(tags_at, "type-tag string does not start with ','")),
     };
-    let args_at = r.pos;
-    // Check every argument first, so that a message this crate does not accept is reported as
-    // such only when it is well-formed OSC.
+    let known = classify(addr);
+    let wanted = known.map(|k| wanted(k, tags));
+    // The common case, a known path with the tags it takes: read the arguments once, straight
+    // into the message.
+    if let (Some(k), Some((want, at_least))) = (known, wanted)
+        && tags_match(tags, want, at_least)
+    {
+        let message = build(k, tags, &mut r)?;
+        return if r.pos == datagram.len() {
+            Ok(message)
+        } else {
+            Err(DecodeError::new(
+                r.pos,
+                DecodeErrorKind::TrailingBytes {
+                    count: datagram.len() - r.pos,
+                },
+            ))
+        };
+    }
+    // Anything else is refused; check every argument first, so that a message this crate does
+    // not accept is reported as such only when it is well-formed OSC.
     let mut depth = 0usize;
     for t in tags.chars() {
         match t {
@@ -192,7 +262,7 @@ pub(crate) fn decode_message(datagram: &[u8]) -> Result<Message, DecodeError> {
             },
         ));
     }
-    let Some((want, at_least)) = wanted(addr, tags) else {
+    let Some((want, at_least)) = wanted else {
         return Err(DecodeError::new(
             0,
             DecodeErrorKind::UnknownPath {
@@ -219,72 +289,76 @@ pub(crate) fn decode_message(datagram: &[u8]) -> Result<Message, DecodeError> {
         ));
     }
     let mut w = want.chars();
-    for (index, t) in tags.chars().enumerate() {
+    let (index, (found, expected)) = tags
+        .chars()
         // Beyond the fixed part only `s` follows (`/reply`).
-        let expected = w.next().unwrap_or('s');
-        if t != expected {
-            return Err(DecodeError::new(
-                0,
-                DecodeErrorKind::ArgumentType {
-                    path: addr.to_owned(),
-                    index,
-                    expected,
-                    found: t,
-                    tags: tags.to_owned(),
-                },
-            ));
-        }
-    }
-    // Well-formed, and the tags match: read the arguments for real.
-    r.pos = args_at;
-    build(addr, tags, &mut r)
+        .map(|t| (t, w.next().unwrap_or('s')))
+        .enumerate()
+        .find(|(_, (t, e))| t != e)
+        .unwrap_or((0, ('?', '?')));
+    Err(DecodeError::new(
+        0,
+        DecodeErrorKind::ArgumentType {
+            path: addr.to_owned(),
+            index,
+            expected,
+            found,
+            tags: tags.to_owned(),
+        },
+    ))
 }
 
-fn build(addr: &str, tags: &str, r: &mut Reader<'_>) -> Result<Message, DecodeError> {
-    if let Some((family, leaf)) = monitor_leaf(addr) {
-        return Ok(match leaf {
-            "client_state" if tags.len() == 2 => Message::ClientStateLegacy {
-                family,
-                client_id: r.string()?.to_owned(),
-                started: r.i32()?,
-            },
-            "client_state" => {
-                let (id, jack, started) = (r.string()?, r.string()?, r.i32()?);
-                if id.is_empty() && jack.is_empty() {
-                    Message::ClientStateEnd {
-                        family,
-                        count: started,
-                    }
-                } else {
-                    Message::ClientState {
-                        family,
-                        client_id: id.to_owned(),
-                        jack_name: jack.to_owned(),
-                        started,
-                    }
+/// Whether `tags` is exactly `want`, or (`at_least`) `want` then only `s`.
+/// Byte by byte: these are a few bytes long, and a `memcmp` call costs more than the loop.
+fn tags_match(tags: &str, want: &str, at_least: bool) -> bool {
+    let (t, w) = (tags.as_bytes(), want.as_bytes());
+    if t.len() < w.len() || (!at_least && t.len() != w.len()) {
+        return false;
+    }
+    t.iter().zip(w).all(|(a, b)| a == b) && t.iter().skip(w.len()).all(|&b| b == b's')
+}
+
+fn build(known: Known, tags: &str, r: &mut Reader<'_>) -> Result<Message, DecodeError> {
+    Ok(match known {
+        Known::State(family) if tags.len() == 2 => Message::ClientStateLegacy {
+            family,
+            client_id: r.string()?.to_owned(),
+            started: r.i32()?,
+        },
+        Known::State(family) => {
+            let (id, jack, started) = (r.string()?, r.string()?, r.i32()?);
+            if id.is_empty() && jack.is_empty() {
+                Message::ClientStateEnd {
+                    family,
+                    count: started,
+                }
+            } else {
+                Message::ClientState {
+                    family,
+                    client_id: id.to_owned(),
+                    jack_name: jack.to_owned(),
+                    started,
                 }
             }
-            "client_event" => Message::ClientEvent {
-                family,
-                client_id: r.string()?.to_owned(),
-                event: ClientEvent::parse(r.string()?),
-            },
-            _ => Message::ClientUpdated {
-                family,
-                client_id: r.string()?.to_owned(),
-                jack_name: r.string()?.to_owned(),
-                started: r.i32()?,
-            },
-        });
-    }
-    Ok(match addr {
-        "/ray/server/monitor_announce" => Message::MonitorAnnounce,
-        "/ray/server/monitor_quit" => Message::MonitorQuit,
-        "/nsm/server/monitor_reset" => Message::MonitorReset,
-        "/nsm/client/save" => Message::Save,
-        "/nsm/client/session_is_loaded" => Message::SessionIsLoaded,
-        "/osc/ping" => Message::Ping,
-        "/reply" => {
+        }
+        Known::Event(family) => Message::ClientEvent {
+            family,
+            client_id: r.string()?.to_owned(),
+            event: ClientEvent::parse(r.string()?),
+        },
+        Known::Updated(family) => Message::ClientUpdated {
+            family,
+            client_id: r.string()?.to_owned(),
+            jack_name: r.string()?.to_owned(),
+            started: r.i32()?,
+        },
+        Known::MonitorAnnounce => Message::MonitorAnnounce,
+        Known::MonitorQuit => Message::MonitorQuit,
+        Known::MonitorReset => Message::MonitorReset,
+        Known::Save => Message::Save,
+        Known::SessionIsLoaded => Message::SessionIsLoaded,
+        Known::Ping => Message::Ping,
+        Known::Reply => {
             let path = r.string()?.to_owned();
             let mut args = Vec::with_capacity(tags.len() - 1);
             for _ in 1..tags.len() {
@@ -292,13 +366,13 @@ fn build(addr: &str, tags: &str, r: &mut Reader<'_>) -> Result<Message, DecodeEr
             }
             Message::Reply { path, args }
         }
-        "/error" | "/minor_error" => {
+        Known::Error | Known::MinorError => {
             let (path, code, message) = (
                 r.string()?.to_owned(),
                 ErrorCode::from_i32(r.i32()?),
                 r.string()?.to_owned(),
             );
-            if addr == "/minor_error" {
+            if matches!(known, Known::MinorError) {
                 Message::MinorError {
                     path,
                     code,
@@ -312,7 +386,7 @@ fn build(addr: &str, tags: &str, r: &mut Reader<'_>) -> Result<Message, DecodeEr
                 }
             }
         }
-        "/nsm/server/announce" => Message::Announce {
+        Known::Announce => Message::Announce {
             app_name: r.string()?.to_owned(),
             capabilities: Capabilities::parse(r.string()?),
             executable: r.string()?.to_owned(),
@@ -320,7 +394,7 @@ fn build(addr: &str, tags: &str, r: &mut Reader<'_>) -> Result<Message, DecodeEr
             api_minor: r.i32()?,
             pid: r.i32()?,
         },
-        _ => Message::Open {
+        Known::Open => Message::Open {
             instance_path: r.string()?.to_owned(),
             display_name: r.string()?.to_owned(),
             client_id: r.string()?.to_owned(),

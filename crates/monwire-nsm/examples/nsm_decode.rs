@@ -3,8 +3,8 @@
 //! re-encode it and check the bytes come back the same.
 //!
 //! ```text
-//! cargo run -p monwire-nsm --example decode
-//! cargo run -p monwire-nsm --example decode -- 2f7261792f6d6f6e69746f722f636c69656e745f6576656e740000002c7373006f6b72007265616479000000
+//! cargo run -p monwire-nsm --example nsm_decode
+//! cargo run -p monwire-nsm --example nsm_decode -- 2f7261792f6d6f6e69746f722f636c69656e745f6576656e740000002c7373006f6b72007265616479000000
 //! ```
 
 use monwire_nsm::{codec, event};

@@ -7,8 +7,8 @@
 //! [`UdpServer`] on loopback, plays a short session to it, and stops after the last event.
 //!
 //! ```text
-//! cargo run -p monwire-nsm --features tokio --example watch
-//! cargo run -p monwire-nsm --features tokio --example watch -- osc.udp://127.0.0.1:16187/
+//! cargo run -p monwire-nsm --features tokio --example nsm_watch
+//! cargo run -p monwire-nsm --features tokio --example nsm_watch -- osc.udp://127.0.0.1:16187/
 //! ```
 
 use std::net::SocketAddr;
