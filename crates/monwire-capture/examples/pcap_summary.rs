@@ -48,7 +48,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     websockets.handle(o);
                     while let Some(w) = websockets.poll_output() {
                         match w.event {
-                            WsEvent::Text(t) => println!("  ws text from {:?}: {t}", w.from),
+                            // Only the size: a message may hold a password.
+                            WsEvent::Text(t) => {
+                                println!("  ws text from {:?}: {} bytes", w.from, t.len())
+                            }
                             other => println!("  ws {:?}: {other:?}", w.from),
                         }
                     }
