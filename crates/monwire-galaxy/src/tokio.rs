@@ -69,7 +69,10 @@ pub struct GuiConfig {
 /// A function that sees every chunk of bytes a GUI driver reads from the Hub, with the Hub's
 /// address, before the session decodes it. It runs on the driver's task: keep it short.
 #[derive(Clone)]
-pub struct Tap(pub Arc<dyn Fn(SocketAddr, &[u8]) + Send + Sync>);
+pub struct Tap(pub Arc<TapFn>);
+
+/// The function inside a [`Tap`]: the Hub's address and the chunk.
+pub type TapFn = dyn Fn(SocketAddr, &[u8]) + Send + Sync;
 
 impl std::fmt::Debug for Tap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
