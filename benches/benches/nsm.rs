@@ -1,40 +1,59 @@
-//! NSM: typed decode of a `client_event` datagram against `rosc::decoder::decode_udp` alone on
-//! the same bytes (goal: at most 1.2x rosc), and a server fanning one event out to 100 monitors.
+//! NSM: the typed decode of every golden datagram beside `rosc::decoder::decode_udp` alone on
+//! the same bytes (goal: typed decode at most 0.5x rosc), and beside the previous path (rosc,
+//! then conversion: `codec::decode_reference`); then a server fanning one event out to 100
+//! monitors. Ratios are read from one run; nothing here asserts a time.
 // Bench code: a panic is a failed run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use monwire_nsm::session::MonitorServer;
-use monwire_nsm::{ClientEvent, Message, codec};
+use monwire_nsm::{ClientEvent, Limits, Message, codec};
 
-fn vector(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../tests/vectors/nsm/{name}.hex",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(path).expect("the vector");
-    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    digits
-        .chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect()
+fn vectors() -> Vec<(String, Vec<u8>)> {
+    let dir = format!("{}/../tests/vectors/nsm", env!("CARGO_MANIFEST_DIR"));
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("the vectors")
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            (path.extension()? == "hex").then_some(path)
+        })
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+            let bytes = digits
+                .chunks(2)
+                .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+                .collect();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, bytes)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 fn bench(c: &mut Criterion) {
-    let bytes = vector("ray-client-event-okr-stopped-by-server");
-    let mut g = c.benchmark_group("nsm_decode_client_event");
-    g.measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1))
+    let limits = Limits::default();
+    let mut g = c.benchmark_group("nsm_decode");
+    g.measurement_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_millis(300))
         .throughput(Throughput::Elements(1));
-    g.bench_function("rosc_decode_udp", |b| {
-        b.iter(|| rosc::decoder::decode_udp(black_box(&bytes)).unwrap())
-    });
-    g.bench_function("typed_decode", |b| {
-        b.iter(|| codec::decode(black_box(&bytes)).unwrap())
-    });
+    for (name, bytes) in vectors() {
+        g.bench_with_input(
+            BenchmarkId::new("rosc_decode_udp", &name),
+            &bytes,
+            |b, d| b.iter(|| rosc::decoder::decode_udp(black_box(d)).unwrap()),
+        );
+        g.bench_with_input(BenchmarkId::new("typed_decode", &name), &bytes, |b, d| {
+            b.iter(|| codec::decode(black_box(d)).unwrap())
+        });
+        g.bench_with_input(BenchmarkId::new("typed_via_rosc", &name), &bytes, |b, d| {
+            b.iter(|| codec::decode_reference(black_box(d), &limits).unwrap())
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("nsm_server_fanout");

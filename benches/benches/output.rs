@@ -32,18 +32,26 @@ fn events() -> Vec<(&'static str, Event)> {
     let zmq_line = "200046000000 7463703a2f2f3132372e302e302e313a3338373935";
     let frames: Vec<Vec<u8>> = zmq_line.split(' ').map(unhex).collect();
     let zmq = monwire_zmq::event::to_event(&monwire_zmq::codec::decode(&frames).unwrap());
-    let ray = std::fs::read_to_string(vectors().join("nsm/ray-client-event-okr-ready.hex")).unwrap();
+    let ray =
+        std::fs::read_to_string(vectors().join("nsm/ray-client-event-okr-ready.hex")).unwrap();
     let ray = monwire_nsm::event::to_event(&monwire_nsm::codec::decode(&unhex(&ray)).unwrap());
-    let job = std::fs::read(vectors().join("sysadm/event-dispatcher-pkg-running-output.json")).unwrap();
+    let job =
+        std::fs::read(vectors().join("sysadm/event-dispatcher-pkg-running-output.json")).unwrap();
     let limits = monwire_sysadm::codec::Limits::default();
-    let job = monwire_sysadm::event::to_event(&monwire_sysadm::codec::decode(&job, &limits).unwrap());
+    let job =
+        monwire_sysadm::event::to_event(&monwire_sysadm::codec::decode(&job, &limits).unwrap());
     let state = std::fs::read(vectors().join("sysadm/event-system-state.json")).unwrap();
     let state =
         monwire_sysadm::event::to_event(&monwire_sysadm::codec::decode(&state, &limits).unwrap());
-    [("zmq_accepted", zmq), ("ray_ready", ray), ("sysadm_job_running", job), ("sysadm_system_state", state)]
-        .into_iter()
-        .map(|(n, e)| (n, e.with_observed(now)))
-        .collect()
+    [
+        ("zmq_accepted", zmq),
+        ("ray_ready", ray),
+        ("sysadm_job_running", job),
+        ("sysadm_system_state", state),
+    ]
+    .into_iter()
+    .map(|(n, e)| (n, e.with_observed(now)))
+    .collect()
 }
 
 fn output(c: &mut Criterion) {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use monwire_sysadm::codec::{Limits, decode};
+use monwire_sysadm::codec::{Limits, decode, decode_general, decode_str};
 use monwire_sysadm::session::{AllowAll, ClientConfig, ClientEvent, ServerConfig};
 use monwire_sysadm::tokio::{ClientOptions, ServerOptions, ServerTls, spawn_client, spawn_server};
 
@@ -43,6 +43,15 @@ fn decode_bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(bytes.len() as u64));
         g.bench_function("typed", |b| {
             b.iter(|| decode(std::hint::black_box(&bytes), &limits).unwrap())
+        });
+        // The payload as tungstenite hands it over (already UTF-8).
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        g.bench_function("typed_str", |b| {
+            b.iter(|| decode_str(std::hint::black_box(&text), &limits).unwrap())
+        });
+        // The general path alone (Value, then typed): what `decode` did before the fast path.
+        g.bench_function("general", |b| {
+            b.iter(|| decode_general(std::hint::black_box(&bytes), &limits).unwrap())
         });
         g.bench_function("serde_json_value", |b| {
             b.iter(|| {

@@ -1,15 +1,32 @@
-//! ZeroMQ monitor: borrowed v1 decode of `LISTENING` (goal: at most 5 ns per event), v2 decode
-//! of `PIPES_STATS`, and a live drain of 100,000 v1 messages over an inproc `PAIR` pair: a raw
-//! `recv_multipart` loop against the same loop plus `MonitorSession::handle_v1`, and against
-//! the `Monitor` iterator reading the same messages.
+//! ZeroMQ monitor, every figure beside its baseline in one run (issue 12):
+//!
+//! - `zmq_decode`: borrowed v1 decode of `LISTENING` and v2 decode of `PIPES_STATS`, against
+//!   one raw `recv_multipart` of the same v1 message from an inproc pipe (goal: v1 decode at
+//!   least 25× faster than that receive).
+//! - `zmq_drain_100k`: 100,000 queued v1 messages over an inproc `PAIR` pair, read by a raw
+//!   `recv_multipart` loop (the baseline), that loop plus `MonitorSession::handle_v1`, the
+//!   owned `Monitor` iterator, and the lending `Monitor::recv_ref` (goal: ≥ 1.0× raw).
+//! - `zmq_watch_100k`: what `monwire watch zmq` does per event, against its ceiling of a raw
+//!   receive into reused `zmq::Message`s plus a borrowed decode (goal: keep up with 1 M
+//!   events/s, and report the ratio). The watch path is the lending read, `to_event`, the
+//!   observed time and source, a `Filter`, and one JSON line into a buffered writer, as the
+//!   CLI's JSON sink writes it.
+//!
+//! libzmq's monitor endpoints are inproc-only, and no local peer can make a real socket emit a
+//! million monitor events a second (a connect storm gives tens of thousands), so the flood is
+//! fed as pre-encoded monitor messages on an inproc pipe, read by `Monitor::connect`: the same
+//! reader `watch zmq` uses behind `Monitor::attach`.
 // Bench code: a panic is a failed run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use monwire_event::{Filter, Severity};
 use monwire_zmq::codec::{ByteOrder, Codec};
+use monwire_zmq::event::to_event;
 use monwire_zmq::session::MonitorSession;
 use monwire_zmq::zmq::{AttachOptions, Monitor};
 use monwire_zmq::{EventMask, MonitorEvent, V1Message};
@@ -31,7 +48,64 @@ fn vector(name: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
+const S434: &str = "tcp://127.0.0.1:38317";
+
+/// Messages queued per timed drain.
 const DRAIN: usize = 100_000;
+/// Messages queued per timed chunk of single receives (bounds the queue's memory).
+const CHUNK: u64 = 10_000;
+
+/// A PAIR pair over inproc with unbounded pipes, so every message can be queued up front.
+fn pair(ctx: &zmq::Context, name: &str) -> (zmq::Socket, zmq::Socket) {
+    let endpoint = format!("inproc://monwire-bench-{name}");
+    let tx = ctx.socket(zmq::PAIR).unwrap();
+    tx.set_sndhwm(0).unwrap();
+    tx.bind(&endpoint).unwrap();
+    let rx = ctx.socket(zmq::PAIR).unwrap();
+    rx.set_rcvhwm(0).unwrap();
+    rx.connect(&endpoint).unwrap();
+    (tx, rx)
+}
+
+/// Queues `n` copies of a two-frame v1 message (untimed).
+fn fill(tx: &zmq::Socket, frames: &[Vec<u8>], n: usize) {
+    for _ in 0..n {
+        tx.send(&frames[0][..], zmq::SNDMORE).unwrap();
+        tx.send(&frames[1][..], 0).unwrap();
+    }
+}
+
+/// A `Monitor` reading the monitor endpoint our own PAIR sender binds, with every v1 event.
+fn monitor(ctx: &zmq::Context, name: &str) -> (zmq::Socket, Monitor) {
+    let endpoint = format!("inproc://monwire-bench-monitor-{name}");
+    let tx = ctx.socket(zmq::PAIR).unwrap();
+    tx.set_sndhwm(0).unwrap();
+    tx.bind(&endpoint).unwrap();
+    let m = Monitor::connect(
+        ctx,
+        &endpoint,
+        EventMask::ALL_V1,
+        AttachOptions::new().unbounded(true),
+    )
+    .unwrap();
+    (tx, m)
+}
+
+/// Ends the stream as libzmq does. With `EventMask::ALL_V1` the session hands
+/// `MONITOR_STOPPED` on (it was asked for), and only then does the iterator end.
+fn end(tx: &zmq::Socket, mut monitor: Monitor) {
+    let stopped = Codec::new()
+        .encode_v1(&V1Message::new(MonitorEvent::MonitorStopped, Vec::new()).view())
+        .unwrap();
+    fill(tx, &stopped, 1);
+    let last = monitor.next().expect("MONITOR_STOPPED").unwrap();
+    assert_eq!(last.event, MonitorEvent::MonitorStopped);
+    assert!(
+        monitor.next().is_none(),
+        "the stream ends after MONITOR_STOPPED"
+    );
+    assert!(monitor.is_ended());
+}
 
 fn decode(c: &mut Criterion) {
     let codec = Codec::new().with_byte_order(ByteOrder::Little);
@@ -59,27 +133,44 @@ fn decode(c: &mut Criterion) {
     g.bench_function("v2_pipes_stats_borrowed", |b| {
         b.iter(|| codec.decode_v2(black_box(&v2)))
     });
+
+    // The parts of the watch path: the owned event, and its JSON line.
+    let closed = V1Message::new(MonitorEvent::Disconnected { fd: 26 }, S434);
+    g.bench_function("v1_to_event", |b| {
+        b.iter(|| to_event(black_box(&closed.view())))
+    });
+    let event = to_event(&closed.view()).with_observed(SystemTime::now());
+    let mut line = Vec::with_capacity(512);
+    g.bench_function("event_json_line", |b| {
+        b.iter(|| {
+            line.clear();
+            serde_json::to_writer(&mut line, black_box(&event)).unwrap();
+            line.push(b'\n');
+            black_box(line.len())
+        })
+    });
+
+    // The baseline: one raw receive of the same v1 message, queued in chunks (untimed).
+    let ctx = zmq::Context::new();
+    let (tx, rx) = pair(&ctx, "one");
+    g.bench_function("raw_recv_multipart_one_v1", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(CHUNK);
+                fill(&tx, &listening, n as usize);
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(rx.recv_multipart(0).unwrap());
+                }
+                total += start.elapsed();
+                left -= n;
+            }
+            total
+        })
+    });
     g.finish();
-}
-
-/// A PAIR pair over inproc with unbounded pipes, so 100,000 messages can be queued up front.
-fn pair(ctx: &zmq::Context, name: &str) -> (zmq::Socket, zmq::Socket) {
-    let endpoint = format!("inproc://monwire-bench-{name}");
-    let tx = ctx.socket(zmq::PAIR).unwrap();
-    tx.set_sndhwm(0).unwrap();
-    tx.bind(&endpoint).unwrap();
-    let rx = ctx.socket(zmq::PAIR).unwrap();
-    rx.set_rcvhwm(0).unwrap();
-    rx.connect(&endpoint).unwrap();
-    (tx, rx)
-}
-
-/// Queues `DRAIN` pre-encoded two-frame v1 messages (untimed).
-fn fill(tx: &zmq::Socket, frames: &[Vec<u8>; 2]) {
-    for _ in 0..DRAIN {
-        tx.send(&frames[0][..], zmq::SNDMORE).unwrap();
-        tx.send(&frames[1][..], 0).unwrap();
-    }
 }
 
 fn drain(c: &mut Criterion) {
@@ -89,7 +180,7 @@ fn drain(c: &mut Criterion) {
         MonitorEvent::Closed { fd: 42 },
         b"tcp://127.0.0.1:38317".to_vec(),
     );
-    let frames = Codec::new().encode_v1(&msg.view()).unwrap();
+    let frames = Codec::new().encode_v1(&msg.view()).unwrap().to_vec();
 
     let mut g = c.benchmark_group("zmq_drain_100k");
     g.measurement_time(Duration::from_secs(3))
@@ -102,10 +193,29 @@ fn drain(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                fill(&tx, &frames);
+                fill(&tx, &frames, DRAIN);
                 let start = Instant::now();
                 for _ in 0..DRAIN {
                     black_box(rx.recv_multipart(0).unwrap());
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+
+    // The floor: raw receives into two reused messages, nothing decoded.
+    g.bench_function("raw_recv_reused_messages", |b| {
+        let mut parts = [zmq::Message::new(), zmq::Message::new()];
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                fill(&tx, &frames, DRAIN);
+                let start = Instant::now();
+                for _ in 0..DRAIN {
+                    rx.recv(&mut parts[0], 0).unwrap();
+                    rx.recv(&mut parts[1], 0).unwrap();
+                    black_box(&parts);
                 }
                 total += start.elapsed();
             }
@@ -118,7 +228,7 @@ fn drain(c: &mut Criterion) {
             let mut session = MonitorSession::new(EventMask::ALL_V1);
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                fill(&tx, &frames);
+                fill(&tx, &frames, DRAIN);
                 let start = Instant::now();
                 for _ in 0..DRAIN {
                     let parts = rx.recv_multipart(0).unwrap();
@@ -131,26 +241,15 @@ fn drain(c: &mut Criterion) {
         })
     });
 
-    // The attach iterator itself, reading the same pre-encoded messages: `Monitor::connect`
-    // reads a monitor endpoint armed elsewhere, here our PAIR sender.
-    let endpoint = "inproc://monwire-bench-iterator";
-    let itx = ctx.socket(zmq::PAIR).unwrap();
-    itx.set_sndhwm(0).unwrap();
-    itx.bind(endpoint).unwrap();
-    let mut monitor = Monitor::connect(
-        &ctx,
-        endpoint,
-        EventMask::ALL_V1,
-        AttachOptions::new().unbounded(true),
-    )
-    .unwrap();
+    // The attach iterator itself (owned messages), reading the same pre-encoded messages.
+    let (itx, mut owned) = monitor(&ctx, "owned");
     g.bench_function("monitor_iterator", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                fill(&itx, &frames);
+                fill(&itx, &frames, DRAIN);
                 let start = Instant::now();
-                for m in monitor.by_ref().take(DRAIN) {
+                for m in owned.by_ref().take(DRAIN) {
                     black_box(m.unwrap());
                 }
                 total += start.elapsed();
@@ -158,15 +257,93 @@ fn drain(c: &mut Criterion) {
             total
         })
     });
+
+    // The lending read: reused `zmq::Message`s, nothing copied or allocated.
+    let (ltx, mut lending) = monitor(&ctx, "lending");
+    g.bench_function("monitor_recv_ref", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                fill(&ltx, &frames, DRAIN);
+                let start = Instant::now();
+                for _ in 0..DRAIN {
+                    black_box(lending.recv_ref().unwrap().unwrap());
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
     g.finish();
-    // End the stream the way libzmq does, so the monitor closes its reader at once.
-    let stopped = Codec::new()
-        .encode_v1(&V1Message::new(MonitorEvent::MonitorStopped, Vec::new()).view())
-        .unwrap();
-    itx.send(&stopped[0][..], zmq::SNDMORE).unwrap();
-    itx.send(&stopped[1][..], 0).unwrap();
-    assert!(monitor.next().is_none());
+    end(&itx, owned);
+    end(&ltx, lending);
 }
 
-criterion_group!(benches, decode, drain);
+fn watch(c: &mut Criterion) {
+    let ctx = zmq::Context::new();
+    let msg = V1Message::new(
+        MonitorEvent::Disconnected { fd: 26 },
+        b"tcp://127.0.0.1:38317".to_vec(),
+    );
+    let frames = Codec::new().encode_v1(&msg.view()).unwrap().to_vec();
+
+    let mut g = c.benchmark_group("zmq_watch_100k");
+    g.measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1))
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .throughput(Throughput::Elements(DRAIN as u64));
+
+    // The ceiling: raw receive into reused messages plus the borrowed decode.
+    let (tx, rx) = pair(&ctx, "ceiling");
+    let codec = Codec::new();
+    g.bench_function("ceiling_raw_recv_plus_decode", |b| {
+        let mut parts = [zmq::Message::new(), zmq::Message::new()];
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                fill(&tx, &frames, DRAIN);
+                let start = Instant::now();
+                for _ in 0..DRAIN {
+                    rx.recv(&mut parts[0], 0).unwrap();
+                    rx.recv(&mut parts[1], 0).unwrap();
+                    let f: [&[u8]; 2] = [&parts[0], &parts[1]];
+                    black_box(codec.decode_v1(&f).unwrap());
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+
+    // What `watch zmq --format json` does for each event.
+    let (wtx, mut mon) = monitor(&ctx, "watch");
+    let filter = Filter::new().with_min_severity(Severity::Debug);
+    g.bench_function("watch_pipeline_json", |b| {
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::sink());
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                fill(&wtx, &frames, DRAIN);
+                let start = Instant::now();
+                for _ in 0..DRAIN {
+                    let m = mon.recv_ref().unwrap().unwrap();
+                    let mut e = to_event(&m).with_observed(SystemTime::now());
+                    e.source = Some("dealer tcp://127.0.0.1:38317".to_owned());
+                    if filter.matches(&e) {
+                        serde_json::to_writer(&mut out, &e).unwrap();
+                        out.write_all(b"\n").unwrap();
+                    }
+                }
+                out.flush().unwrap();
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+    end(&wtx, mon);
+}
+
+criterion_group!(benches, decode, drain, watch);
 criterion_main!(benches);

@@ -4,6 +4,7 @@
 //!   `websockets`): skip with a reason when `MONWIRE_REQUIRE_PEERS` is unset, fail when it is set.
 //! - [`vectors`]: the golden vectors under `tests/vectors/<protocol>/` and the fuzz corpora.
 //! - [`strategies`]: proptest strategies for [`monwire_event::Event`].
+//! - [`otlp`]: a real OTLP collector (rotel) as a child process, its output parsed back.
 //! - one module per protocol with its round-trip bodies, shared by the fuzz targets and the
 //!   stable corpus-replay tests.
 #![deny(missing_docs)]
@@ -16,6 +17,8 @@ pub mod capture;
 pub mod galaxy;
 #[cfg(feature = "nsm")]
 pub mod nsm;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod peers;
 pub mod strategies;
 #[cfg(feature = "sysadm")]

@@ -196,9 +196,10 @@ fn outline_reproduces_every_gui_out_block() {
 }
 
 #[test]
-fn received_hub_frames_in_outline_are_gui_out_minus_the_handshake() {
-    // What `monwire decode galaxy cap.hub2gui --print outline` prints: every Hub frame but the
-    // handshake (which the C GUI answers without logging) appears in gui.out, in order.
+fn outline_of_the_received_hub_frames_is_gui_out_minus_the_handshake() {
+    // The outline printer (the library function; the binary's `decode galaxy --print outline`
+    // is run against gui.out by `crates/monwire-cli/tests/cli_galaxy.rs`): every Hub frame but
+    // the handshake (which the C GUI answers without logging) appears in gui.out, in order.
     let log = frame_blocks(&vectors::read("galaxy", "gui.out"));
     let received: Vec<Vec<u8>> = messages(&vectors::read("galaxy", "cap.hub2gui"))
         .iter()

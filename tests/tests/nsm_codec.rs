@@ -198,3 +198,161 @@ fn error_codes_map_known_values_and_keep_others() {
         assert_eq!(ErrorCode::from_i32(v).to_i32(), v);
     }
 }
+
+/// `from_event` says what is wrong with an event it cannot rebuild a message from: another
+/// protocol, a missing or mistyped attribute, an unknown path, a monitor's own link event.
+#[test]
+fn from_event_names_what_is_wrong() {
+    use monwire_event::{Event, Kind, Protocol, Value};
+    use monwire_nsm::error::FromEventError;
+    use monwire_nsm::event::{disconnected, from_event, reconnected, to_event};
+    use monwire_nsm::session::Loss;
+
+    let good = to_event(&Message::ClientUpdated {
+        family: Family::Ray,
+        client_id: "a".into(),
+        jack_name: "A".into(),
+        started: 1,
+    });
+    assert!(from_event(&good).is_ok());
+
+    let mut zmq = good.clone();
+    zmq.protocol = Protocol::Zmq;
+    assert_eq!(
+        from_event(&zmq),
+        Err(FromEventError::Protocol("zmq".into()))
+    );
+
+    let mut missing = good.clone();
+    missing.attributes.remove("ray.jack_name");
+    assert_eq!(
+        from_event(&missing),
+        Err(FromEventError::Attribute("ray.jack_name".into()))
+    );
+
+    let mut mistyped = good.clone();
+    mistyped.attributes.insert("ray.started", "yes");
+    assert_eq!(
+        from_event(&mistyped),
+        Err(FromEventError::Attribute("ray.started".into()))
+    );
+    let mut too_big = good.clone();
+    too_big
+        .attributes
+        .insert("ray.started", i64::from(i32::MAX) + 1);
+    assert_eq!(
+        from_event(&too_big),
+        Err(FromEventError::Attribute("ray.started".into())),
+        "an i32 field refuses a value outside i32"
+    );
+
+    // The family prefix is checked against the protocol: an `nsm` event needs `nsm.` keys.
+    let mut wrong_family = good.clone();
+    wrong_family.protocol = Protocol::Nsm;
+    assert_eq!(
+        from_event(&wrong_family),
+        Err(FromEventError::Attribute("nsm.path".into()))
+    );
+
+    let unknown =
+        Event::new(Protocol::Ray, Kind::Other, "x").with_attr("ray.path", "/ray/monitor/nope");
+    assert_eq!(
+        from_event(&unknown),
+        Err(FromEventError::Unknown("/ray/monitor/nope".into()))
+    );
+    let unknown = Event::new(Protocol::Nsm, Kind::Other, "x").with_attr("nsm.path", "/what");
+    assert_eq!(
+        from_event(&unknown),
+        Err(FromEventError::Unknown("/what".into()))
+    );
+
+    let mut reply = to_event(&Message::reply("/x", "y"));
+    reply
+        .attributes
+        .insert("nsm.args", vec![Value::Str("ok".into()), Value::Int(3)]);
+    assert_eq!(
+        from_event(&reply),
+        Err(FromEventError::Attribute("nsm.args".into())),
+        "every reply argument must be a string"
+    );
+
+    for e in [disconnected(Loss::Unreachable), reconnected()] {
+        assert_eq!(
+            from_event(&e),
+            Err(FromEventError::NotAMessage(e.name.clone())),
+            "{e}"
+        );
+    }
+    // Errors read as one short line.
+    let long =
+        Event::new(Protocol::Nsm, Kind::Other, "x").with_attr("nsm.path", "/".repeat(10_000));
+    let text = from_event(&long).unwrap_err().to_string();
+    assert!(text.chars().count() < 128, "{text}");
+}
+
+/// The direct decoder's offsets and reasons for malformed OSC, and the two places where it is
+/// deliberately stricter than rosc (a type-tag string without `,`, an unclosed `[`).
+#[test]
+fn malformed_osc_is_reported_where_it_is() {
+    let decode = |b: &[u8]| codec::decode_datagram(b, &Limits::default());
+    let osc_at = |b: &[u8]| match decode(b) {
+        Err(e) => match e.kind {
+            DecodeErrorKind::Osc { reason } => (e.offset, reason),
+            other => panic!("{other:?}"),
+        },
+        Ok(m) => panic!("{m:?}"),
+    };
+    assert_eq!(
+        osc_at(b"/a\0\0"),
+        (4, "string without its NUL terminator".into())
+    );
+    assert_eq!(
+        osc_at(b"/a\0\0,s\0\0ab"),
+        (8, "string without its NUL terminator".into())
+    );
+    assert_eq!(
+        osc_at(b"/a\0\0,i\0\0\0\0"),
+        (8, "a 4-byte argument runs past the end".into())
+    );
+    assert_eq!(
+        osc_at(b"/a\0\0,b\0\0\0\0\0\x09abcd"),
+        (8, "blob runs past the end".into())
+    );
+    assert_eq!(
+        osc_at(b"/a\0\0,s\0\0\xff\0\0\0"),
+        (8, "string is not UTF-8".into())
+    );
+    assert_eq!(
+        osc_at(b"a\0\0\0,\0\0\0"),
+        (0, "invalid message address or bundle tag".into())
+    );
+    assert_eq!(
+        osc_at(b"/a\0\0,x\0\0"),
+        (8, "type tag not implemented".into())
+    );
+    // Stricter than rosc, which accepts both of these as `/nsm/client/save` with no argument.
+    let save = b"/nsm/client/save\0\0\0\0";
+    let mut no_comma = save.to_vec();
+    no_comma.extend_from_slice(b"x\0\0\0");
+    assert_eq!(
+        osc_at(&no_comma).1,
+        "type-tag string does not start with ','"
+    );
+    let mut open_bracket = save.to_vec();
+    open_bracket.extend_from_slice(b",[\0\0");
+    assert_eq!(osc_at(&open_bracket).1, "[ without its ]");
+    assert_eq!(
+        codec::decode_reference(&open_bracket, &Limits::default()).unwrap(),
+        [Message::Save],
+        "rosc drops what came before the bracket"
+    );
+    // Well-formed OSC with other types on a known path: the path and tags are named.
+    let mut typed = b"/nsm/client/save\0\0\0\0,TNI\0\0\0\0".to_vec();
+    typed.truncate(28);
+    match decode(&typed).unwrap_err().kind {
+        DecodeErrorKind::ArgumentCount { path, tags, .. } => {
+            assert_eq!((path.as_str(), tags.as_str()), ("/nsm/client/save", "TNI"));
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,18 +1,25 @@
-//! Property tests: message ↔ bytes and message ↔ `Event` round trips.
+//! Property tests: message ↔ bytes and message ↔ `Event` round trips, over strategies that
+//! reach the hard cases: empty ids and names (so a `client_state` entry `"" ""` meets the end
+//! marker it reads as, and `switched_to:` with an empty id is generated), and strings holding a
+//! NUL, which no OSC string can carry (`EncodeError::NulInString`).
 #![cfg(feature = "nsm")]
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use monwire_nsm::event::{from_event, to_event};
-use monwire_nsm::{Capabilities, Capability, ClientEvent, ErrorCode, Family, Message, codec};
+use monwire_nsm::{
+    Capabilities, Capability, ClientEvent, EncodeError, ErrorCode, Family, Message, codec,
+};
 use proptest::prelude::*;
 
+/// Any text without NUL, empty a quarter of the time.
 fn text() -> impl Strategy<Value = String> {
-    "[^\u{0}]{0,24}"
+    prop_oneof![1 => Just(String::new()), 3 => "[^\u{0}]{0,24}"]
 }
 
+/// A client id: empty a quarter of the time.
 fn id() -> impl Strategy<Value = String> {
-    "[A-Za-z0-9_]{1,12}"
+    prop_oneof![1 => Just(String::new()), 3 => "[A-Za-z0-9_.]{1,12}"]
 }
 
 fn family() -> impl Strategy<Value = Family> {
@@ -36,16 +43,14 @@ fn capabilities() -> impl Strategy<Value = Capabilities> {
 
 fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (family(), id(), text(), any::<i32>()).prop_map(
-            |(family, client_id, jack_name, started)| {
-                Message::ClientState {
-                    family,
-                    client_id,
-                    jack_name,
-                    started,
-                }
+        (family(), id(), id(), any::<i32>()).prop_map(|(family, client_id, jack_name, started)| {
+            Message::ClientState {
+                family,
+                client_id,
+                jack_name,
+                started,
             }
-        ),
+        }),
         (family(), any::<i32>())
             .prop_map(|(family, count)| Message::ClientStateEnd { family, count }),
         (family(), text(), any::<i32>()).prop_map(|(family, client_id, started)| {
@@ -142,7 +147,60 @@ fn canonical(m: Message) -> Message {
     }
 }
 
+/// Puts a NUL into the `which`-th string of a message, if it has strings.
+fn poison(m: &Message, which: usize) -> Option<Message> {
+    let mut m = m.clone();
+    let mut strings: Vec<&mut String> = match &mut m {
+        Message::ClientState {
+            client_id,
+            jack_name,
+            ..
+        }
+        | Message::ClientUpdated {
+            client_id,
+            jack_name,
+            ..
+        } => vec![client_id, jack_name],
+        Message::ClientStateLegacy { client_id, .. } => vec![client_id],
+        Message::ClientEvent { client_id, .. } => vec![client_id],
+        Message::Reply { path, args } => std::iter::once(path).chain(args.iter_mut()).collect(),
+        Message::Error { path, message, .. } | Message::MinorError { path, message, .. } => {
+            vec![path, message]
+        }
+        Message::Announce {
+            app_name,
+            executable,
+            ..
+        } => vec![app_name, executable],
+        Message::Open {
+            instance_path,
+            display_name,
+            client_id,
+        } => vec![instance_path, display_name, client_id],
+        _ => return None,
+    };
+    let n = strings.len();
+    let s = strings.get_mut(which % n)?;
+    let at = s
+        .char_indices()
+        .map(|(i, _)| i)
+        .nth(which % (s.len() + 1))
+        .unwrap_or(s.len());
+    s.insert(at, '\0');
+    Some(m)
+}
+
 proptest! {
+    #[test]
+    fn a_nul_in_any_string_is_refused_by_the_encoder(m in message(), which in any::<usize>()) {
+        if let Some(p) = poison(&m, which) {
+            prop_assert!(
+                matches!(codec::encode(&p), Err(EncodeError::NulInString(_))),
+                "{p:?}"
+            );
+        }
+    }
+
     #[test]
     fn message_bytes_message(m in message()) {
         let bytes = codec::encode(&m).unwrap();
@@ -160,4 +218,32 @@ proptest! {
         let parsed: monwire_event::Event = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(from_event(&parsed).unwrap(), m);
     }
+}
+
+/// The strategies reach the cases the round trips need: a `"" ""` entry (which `canonical`
+/// turns into the end marker), and `switched_to:` with an empty id.
+#[test]
+fn the_strategies_reach_the_hard_cases() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let (mut end_like, mut empty_switch) = (0, 0);
+    for _ in 0..4_000 {
+        let m = message().new_tree(&mut runner).unwrap().current();
+        if canonical(m.clone()) != m {
+            end_like += 1;
+        }
+        if let Message::ClientEvent {
+            event: ClientEvent::SwitchedTo(id),
+            ..
+        } = &m
+            && id.is_empty()
+        {
+            empty_switch += 1;
+        }
+    }
+    assert!(
+        end_like > 0 && empty_switch > 0,
+        "{end_like} {empty_switch}"
+    );
 }

@@ -73,7 +73,7 @@ fn s2_s6_add_start_stop_as_the_external_monitor_sees_them() {
     s.handle_message("mon", Message::MonitorAnnounce);
     s.load_session("raw", &[]);
     drain(&mut s);
-    s.add_client("okr", "fake_ok");
+    s.add_client("okr", "fake_ok").unwrap();
     s.client_event("okr", ClientEvent::StartRequest).unwrap();
     s.client_event("okr", ClientEvent::Started).unwrap();
     s.client_announced("okr").unwrap();

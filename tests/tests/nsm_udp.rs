@@ -319,21 +319,110 @@ async fn datagrams_liblo_sends_decode_right() {
             codec::decode(&vector(name)).unwrap()
         );
     }
-    // And our server answers liblo's announce like the daemon does (the answer goes to
-    // oscsend's port, which has exited: we check what the server received and queued).
-    let mut server = UdpServer::bind(loopback()).await.unwrap();
-    let surl = server.url().unwrap();
+    // liblo's announce, byte for byte what ray-daemon was sent in the capture.
     let status = Command::new("oscsend")
-        .arg(&surl)
+        .arg(&url)
         .arg("/ray/server/monitor_announce")
         .status()
         .unwrap();
     assert!(status.success());
+    let (n, _) = timeout(LIMIT, sock.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let announce = buf[..n].to_vec();
+    assert_eq!(announce, vector("ray-monitor-announce"));
+    // Our server answers those bytes exactly as ray-daemon answered them with no session open
+    // (scenario S1): the list's end marker with 0 entries, then "announced", byte for byte the
+    // daemon's datagrams, sent to the announcing socket.
+    let mut server = UdpServer::bind(loopback()).await.unwrap();
+    let server_addr = server.local_addr().unwrap();
+    sock.send_to(&announce, server_addr).await.unwrap();
     let input = timeout(LIMIT, server.recv()).await.unwrap().unwrap();
     assert!(
-        matches!(input, ServerInput::Messages { messages, .. } if messages == [Message::MonitorAnnounce])
+        matches!(&input, ServerInput::Messages { messages, .. } if messages == &[Message::MonitorAnnounce]),
+        "{input:?}"
     );
-    assert_eq!(server.core().monitors().len(), 1);
+    assert_eq!(server.core().monitors(), [sock.local_addr().unwrap()]);
+    for want in ["ray-client-state-end-0", "ray-reply-monitor-announce"] {
+        let (n, from) = timeout(LIMIT, sock.recv_from(&mut buf))
+            .await
+            .expect("the server answered")
+            .unwrap();
+        assert_eq!(from, server_addr);
+        assert_eq!(
+            &buf[..n],
+            vector(want).as_slice(),
+            "{want}: the daemon's own bytes"
+        );
+    }
+    // And the quit as liblo sends it gets the daemon's "monitor exit", byte for byte.
+    sock.send_to(&vector("ray-monitor-quit"), server_addr)
+        .await
+        .unwrap();
+    timeout(LIMIT, server.recv()).await.unwrap().unwrap();
+    let (n, _) = timeout(LIMIT, sock.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], vector("ray-reply-monitor-quit").as_slice());
+    assert!(server.core().monitors().is_empty());
+}
+
+/// `parse_url` and `resolve_url` take the URLs NSM servers print (`osc.udp://host:port/`), with
+/// host names, IPv6 brackets and no trailing slash, prefer IPv4 as liblo does, and refuse
+/// anything else with a clear error.
+#[tokio::test]
+async fn resolve_url_takes_nsm_urls_and_refuses_others() {
+    use monwire_nsm::tokio::{nsm_url_from, resolve_url};
+    assert_eq!(
+        parse_url("osc.udp://127.0.0.1:16187/"),
+        Some(("127.0.0.1".into(), 16187))
+    );
+    assert_eq!(
+        parse_url("osc.udp://vm:1234"),
+        Some(("vm".into(), 1234)),
+        "no trailing slash"
+    );
+    assert_eq!(parse_url("osc.udp://[::1]:5/"), Some(("::1".into(), 5)));
+    for bad in [
+        "osc.tcp://127.0.0.1:1/",
+        "127.0.0.1:1",
+        "osc.udp://127.0.0.1/",
+        "osc.udp://:1/",
+        "osc.udp://127.0.0.1:70000/",
+        "osc.udp://127.0.0.1:x/",
+        "",
+    ] {
+        assert_eq!(parse_url(bad), None, "{bad:?}");
+        let err = resolve_url(bad).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{bad:?}");
+        assert!(err.to_string().contains("osc.udp://host:port/"), "{err}");
+    }
+    assert_eq!(
+        resolve_url("osc.udp://127.0.0.1:16187/").await.unwrap(),
+        "127.0.0.1:16187".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(
+        resolve_url("osc.udp://[::1]:9/").await.unwrap(),
+        "[::1]:9".parse::<SocketAddr>().unwrap()
+    );
+    let local = resolve_url("osc.udp://localhost:7/").await.unwrap();
+    assert!(local.is_ipv4() && local.ip().is_loopback(), "{local}");
+    assert!(
+        resolve_url("osc.udp://no-such-host.invalid:7/")
+            .await
+            .is_err()
+    );
+    // `nsm_url` reads NSM_URL; its parsing is `nsm_url_from` (the binary tests set the variable
+    // for real in a child process).
+    let err = nsm_url_from(None).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    assert_eq!(err.to_string(), "NSM_URL is not set");
+    assert_eq!(
+        nsm_url_from(Some("osc.udp://127.0.0.1:5/")).await.unwrap(),
+        "127.0.0.1:5".parse::<SocketAddr>().unwrap()
+    );
 }
 
 #[test]

@@ -58,8 +58,10 @@ fn authed(server: &mut Server, now: Instant) -> (ConnId, String) {
     (c, t.token)
 }
 
+/// Our server's replies equal, byte for byte, the golden layouts rebuilt from reading the real
+/// server's source (`tests/vectors/sysadm/README.md`; no real server was run to capture them).
 #[test]
-fn server_replies_match_the_real_server_byte_for_byte() {
+fn server_replies_match_the_layouts_rebuilt_from_the_server_source() {
     let now = Instant::now();
     let mut s = server();
     let c = s.accept(now, "test");
@@ -446,4 +448,84 @@ fn client_gives_up_on_a_wrong_password() {
     assert_eq!(names(&ev), ["connected", "auth_failed"]);
     assert!(client.is_closed());
     assert!(!client.wants_connect(t0 + Duration::from_secs(3600)));
+}
+
+/// Before the first login a lost connection or a missing reply ends the client with a reason;
+/// after it, a lost connection schedules a reconnect.
+#[test]
+fn the_client_stops_before_login_and_reconnects_after() {
+    use monwire_sysadm::error::ClientFailure;
+    use monwire_sysadm::session::{Client, ClientConfig, ClientTransmit};
+    let t0 = std::time::Instant::now();
+    let config = ClientConfig {
+        credentials: Some(("u".into(), "p".into())),
+        ..Default::default()
+    };
+    // Closed during identify.
+    let mut c = Client::new(config.clone(), "x");
+    c.handle_connected(t0);
+    c.handle_disconnected(t0);
+    assert!(c.is_closed());
+    assert_eq!(c.failure(), Some(&ClientFailure::ClosedBeforeLogin));
+    // No reply to identify within the deadline.
+    let mut c = Client::new(config.clone(), "x");
+    c.handle_connected(t0);
+    let due = c.poll_timeout().expect("a reply deadline");
+    assert_eq!(due, t0 + config.reply_timeout);
+    c.handle_timeout(due);
+    assert!(matches!(
+        c.failure(),
+        Some(ClientFailure::NoReply {
+            what: "identify",
+            ..
+        })
+    ));
+    // Unreachable: retried with back-off, never a failure.
+    let mut c = Client::new(config.clone(), "x");
+    c.handle_connect_failed(t0, "refused");
+    c.handle_connect_failed(t0, "refused");
+    assert!(!c.is_closed() && c.failure().is_none());
+    let delays: Vec<_> = std::iter::from_fn(|| c.poll_event())
+        .filter_map(|e| match e {
+            monwire_sysadm::session::ClientEvent::Session(e) => {
+                e.attr("sysadm.delay_ms").and_then(|v| v.as_u64())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delays, [1000, 2000]);
+    // Logged in, then lost: reconnect.
+    let mut c = Client::new(config, "x");
+    c.handle_connected(t0);
+    let reply = |id: &str, args: &str| {
+        format!(r#"{{"args":{args},"id":"{id}","name":"response","namespace":"rpc"}}"#)
+    };
+    let ids: Vec<String> = std::iter::from_fn(|| c.poll_transmit())
+        .filter_map(|t| match t {
+            ClientTransmit::Text(t) => serde_json::from_str::<serde_json::Value>(&t)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned)),
+            ClientTransmit::Close => None,
+        })
+        .collect();
+    c.handle_text(
+        t0,
+        reply(&ids[0], r#"{"hostname":"h","type":"server"}"#).as_bytes(),
+    );
+    let auth_id: String = std::iter::from_fn(|| c.poll_transmit())
+        .find_map(|t| match t {
+            ClientTransmit::Text(t) => serde_json::from_str::<serde_json::Value>(&t)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned)),
+            ClientTransmit::Close => None,
+        })
+        .unwrap();
+    c.handle_text(t0, reply(&auth_id, r#"["tok",0]"#).as_bytes());
+    assert!(c.is_ready() && c.has_logged_in());
+    c.handle_disconnected(t0);
+    assert!(!c.is_closed());
+    assert_eq!(
+        c.poll_timeout(),
+        Some(t0 + std::time::Duration::from_secs(1))
+    );
 }

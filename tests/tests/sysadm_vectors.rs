@@ -1,6 +1,8 @@
 #![cfg(feature = "sysadm")]
 //! Every golden SysAdm message decodes to its documented typed value and re-encodes byte for
-//! byte (compact, sorted keys: the server's own output).
+//! byte (compact, sorted keys). The vectors are layouts rebuilt from reading the server's,
+//! bridge's and Qt client's source, with illustrative values (see their README), not captures
+//! of a real server; captures of the real Qt client are under `qt-client/`.
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

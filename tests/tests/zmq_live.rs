@@ -1,8 +1,15 @@
 //! Live monitors on a real libzmq (the `zmq` crate's vendored 4.3.4) over 127.0.0.1: each v1
 //! event is provoked for real and checked by code, order and endpoint (never by fd numbers or
 //! timing); `stop`, socket close, mask filtering and the v1-only mask are checked; and the
-//! teardown paths (closing the monitored socket, dropping an unstopped `Monitor`) are shown
-//! not to stall the context's other sockets. Every wait is bounded.
+//! teardown paths (closing the monitored socket, dropping an unstopped `Monitor` or
+//! `MonitorStream`, the unbounded reader) are shown not to stall the context.
+//!
+//! No check depends on how fast the machine is. Every wait is for a condition, bounded by a
+//! generous deadline ([`WAIT`]) that only a broken implementation reaches. A "nothing stalled"
+//! check is made only after something proves that the events which would stall were sent: a
+//! count of TCP connections that each needed the I/O thread to have sent the previous
+//! connection's events first, a `bind()` that returns only once its `LISTENING` was taken, or a
+//! pipe that goes away only after its `DISCONNECTED` was sent.
 #![cfg(feature = "zmq")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,11 +19,19 @@ use std::ops::Deref;
 use std::time::Duration;
 
 use monwire_zmq::tokio::{MonitorStream, stop_monitor};
-use monwire_zmq::zmq::{Monitor, MonitorError, TryRecv};
+use monwire_zmq::zmq::{AttachOptions, Monitor, MonitorError, TryRecv};
 use monwire_zmq::{EndReason, EventCode, EventMask, MonitorEvent, ProtocolError, V1Message};
 
-/// How long any single wait may take before the test fails.
-const WAIT: Duration = Duration::from_secs(5);
+/// How long any single wait may take before the test fails: generous, so a loaded machine
+/// never reaches it; only a stall does.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Monitor messages the default (bounded) monitor pipe holds before the sender blocks: the
+/// monitor socket's SNDHWM plus the reader's RCVHWM.
+const PIPE: usize = 2000;
+
+/// Serializes the tests that leave a drain thread behind, so each can wait for its own to end.
+static DRAIN_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A context that is not terminated when the test panics: a stalled I/O thread would make
 /// `zmq_ctx_term` hang, turning a failure into a hang.
@@ -100,17 +115,107 @@ fn codes(msgs: &[V1Message]) -> Vec<EventCode> {
     msgs.iter().map(|m| m.event.code()).collect()
 }
 
-/// Whether two fresh sockets of `ctx` exchange a message over loopback TCP within 2 s. Their
-/// connect, handshake and delivery all need the context's I/O thread, so a stalled monitor
-/// send shows up here as `false`.
+/// Whether two fresh sockets of `ctx` exchange a message over loopback TCP within [`WAIT`].
+/// Their connect, handshake and delivery all need the context's I/O thread, so a stalled
+/// monitor send shows up here as `false`.
 fn other_sockets_talk(ctx: &zmq::Context) -> bool {
     let a = socket(ctx, zmq::PAIR);
     let b = socket(ctx, zmq::PAIR);
     let ep = bind_any(&a);
     b.connect(&ep).expect("connect");
     b.send("ping", zmq::DONTWAIT).ok();
-    matches!(a.poll(zmq::POLLIN, 2000), Ok(n) if n > 0)
+    let ms = i64::try_from(WAIT.as_millis()).expect("ms");
+    matches!(a.poll(zmq::POLLIN, ms), Ok(n) if n > 0)
         && a.recv_bytes(zmq::DONTWAIT).is_ok_and(|m| m == b"ping")
+}
+
+/// Waits until `cond` holds, polling every few milliseconds; fails the test at [`WAIT`].
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {WAIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A loopback TCP listener that accepts and closes connections, as a peer a socket keeps
+/// reconnecting to.
+struct Storm {
+    listener: std::net::TcpListener,
+    accepted: usize,
+}
+
+impl Storm {
+    fn new() -> Storm {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+        listener.set_nonblocking(true).expect("nonblocking");
+        Storm {
+            listener,
+            accepted: 0,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("tcp://{}", self.listener.local_addr().expect("addr"))
+    }
+
+    /// A DEALER of `ctx` that reconnects every millisecond to this listener, with `attach`
+    /// called before it connects.
+    fn client<T>(
+        &self,
+        ctx: &zmq::Context,
+        attach: impl FnOnce(&zmq::Socket) -> T,
+    ) -> (zmq::Socket, T) {
+        let s = socket(ctx, zmq::DEALER);
+        s.set_reconnect_ivl(1).expect("reconnect_ivl");
+        let attached = attach(&s);
+        s.connect(&self.endpoint()).expect("connect");
+        (s, attached)
+    }
+
+    /// Accepts (and closes) connections until `n` have come, failing the test at [`WAIT`].
+    ///
+    /// Each connection is made by the I/O thread only after it sent the monitor events of the
+    /// previous one (connected, disconnected, connect retried: at least 3), so `n` connections
+    /// prove at least `3 * (n - 1)` events were taken off the monitor pipe or queued without
+    /// blocking.
+    fn accept(&mut self, n: usize) {
+        let deadline = std::time::Instant::now() + WAIT;
+        while self.accepted < n {
+            match self.listener.accept() {
+                Ok((conn, _)) => {
+                    drop(conn);
+                    self.accepted += 1;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "only {} of {n} reconnects within {WAIT:?}: the I/O thread stalled",
+                        self.accepted
+                    );
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    }
+}
+
+/// Connections a storm must reach to prove more events went by than the bounded pipe holds.
+const STORM: usize = PIPE / 3 + 300;
+
+/// The drain threads of dropped monitors alive in this process (their names, as the kernel
+/// keeps them: cut to 15 bytes).
+#[cfg(target_os = "linux")]
+fn drain_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("monwire-zmq-dra"))
+        .count()
 }
 
 #[test]
@@ -368,6 +473,7 @@ fn closing_the_monitored_socket_ends_the_stream_and_stalls_nothing() {
 
 #[test]
 fn dropping_an_unstopped_monitor_stalls_nothing() {
+    let _one = DRAIN_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let ctx = Ctx::new();
     let server = socket(&ctx, zmq::DEALER);
     let mon = Monitor::attach(&ctx, &server, EventMask::ALL_V1).expect("attach");
@@ -376,43 +482,171 @@ fn dropping_an_unstopped_monitor_stalls_nothing() {
     client.connect(&ep).expect("connect");
     client.send("x", 0).expect("send");
     assert_eq!(server.recv_bytes(0).expect("recv"), b"x");
+    let drains_before = drain_threads_now();
 
-    // Drop the monitor while it is armed and unread, then make the I/O thread send more
-    // events (DISCONNECTED, CLOSED, MONITOR_STOPPED): with the reader closed they would block it.
+    // Drop the monitor while it is armed and unread.
     drop(mon);
+
+    // 1. An event sent by this very thread: bind() sends LISTENING itself, blocking while the
+    //    monitor cannot take it. Run it on a helper thread so a stall fails the test instead
+    //    of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let ep2 = bind_any(&server);
+        let _ = tx.send((server, ep2));
+    });
+    let (server, _ep2) = rx
+        .recv_timeout(WAIT)
+        .expect("bind() after dropping the monitor did not return: LISTENING stalled");
+
+    // 2. An event sent by the I/O thread: when the client goes, the server's engine sends
+    //    DISCONNECTED and only then ends the pipe, which is when the server stops being
+    //    writable.
+    assert!(
+        server.get_events().expect("events").contains(zmq::POLLOUT),
+        "the server has a peer to write to"
+    );
     drop(client);
-    // Give the I/O thread time to send DISCONNECTED before the check (a correct
-    // implementation passes without it; a stall is only caught once that send happened).
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for("the server's pipe to end after DISCONNECTED", || {
+        !server.get_events().expect("events").contains(zmq::POLLOUT)
+    });
     assert!(
         other_sockets_talk(&ctx),
         "events after dropping the monitor stalled the context"
     );
+
+    // 3. Closing the socket: the reaper sends CLOSED and MONITOR_STOPPED, and the drain
+    //    thread ends once it has read MONITOR_STOPPED. With nobody draining, this is where the
+    //    context stalls (the reaper blocks, and the context's other sockets can no longer be
+    //    closed): a Drop that only closed the reader failed here, not at 1 or 2, when this
+    //    test was run against it.
     drop(server);
-    std::thread::sleep(Duration::from_millis(300));
+    #[cfg(target_os = "linux")]
+    wait_for("the drain thread to read MONITOR_STOPPED and end", || {
+        drain_threads() == drains_before
+    });
     assert!(
         other_sockets_talk(&ctx),
         "closing the socket after dropping its monitor stalled the context"
     );
 }
 
+/// [`drain_threads`] where it can be counted, else 0.
+fn drain_threads_now() -> usize {
+    #[cfg(target_os = "linux")]
+    return drain_threads();
+    #[cfg(not(target_os = "linux"))]
+    0
+}
+
 #[test]
 fn dropping_an_unstopped_monitor_of_a_live_socket_stalls_nothing() {
+    let _one = DRAIN_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let ctx = Ctx::new();
-    let s = socket(&ctx, zmq::DEALER);
-    s.set_reconnect_ivl(1).expect("reconnect_ivl");
-    let mon = Monitor::attach(&ctx, &s, EventMask::ALL_V1).expect("attach");
-    s.connect("tcp://127.0.0.1:1").expect("connect");
-    // A retry storm keeps producing events from the I/O thread after the drop, far more than
-    // the pipe's ~2,000 if nobody read them.
+    let mut storm = Storm::new();
+    let (s, mon) = storm.client(&ctx, |s| {
+        Monitor::attach(&ctx, s, EventMask::ALL_V1).expect("attach")
+    });
+    // The reconnect storm keeps the I/O thread sending events after the drop: more than the
+    // pipe holds once the storm has reached STORM connections.
     drop(mon);
-    std::thread::sleep(Duration::from_millis(300));
+    storm.accept(STORM);
     assert!(
         other_sockets_talk(&ctx),
         "a retry storm after dropping the monitor stalled the context"
     );
     drop(s);
     assert!(other_sockets_talk(&ctx));
+}
+
+#[test]
+fn unbounded_reader_never_stalls_an_unread_monitor() {
+    let ctx = Ctx::new();
+    let mut storm = Storm::new();
+    let options = AttachOptions::new().unbounded(true);
+    let (mut s, mut mon) = storm.client(&ctx, |s| {
+        Monitor::attach_with(&ctx, s, EventMask::ALL_V1, options).expect("attach")
+    });
+    assert_eq!(mon.reader().expect("reader").get_rcvhwm().expect("hwm"), 0);
+
+    // Nobody reads while the storm runs past what a bounded pipe holds.
+    storm.accept(STORM);
+    mon.stop(&mut s).expect("stop");
+    let seen = to_end(&mut mon);
+    assert!(
+        seen.len() > PIPE,
+        "{} events queued, no more than a bounded pipe holds",
+        seen.len()
+    );
+    assert_eq!(
+        seen.last().map(|m| m.event.code()),
+        Some(EventCode::MONITOR_STOPPED)
+    );
+    let connected = seen
+        .iter()
+        .filter(|m| m.event.code() == EventCode::CONNECTED)
+        .count();
+    assert!(
+        connected >= STORM,
+        "{connected} CONNECTED for {STORM} accepted connections"
+    );
+    let ep = storm.endpoint();
+    assert!(
+        seen[..seen.len() - 1]
+            .iter()
+            .all(|m| m.endpoint == ep.as_bytes()),
+        "every event names the storm's endpoint"
+    );
+
+    // The default reader is bounded.
+    let t = socket(&ctx, zmq::DEALER);
+    let bounded = Monitor::attach(&ctx, &t, EventMask::ALL_V1).expect("attach");
+    assert_eq!(
+        bounded.reader().expect("reader").get_rcvhwm().expect("hwm"),
+        1000
+    );
+}
+
+#[test]
+fn lending_reads_see_the_same_stream_and_the_queue_stop_left() {
+    let ctx = Ctx::new();
+    let mut server = socket(&ctx, zmq::DEALER);
+    let mut mon = Monitor::attach(&ctx, &server, EventMask::ALL_V1).expect("attach");
+    let ep = bind_any(&server);
+    let first = match mon.recv_ref_timeout(WAIT).expect("recv_ref") {
+        TryRecv::Message(m) => m.to_owned(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        matches!(first.event, MonitorEvent::Listening { .. }),
+        "{first:?}"
+    );
+    assert_eq!(first.endpoint, ep.as_bytes());
+    assert_eq!(mon.try_recv_ref().expect("try_recv_ref"), TryRecv::Empty);
+
+    let client = socket(&ctx, zmq::DEALER);
+    client.connect(&ep).expect("connect");
+    client.send("x", 0).expect("send");
+    assert_eq!(server.recv_bytes(0).expect("recv"), b"x");
+    // ACCEPTED and HANDSHAKE_SUCCEEDED were sent before "x" arrived; stop() drains them into
+    // its queue, and the lending reads hand them out from there, then MONITOR_STOPPED.
+    mon.stop(&mut server).expect("stop");
+    let mut codes = Vec::new();
+    while let Some(m) = mon.recv_ref().expect("recv_ref") {
+        assert!(
+            m.endpoint == ep.as_bytes() || m.event == MonitorEvent::MonitorStopped,
+            "{m}"
+        );
+        codes.push(m.event.code());
+    }
+    assert_eq!(
+        &codes[..2],
+        [EventCode::ACCEPTED, EventCode::HANDSHAKE_SUCCEEDED],
+        "{codes:?}"
+    );
+    assert_eq!(codes.last(), Some(&EventCode::MONITOR_STOPPED), "{codes:?}");
+    assert_eq!(mon.try_recv_ref().expect("try_recv_ref"), TryRecv::Ended);
+    drop(client);
 }
 
 #[test]
@@ -483,4 +717,28 @@ async fn monitor_stream_sees_listening_then_ends_after_stop_monitor() {
         .await
         .expect("end in time");
     assert!(end.is_none(), "{end:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_monitor_stream_keeps_draining() {
+    let ctx = Ctx::new();
+    let mut storm = Storm::new();
+    let (s, mon) = storm.client(&ctx, |s| {
+        Monitor::attach(&ctx, s, EventMask::ALL_V1).expect("attach")
+    });
+    let stream = MonitorStream::new(mon, 16).expect("stream");
+    drop(stream);
+    // The reading thread keeps reading after the stream is gone: the storm gets past what the
+    // pipe and the channel hold.
+    let storm = tokio::task::spawn_blocking(move || {
+        storm.accept(STORM);
+        storm
+    })
+    .await
+    .expect("storm");
+    assert!(
+        other_sockets_talk(&ctx),
+        "a dropped MonitorStream stalled the context"
+    );
+    drop((s, storm));
 }

@@ -45,13 +45,21 @@ fn v1_message() -> impl Strategy<Value = V1Message> {
         .prop_map(|(c, v, ep)| V1Message::new(MonitorEvent::from_raw(c, &[v]), ep))
 }
 
+/// The decoder's default limit on v2 values.
+const MAX_V2: usize = monwire_zmq::Limits::DEFAULT.max_v2_values;
+
+/// v2 value lists: the shapes libzmq sends (1 or 2), none at all, and lists up to and at the
+/// decoder's limit of 64.
+fn v2_values() -> impl Strategy<Value = Vec<u64>> {
+    prop_oneof![
+        4 => proptest::collection::vec(value(u64::MAX), 0..=3),
+        1 => proptest::collection::vec(value(u64::MAX), 4..MAX_V2 - 4),
+        2 => proptest::collection::vec(value(u64::MAX), MAX_V2 - 4..=MAX_V2),
+    ]
+}
+
 fn v2_message() -> impl Strategy<Value = V2Message> {
-    (
-        code(u64::MAX),
-        proptest::collection::vec(value(u64::MAX), 1..=3),
-        endpoint(),
-        endpoint(),
-    )
+    (code(u64::MAX), v2_values(), endpoint(), endpoint())
         .prop_map(|(c, vs, l, r)| V2Message::new(MonitorEvent::from_raw(c, &vs), l, r))
 }
 
@@ -107,9 +115,30 @@ proptest! {
         prop_assert_eq!(V2Message::try_from(&parsed).unwrap(), msg);
     }
 
+    /// One value past the limit is refused before any value frame is read, whatever the
+    /// values are; at the limit it decodes.
+    #[test]
+    fn v2_value_count_past_the_limit_is_refused(msg in v2_message(), extra in 1..4usize) {
+        let codec = codec();
+        let mut values = msg.event.values().to_vec();
+        values.resize(MAX_V2 + extra, 7);
+        let long = V2Message::new(MonitorEvent::from_raw(msg.event.code(), &values), msg.local, msg.remote);
+        let frames = codec.encode_v2(&long.view());
+        let err = codec.decode_v2(&frames).unwrap_err();
+        prop_assert_eq!(err.frame, 1);
+        prop_assert_eq!(
+            err.kind,
+            monwire_zmq::DecodeErrorKind::TooManyValues { declared: (MAX_V2 + extra) as u64, limit: MAX_V2 }
+        );
+        values.truncate(MAX_V2);
+        let at_limit = V2Message::new(MonitorEvent::from_raw(long.event.code(), &values), long.local, long.remote);
+        let frames = codec.encode_v2(&at_limit.view());
+        prop_assert_eq!(codec.decode_v2(&frames).unwrap().to_owned(), at_limit);
+    }
+
     /// `from_raw` keeps the code and every value, typed or not.
     #[test]
-    fn from_raw_is_lossless(c in code(u64::MAX), vs in proptest::collection::vec(value(u64::MAX), 0..=3)) {
+    fn from_raw_is_lossless(c in code(u64::MAX), vs in v2_values()) {
         let e = MonitorEvent::from_raw(c, &vs);
         prop_assert_eq!(e.code(), c);
         let values = e.values();

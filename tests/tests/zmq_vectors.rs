@@ -274,42 +274,131 @@ fn normalized_kinds_of_the_vectors() {
     assert_eq!(kind("v1-monitor_stopped-socket_closed"), Kind::EndOfStream);
 }
 
-/// The `monwire decode zmq` capture files: one message per line, `""` for an empty frame.
-fn capture_lines(name: &str) -> Vec<Vec<Vec<u8>>> {
+/// The `monwire decode zmq` capture files: one message per line, `""` for an empty frame, `#`
+/// comments. Returns each message with the comment line right above it.
+fn capture_lines(name: &str) -> Vec<(String, Vec<Vec<u8>>)> {
     let bytes = vectors::read("zmq", name);
-    std::str::from_utf8(&bytes)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            l.split_whitespace()
-                .map(|t| {
-                    if t == "\"\"" {
-                        Vec::new()
-                    } else {
-                        vectors::unhex(t)
-                    }
-                })
-                .collect()
-        })
-        .collect()
+    let mut comment = String::new();
+    let mut out = Vec::new();
+    for line in std::str::from_utf8(&bytes).unwrap().lines() {
+        if let Some(c) = line.strip_prefix('#') {
+            comment = c.trim().to_owned();
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let frames = line
+            .split(' ')
+            .map(|t| {
+                if t == "\"\"" {
+                    Vec::new()
+                } else {
+                    vectors::unhex(t)
+                }
+            })
+            .collect();
+        out.push((std::mem::take(&mut comment), frames));
+    }
+    out
+}
+
+const C434: &str = "tcp://127.0.0.1:38795";
+const PORT1: &str = "tcp://127.0.0.1:1";
+
+/// The 19 messages of `v1-libzmq-4.3.4.txt`, in order, as its comments and the README name
+/// them. (v1 decoding is total and lossless for any 6-byte head, so a re-encode check alone
+/// would pass for any file; these values are what the file must hold.)
+fn v1_capture_expected() -> Vec<(E, &'static str)> {
+    vec![
+        (E::Listening { fd: 24 }, C434),
+        (E::Accepted { fd: 26 }, C434),
+        (E::HandshakeSucceeded, C434),
+        (E::ConnectDelayed { errno: Errno(115) }, C434),
+        (E::Connected { fd: 25 }, C434),
+        (E::HandshakeSucceeded, C434),
+        (E::Closed { fd: 33 }, ""),
+        (E::BindFailed { errno: Errno(98) }, "127.0.0.1:38795"),
+        (E::MonitorStopped, ""),
+        (E::Accepted { fd: 28 }, C434),
+        (
+            E::HandshakeFailedProtocol(ProtocolError::ZmtpMechanismMismatch),
+            C434,
+        ),
+        (E::Disconnected { fd: 28 }, C434),
+        (E::ConnectDelayed { errno: Errno(115) }, PORT1),
+        (E::Closed { fd: 35 }, PORT1),
+        (E::ConnectRetried { interval_ms: 83 }, PORT1),
+        (E::MonitorStopped, ""),
+        (E::Disconnected { fd: 26 }, C434),
+        (E::Closed { fd: 24 }, C434),
+        (E::MonitorStopped, ""),
+    ]
+}
+
+/// The value a capture comment states for an event: the fd, errno, delay or code it names.
+fn stated_value(e: &E) -> Option<String> {
+    match e {
+        E::Listening { fd }
+        | E::Accepted { fd }
+        | E::Connected { fd }
+        | E::Closed { fd }
+        | E::Disconnected { fd } => Some(format!("fd {fd}")),
+        E::ConnectDelayed { errno } | E::BindFailed { errno } => Some(format!(" {}", errno.0)),
+        E::ConnectRetried { interval_ms } => Some(format!("{interval_ms} ms")),
+        E::HandshakeFailedProtocol(p) => Some(format!("0x{:08x}", p.code())),
+        _ => None,
+    }
 }
 
 #[test]
-fn capture_files_decode_and_round_trip() {
-    let v1 = capture_lines("v1-libzmq-4.3.4.txt");
-    assert!(v1.len() >= 10, "v1 capture has {} messages", v1.len());
-    for frames in &v1 {
-        let msg = LE.decode_v1(frames).unwrap();
-        assert!(!matches!(msg.event, E::Unknown { .. }), "{msg:?}");
-        assert_eq!(LE.encode_v1(&msg).unwrap().to_vec(), *frames);
+fn v1_capture_file_holds_exactly_the_19_documented_messages() {
+    let lines = capture_lines("v1-libzmq-4.3.4.txt");
+    let expected = v1_capture_expected();
+    assert_eq!(lines.len(), 19, "the README counts 19 messages");
+    assert_eq!(expected.len(), 19);
+    for (i, ((comment, frames), (event, endpoint))) in lines.iter().zip(&expected).enumerate() {
+        let at = format!("message {} ({comment})", i + 1);
+        let msg = LE.decode_v1(frames).unwrap_or_else(|e| panic!("{at}: {e}"));
+        assert_eq!(&msg.event, event, "{at}");
+        assert_eq!(msg.endpoint_str().unwrap(), *endpoint, "{at}");
+        // The comment names the event and its value, so the file and this list agree.
+        let name = event.code().name().unwrap();
+        assert!(comment.contains(name), "{at}: comment does not name {name}");
+        if let Some(v) = stated_value(event) {
+            assert!(comment.contains(&v), "{at}: comment does not state {v:?}");
+        }
+        assert_eq!(LE.encode_v1(&msg).unwrap().to_vec(), *frames, "{at}");
     }
-    let first = LE.decode_v1(&v1[0]).unwrap();
-    assert_eq!(first.event, E::Listening { fd: 24 });
-    let v2 = capture_lines("v2-libzmq-4.3.4.txt");
-    assert!(!v2.is_empty());
-    for frames in &v2 {
+    // Three monitors ended in that run (second socket, client, server): three stops.
+    let stops = lines
+        .iter()
+        .filter(|(_, f)| LE.decode_v1(f).unwrap().event == E::MonitorStopped)
+        .count();
+    assert_eq!(stops, 3);
+}
+
+#[test]
+fn v2_capture_file_is_the_15_v2_vectors_in_file_name_order() {
+    let lines = capture_lines("v2-libzmq-4.3.4.txt");
+    let files = monwire_tests::zmq::vectors("v2-");
+    assert_eq!(lines.len(), 15);
+    assert_eq!(files.len(), 15);
+    let expected = v2_expected();
+    for ((comment, frames), (file, file_frames)) in lines.iter().zip(&files) {
+        assert_eq!(
+            comment, file,
+            "the comment names the file of the line below it"
+        );
+        assert_eq!(
+            frames, file_frames,
+            "{file}: the line is not the file's bytes"
+        );
+        let stem = file.strip_suffix(".hex").unwrap();
+        let (_, event, local, remote) = expected.iter().find(|v| v.0 == stem).unwrap();
         let msg = LE.decode_v2(frames).unwrap();
-        assert_eq!(LE.encode_v2(&msg), *frames);
+        assert_eq!(&msg.event, event, "{file}");
+        assert_eq!(msg.local, local.as_bytes(), "{file}");
+        assert_eq!(msg.remote, remote.as_bytes(), "{file}");
     }
 }

@@ -46,7 +46,10 @@ impl Sink for Feed {
     }
 
     fn finish(&mut self) -> Result<(), Failure> {
-        self.srv.shutdown();
+        // The SysAdm goodbye: a close frame (1001) to every subscriber, within a deadline
+        // (the runtime serving them is still running).
+        self.srv
+            .shutdown_gracefully_blocking(std::time::Duration::from_millis(1500));
         Ok(())
     }
 

@@ -59,7 +59,9 @@ fn play(args: &DemoArgs, out: &mut Pipeline) -> Result<bool, Failure> {
         }
     };
     if args.wants("zmq") {
-        note("demo: zmq: two DEALER sockets bind, connect, exchange, fail a handshake, close");
+        note(
+            "demo: zmq: DEALER sockets bind, fail a second bind, connect, exchange, fail a handshake, close",
+        );
         zmq_part(&stop, &mut |e| {
             let _ = out.event(&e);
         })?;
@@ -198,6 +200,30 @@ fn zmq_steps(stop: &Shutdown, sink: &mut dyn FnMut(Event)) -> Result<Result<(), 
         EventCode::LISTENING,
         sink
     ));
+
+    // A second socket tries to bind the same port: BIND_FAILED, an error.
+    let mut second = ctx.socket(zmq::DEALER).map_err(|e| fail("socket", &e))?;
+    second.set_linger(0).map_err(|e| fail("linger", &e))?;
+    let mut second_mon =
+        Monitor::attach(&ctx, &second, EventMask::ALL_V1).map_err(|e| fail("attach", &e))?;
+    if second.bind(&endpoint).is_ok() {
+        return Err(fail("bind", &"a second bind of the same port succeeded"));
+    }
+    step!(await_event(
+        stop,
+        &mut second_mon,
+        "second",
+        EventCode::BIND_FAILED,
+        sink
+    ));
+    second_mon.stop(&mut second).map_err(|e| fail("stop", &e))?;
+    for m in second_mon.by_ref() {
+        let m = m.map_err(|e| fail("second monitor", &e))?;
+        let mut e = to_event(&m).with_observed(SystemTime::now());
+        e.source = Some("second".to_owned());
+        sink(e);
+    }
+    drop(second);
 
     client.connect(&endpoint).map_err(|e| fail("connect", &e))?;
     client.send("hello", 0).map_err(|e| fail("send", &e))?;

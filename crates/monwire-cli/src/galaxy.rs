@@ -15,10 +15,13 @@ use monwire_galaxy::message::lossy;
 use monwire_galaxy::script::{Step, default_script};
 use monwire_galaxy::session::{GuiEvent, default_hub_init};
 use monwire_galaxy::text;
-use monwire_galaxy::tokio::{GuiConfig, HubConnection, accept_hub, connect_to_hub};
+use monwire_galaxy::tokio::{
+    GuiConfig, GuiConnection, GuiListener, HubConnection, Incoming, accept_hub, connect_to_hub,
+};
 
 use crate::output::note;
 use crate::pipeline::Pipeline;
+use crate::shutdown::Shutdown;
 use crate::{Failure, Run, Status, capture};
 
 /// `monwire watch galaxy`: be the Hub's GUI and print every status message as an event.
@@ -38,6 +41,10 @@ pub(crate) struct WatchArgs {
     /// Exit after this many events.
     #[arg(long, value_name = "N")]
     count: Option<u64>,
+    /// With --listen: exit when the first Hub's connection ends, instead of waiting for the
+    /// next Hub (a restarted Hub connects again).
+    #[arg(long, requires = "listen")]
+    once: bool,
 }
 
 /// How `decode galaxy` prints each message.
@@ -102,82 +109,165 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
         None => config,
     };
     let rt = runtime()?;
+    let stop = out.shutdown().clone();
     rt.block_on(async {
-        let mut conn = match &args.connect {
-            Some(hub) => connect_to_hub(hub.as_str(), config)
-                .await
-                .map_err(|e| fail(format!("connecting to {hub}: {e}")))?,
-            None => {
-                let addr = listen_addr(args.listen.as_deref().unwrap_or("4111"));
-                let listener = tokio::net::TcpListener::bind(&addr)
-                    .await
-                    .map_err(|e| fail(format!("listening on {addr}: {e}")))?;
-                let bound = listener.local_addr().map_or(addr, |a| a.to_string());
-                note(format!("galaxy: waiting for the Hub on {bound}"));
-                accept_hub(&listener, config)
-                    .await
-                    .map_err(|e| fail(format!("accepting the Hub: {e}")))?
-            }
-        };
-        let source = conn.peer().to_string();
         let mut seen = 0u64;
-        while let Some(ev) = out.next(conn.next_event()).await {
-            let prompt = interactive
-                && matches!(
-                    ev,
-                    GuiEvent::Status(monwire_galaxy::StatusMessage::HubDebugPrompt { .. })
-                );
-            let e = gui_event_to_event(&ev)
-                .with_source(source.clone())
-                .with_observed(SystemTime::now());
-            seen += 1;
-            if out.event(&e).is_break() || args.count.is_some_and(|n| seen >= n) {
+        if let Some(hub) = &args.connect {
+            let conn = crate::shutdown::or_stop(&stop, connect_to_hub(hub.as_str(), config));
+            let Some(conn) = conn.await else {
+                return Ok(Status::Ok);
+            };
+            let conn = conn.map_err(|e| fail(format!("connecting to {hub}: {e}")))?;
+            let peer = conn.peer();
+            let ran = run_connection(conn, interactive, args.count, &mut seen, out).await;
+            if let Some(r) = &recorder {
+                r.galaxy_closed(peer);
+            }
+            return ran;
+        }
+        let addr = listen_addr(args.listen.as_deref().unwrap_or("4111"));
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|e| fail(format!("listening on {addr}: {e}")))?;
+        let mut listener = GuiListener::new(listener, config);
+        let bound = listener
+            .local_addr()
+            .map_err(|e| fail(format!("listening on {addr}: {e}")))?;
+        note(format!("galaxy: waiting for the Hub on {bound}"));
+        loop {
+            let next = out.next(crate::shutdown::or_stop(&stop, listener.next()));
+            let Some(next) = next.await else {
+                // Stopped by a signal while no Hub was connected: nothing to say goodbye to.
+                return Ok(Status::Ok);
+            };
+            let conn = match next {
+                Ok(Incoming::Hub(conn)) => conn,
+                Ok(Incoming::Dropped { peer, reason }) => {
+                    note(format!("galaxy: dropped {peer}: {reason}"));
+                    continue;
+                }
+                Ok(_) => continue,
+                Err(e) => return Err(fail(format!("accepting on {bound}: {e}"))),
+            };
+            let peer = conn.peer();
+            note(format!("galaxy: the Hub at {peer} connected"));
+            let ran = run_connection(conn, interactive, args.count, &mut seen, out).await;
+            if let Some(r) = &recorder {
+                r.galaxy_closed(peer);
+            }
+            match ran {
+                Ok(Status::Ok) if args.count.is_some_and(|n| seen >= n) => return Ok(Status::Ok),
+                Ok(Status::Ok) => {}
+                // A broken connection ends a single watch; a long-running one reports it and
+                // waits for the next Hub.
+                Err(Failure::Runtime(what)) if !args.once => note(what),
+                other => return other,
+            }
+            if args.once || stop.is_requested() {
                 return Ok(Status::Ok);
             }
-            if prompt {
-                eprint!("galaxy: the Hub waits at a debug prompt; command (c continue, s sessions, t tokens, …)? ");
-                let line = tokio::task::spawn_blocking(|| {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).map(|_| line)
-                })
-                .await
-                .map_err(|e| fail(format!("reading the debug command: {e}")))?
-                .map_err(|e| fail(format!("reading the debug command: {e}")))?;
-                let cmd = match line.trim() {
-                    "" => "c".to_owned(),
-                    other => other.to_owned(),
-                };
-                conn.answer_debug_prompt(cmd.into_bytes())
-                    .map_err(|e| fail(format!("answering the debug prompt: {e}")))?;
-            }
-        }
-        if conn.dropped_events() > 0 {
             note(format!(
-                "galaxy: {} events dropped while the output was slow",
-                conn.dropped_events()
+                "galaxy: the Hub at {peer} is gone; waiting for the next one on {bound}"
             ));
         }
-        let peer = conn.peer();
-        let finished = conn.finish().await;
-        if let Some(r) = &recorder {
-            r.galaxy_closed(peer);
-        }
-        finished.map_err(|e| fail(format!("connection: {e}")))?;
-        Ok(Status::Ok)
     })
+}
+
+/// Prints one Hub connection's events until it ends, `count` events were printed in all, or a
+/// signal asks to stop. On a signal the GUI's goodbye is to close the connection (a GUI has no
+/// goodbye message; the Hub carries on without a GUI), after the events already received are
+/// printed.
+async fn run_connection(
+    mut conn: GuiConnection,
+    interactive: bool,
+    count: Option<u64>,
+    seen: &mut u64,
+    out: &mut Pipeline,
+) -> Run {
+    let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
+    let source = conn.peer().to_string();
+    let stop: Shutdown = out.shutdown().clone();
+    loop {
+        let Some(next) = out
+            .next(crate::shutdown::or_stop(&stop, conn.next_event()))
+            .await
+        else {
+            note(format!(
+                "galaxy: closing the connection to the Hub at {source}"
+            ));
+            conn.close().await;
+            return Ok(Status::Ok);
+        };
+        let Some(ev) = next else { break };
+        let prompt = interactive
+            && matches!(
+                ev,
+                GuiEvent::Status(monwire_galaxy::StatusMessage::HubDebugPrompt { .. })
+            );
+        let e = gui_event_to_event(&ev)
+            .with_source(source.clone())
+            .with_observed(SystemTime::now());
+        *seen += 1;
+        if out.event(&e).is_break() || count.is_some_and(|n| *seen >= n) {
+            conn.close().await;
+            return Ok(Status::Ok);
+        }
+        if prompt {
+            eprint!(
+                "galaxy: the Hub waits at a debug prompt; command (c continue, s sessions, t tokens, …)? "
+            );
+            let line = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map(|_| line)
+            })
+            .await
+            .map_err(|e| fail(format!("reading the debug command: {e}")))?
+            .map_err(|e| fail(format!("reading the debug command: {e}")))?;
+            let cmd = match line.trim() {
+                "" => "c".to_owned(),
+                other => other.to_owned(),
+            };
+            conn.answer_debug_prompt(cmd.into_bytes())
+                .map_err(|e| fail(format!("answering the debug prompt: {e}")))?;
+        }
+    }
+    if conn.dropped_events() > 0 {
+        note(format!(
+            "galaxy: {} events dropped while the output was slow",
+            conn.dropped_events()
+        ));
+    }
+    conn.finish()
+        .await
+        .map_err(|e| fail(format!("{source}: {e}")))?;
+    Ok(Status::Ok)
 }
 
 /// Runs `decode galaxy`.
 pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
-    let bytes = capture::read_all(capture::open(args.file.as_deref())?, &what)?;
+    let mut input = capture::open(args.file.as_deref())?;
     let codec = Codec::default();
     let mut dec = StreamDecoder::new(codec);
-    dec.push(&bytes);
+    // The stream is read in blocks as it is decoded (a pipe from a live capture works too).
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut eof = false;
     loop {
+        if out.shutdown().is_requested() {
+            return Ok(Status::Ok);
+        }
         let at = dec.offset();
         let msg = match dec.next_message() {
             Ok(Some(m)) => m,
+            Ok(None) if !eof => {
+                out.idle();
+                match capture::read_chunk(&mut input, &mut chunk) {
+                    Ok(0) => eof = true,
+                    Ok(n) => dec.push(chunk.get(..n).unwrap_or_default()),
+                    Err(e) => return Err(Failure::Runtime(format!("{what}: {e}"))),
+                }
+                continue;
+            }
             Ok(None) if dec.buffered() == 0 => return Ok(Status::Ok),
             Ok(None) => {
                 note(format!(
@@ -310,7 +400,7 @@ pub(crate) struct ServeArgs {
 }
 
 /// Runs `serve galaxy`; the debug answers are reported on stderr.
-pub(crate) fn serve(args: &ServeArgs, _out: &mut Pipeline) -> Run {
+pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
     let fail = |what: String| Failure::Runtime(format!("galaxy: {what}"));
     let steps = match &args.script {
         None => default_script(),
@@ -320,31 +410,67 @@ pub(crate) fn serve(args: &ServeArgs, _out: &mut Pipeline) -> Run {
                 .map_err(|e| fail(format!("{}: {e}", p.display())))?
         }
     };
+    let stop = out.shutdown().clone();
     let rt = runtime()?;
     rt.block_on(async {
-        let mut hub = match (&args.gui, args.listen) {
-            (Some(gui), _) => {
-                HubConnection::connect(gui.as_str(), Codec::default(), default_hub_init())
-                    .await
-                    .map_err(|e| fail(format!("connecting to {gui}: {e}")))?
-            }
+        let hub = match (&args.gui, args.listen) {
+            (Some(gui), _) => crate::shutdown::or_stop(
+                &stop,
+                HubConnection::connect(gui.as_str(), Codec::default(), default_hub_init()),
+            )
+            .await
+            .map(|r| r.map_err(|e| fail(format!("connecting to {gui}: {e}")))),
             (None, Some(port)) => {
                 let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
                     .await
                     .map_err(|e| fail(format!("listening on {port}: {e}")))?;
-                note(format!("galaxy: waiting for a GUI on port {port}"));
-                HubConnection::accept(&listener, Codec::default(), default_hub_init())
-                    .await
-                    .map_err(|e| fail(format!("GUI: {e}")))?
+                let bound = listener
+                    .local_addr()
+                    .map_err(|e| fail(format!("listening on {port}: {e}")))?;
+                note(format!("galaxy: waiting for a GUI on {bound}"));
+                crate::shutdown::or_stop(
+                    &stop,
+                    HubConnection::accept(&listener, Codec::default(), default_hub_init()),
+                )
+                .await
+                .map(|r| r.map_err(|e| fail(format!("GUI: {e}"))))
             }
             (None, None) => return Err(Failure::Usage("--gui or --listen".to_owned())),
         };
-        let answers = hub.play(&steps).await.map_err(|e| fail(e.to_string()))?;
-        for a in answers {
-            note(format!(
-                "galaxy: debug answer {:?}",
-                a.as_deref().map(lossy).unwrap_or_default()
-            ));
+        // Stopped by a signal before a GUI was there: nobody to say goodbye to.
+        let Some(hub) = hub else {
+            return Ok(Status::Ok);
+        };
+        let mut hub = hub?;
+        // The script, step by step: a signal interrupts a pause or a wait for a debug answer
+        // (never a frame half written), then the Hub's goodbye, DISCONNECT, is sent.
+        for step in &steps {
+            let done = match step {
+                Step::Send(f) => {
+                    hub.send_frame(f.clone())
+                        .await
+                        .map_err(|e| fail(e.to_string()))?;
+                    true
+                }
+                Step::Sleep(d) => crate::shutdown::or_stop(&stop, tokio::time::sleep(*d))
+                    .await
+                    .is_some(),
+                Step::Prompt => match crate::shutdown::or_stop(&stop, hub.debug_prompt()).await {
+                    Some(answer) => {
+                        let answer = answer.map_err(|e| fail(e.to_string()))?;
+                        note(format!(
+                            "galaxy: debug answer {:?}",
+                            answer.as_deref().map(lossy).unwrap_or_default()
+                        ));
+                        true
+                    }
+                    None => false,
+                },
+            };
+            if !done || stop.is_requested() {
+                note("galaxy: stopping: sending DISCONNECT to the GUI".to_owned());
+                break;
+            }
         }
         hub.close().await.map_err(|e| fail(e.to_string()))?;
         Ok(Status::Ok)

@@ -14,6 +14,7 @@ mod demo;
 mod diag;
 mod galaxy;
 mod nsm;
+mod otlp;
 mod output;
 mod pcap;
 mod pipeline;
@@ -45,6 +46,8 @@ struct Cli {
     output: OutputArgs,
     #[command(flatten)]
     filter: FilterArgs,
+    #[command(flatten)]
+    otlp: otlp::OtlpArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,7 +109,8 @@ enum Command {
     /// Run every protocol end to end over loopback, print the events, exit 0.
     #[command(after_help = "Examples:
   monwire demo
-  monwire demo --only zmq,nsm --min-severity warn")]
+  monwire demo --only zmq,nsm --min-severity warn
+  monwire demo --otlp http://127.0.0.1:4318 -q")]
     Demo(demo::DemoArgs),
     /// Serve a protocol's producer role from a documented script.
     #[command(after_help = "Examples:
@@ -254,6 +258,14 @@ fn main() -> ExitCode {
         quiet: o.quiet,
     });
     let mut out = Pipeline::new(cli.filter.filter(), printer, shutdown.clone());
+    match cli.otlp.config() {
+        Ok(None) => {}
+        Ok(Some(config)) => match otlp::OtlpSink::start(config, shutdown.clone()) {
+            Ok(sink) => out.add_sink(Box::new(sink)),
+            Err(e) => return fail(e),
+        },
+        Err(e) => return fail(e),
+    }
     let result = run(cli.command, &mut out);
     let finished = out.finish();
     let result = match (result, finished) {
@@ -267,11 +279,18 @@ fn main() -> ExitCode {
             None if status == Status::Ok => ExitCode::SUCCESS,
             None => ExitCode::from(1),
         },
-        Err(Failure::Usage(msg)) => {
+        Err(e) => fail(e),
+    }
+}
+
+/// Reports a failure on stderr and gives its exit code (2 usage, 1 run time).
+fn fail(failure: Failure) -> ExitCode {
+    match failure {
+        Failure::Usage(msg) => {
             eprintln!("monwire: {msg}");
             ExitCode::from(2)
         }
-        Err(Failure::Runtime(msg)) => {
+        Failure::Runtime(msg) => {
             eprintln!("monwire: {msg}");
             ExitCode::from(1)
         }

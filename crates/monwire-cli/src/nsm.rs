@@ -37,7 +37,7 @@ use clap::Args;
 use monwire_nsm::codec::{self, Limits};
 use monwire_nsm::event::to_event;
 use monwire_nsm::session::MonitorServer;
-use monwire_nsm::session::{ClientConfig, MonitorEvent};
+use monwire_nsm::session::{ClientConfig, ExternalConfig, MonitorEvent};
 use monwire_nsm::tokio::{DriverEvent, Monitor, ServerInput, UdpServer, nsm_url, resolve_url};
 use monwire_nsm::{Capability, ClientEvent, Message};
 
@@ -48,19 +48,358 @@ use crate::{Failure, Run, Status, capture, diag};
 /// `monwire watch nsm`: register with an NSM/RaySession server and print the state list, then
 /// every event.
 #[derive(Args, Debug)]
+#[command(after_long_help = WATCH_EXAMPLES)]
 pub(crate) struct WatchArgs {
     /// The server, `osc.udp://HOST:PORT/` (default: `$NSM_URL`).
     #[arg(long)]
     url: Option<String>,
-    /// Announce as an NSM `:monitor:` client instead of a RaySession external monitor.
+    /// Join the session as an NSM `:monitor:switch:` client instead of registering as a
+    /// RaySession external monitor.
     #[arg(long)]
     as_client: bool,
-    /// Seconds to wait for the server's answers.
-    #[arg(long, default_value_t = 5)]
-    timeout: u64,
+    /// Give up when the server has not answered within SECS. Default: an external monitor keeps
+    /// announcing, again after 1, 2, 4 … 30 s, until the server answers; an NSM client waits 5 s.
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    /// External monitor: probe the server with /osc/ping after SECS without a datagram from it,
+    /// and count it as lost when the probe goes unanswered for 3 s (0: never probe; a closed
+    /// port is still seen at once through ICMP).
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    probe: u64,
     /// Stop (quit cleanly) after printing this many events.
     #[arg(long)]
     count: Option<u64>,
+    /// Run as a session client the server can relaunch with no arguments (what the
+    /// `monwire-nsm-monitor` program runs): implies --as-client, announces the executable
+    /// `monwire-nsm-monitor`, and at each /nsm/client/open appends the events (JSON Lines) to
+    /// the file named in `<instance path>/monwire.conf`, creating that file when it is missing
+    /// (see `monwire-nsm-monitor --help`).
+    #[arg(long)]
+    in_session: bool,
+    /// With --in-session: the events file to record in `monwire.conf` (default: the one already
+    /// there, else `$MONWIRE_NSM_OUTPUT`, else `<instance path>/events.jsonl`).
+    #[arg(long, value_name = "FILE", requires = "in_session")]
+    output: Option<PathBuf>,
+}
+
+const WATCH_EXAMPLES: &str = "\
+On SIGTERM or SIGINT an external monitor sends /ray/server/monitor_quit (waiting at most 1 s \
+for \"monitor exit\"), then exits 0 (SIGTERM) or 130 (SIGINT); an NSM client just exits (its \
+goodbye is its exit: the daemon watches the pid it announced). When the server goes away, a \
+`disconnected` event is printed and the monitor announces again until it is back.
+
+Lost server: once registered, the external monitor sends /osc/ping after --probe seconds \
+without a datagram (ray-daemon answers it); a closed port (ICMP port unreachable, seen on the \
+connected socket) or an unanswered probe prints a `disconnected` event and a stderr line, and \
+the monitor announces again with backoff; when the server is back its new state list is \
+printed, then a `reconnected` event.
+
+Joining a session that can relaunch monwire: use the `monwire-nsm-monitor` program (see its \
+--help), which runs `watch nsm --in-session`.
+
+Examples:
+  monwire watch nsm --url osc.udp://127.0.0.1:16187/
+  NSM_URL=osc.udp://localhost:16187/ monwire watch nsm --as-client --json
+  NSM_URL=osc.udp://localhost:16187/ monwire-nsm-monitor --output ~/session-events.jsonl";
+
+/// The program name of the relaunch-safe session client.
+pub(crate) const MONITOR_PROGRAM: &str = "monwire-nsm-monitor";
+
+/// The settings file `--in-session` keeps in the client's instance directory.
+pub(crate) const SESSION_CONF: &str = "monwire.conf";
+
+/// Where `--in-session` writes: chosen at each `/nsm/client/open` from `monwire.conf` in the
+/// instance directory; events that come before the first open (the state list does) wait in a
+/// bounded buffer.
+struct SessionOutput {
+    /// `--output`, which wins over the file and is written into it.
+    chosen: Option<PathBuf>,
+    /// The file in use, once open.
+    file: Option<std::fs::File>,
+    pending: std::collections::VecDeque<String>,
+    dropped: u64,
+}
+
+/// The most events kept while waiting for the first open.
+const PENDING_MAX: usize = 10_000;
+
+impl SessionOutput {
+    fn new(chosen: Option<PathBuf>) -> SessionOutput {
+        SessionOutput {
+            chosen,
+            file: None,
+            pending: std::collections::VecDeque::new(),
+            dropped: 0,
+        }
+    }
+
+    /// `/nsm/client/open`: read (or create) `<instance_path>/monwire.conf` and open its output.
+    fn open(&mut self, instance_path: &str) {
+        match session_output_path(instance_path, self.chosen.as_deref()) {
+            Ok(path) => match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+            {
+                Ok(f) => {
+                    note(format!("nsm: writing events to {}", path.display()));
+                    self.file = Some(f);
+                    if self.dropped > 0 {
+                        note(format!(
+                            "nsm: {} events before the session opened were dropped",
+                            self.dropped
+                        ));
+                        self.dropped = 0;
+                    }
+                    let pending = std::mem::take(&mut self.pending);
+                    for line in pending {
+                        self.write(&line);
+                    }
+                }
+                Err(e) => note(format!("nsm: {}: {e}", path.display())),
+            },
+            Err(e) => note(format!("nsm: {instance_path}: {e}")),
+        }
+    }
+
+    fn write(&mut self, line: &str) {
+        use std::io::Write;
+        if let Some(f) = &mut self.file
+            && let Err(e) = writeln!(f, "{line}")
+        {
+            note(format!("nsm: writing events: {e}"));
+            self.file = None;
+        }
+    }
+
+    fn event(&mut self, e: &monwire_event::Event) -> ControlFlow<()> {
+        let Ok(line) = serde_json::to_string(e) else {
+            return ControlFlow::Continue(());
+        };
+        if self.file.is_some() {
+            self.write(&line);
+        } else {
+            if self.pending.len() == PENDING_MAX {
+                self.pending.pop_front();
+                self.dropped += 1;
+            }
+            self.pending.push_back(line);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The events file for an instance: `--output` (then recorded in `monwire.conf`), else the
+/// `output = FILE` line of `<instance_path>/monwire.conf`, else `$MONWIRE_NSM_OUTPUT`, else
+/// `<instance_path>/events.jsonl`. Creates the instance directory and writes `monwire.conf`
+/// when it is missing or `--output` changed it, so a relaunch with no arguments finds the same
+/// choice.
+pub(crate) fn session_output_path(
+    instance_path: &str,
+    chosen: Option<&std::path::Path>,
+) -> std::io::Result<PathBuf> {
+    let dir = PathBuf::from(instance_path);
+    std::fs::create_dir_all(&dir)?;
+    let conf = dir.join(SESSION_CONF);
+    let recorded = std::fs::read_to_string(&conf).ok().and_then(|text| {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == "output").then(|| dir.join(v.trim()))
+            })
+    });
+    let path = match (chosen, &recorded) {
+        (Some(c), _) => std::path::absolute(c)?,
+        (None, Some(r)) => r.clone(),
+        (None, None) => std::env::var_os("MONWIRE_NSM_OUTPUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.join("events.jsonl")),
+    };
+    if recorded.as_ref() != Some(&path) {
+        std::fs::write(
+            &conf,
+            format!(
+                "# monwire-nsm-monitor settings for this session client; edit and reload.\n\
+                 # output: the file the events are appended to, as JSON Lines.\n\
+                 output = {}\n",
+                path.display()
+            ),
+        )?;
+    }
+    Ok(path)
+}
+
+/// The longest a stop waits for the server's `"monitor exit"` before exiting anyway.
+const STOP_GRACE: Duration = Duration::from_millis(1500);
+
+/// Watches until the server stops answering, the sink breaks, a signal, or the monitor closes.
+pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let shutdown = out.shutdown().clone();
+        let server = match &args.url {
+            Some(u) => resolve_url(u).await,
+            None => nsm_url().await,
+        }
+        .map_err(|e| Failure::Usage(format!("nsm: server address: {e}")))?;
+        let url = format!("osc.udp://{server}/");
+        let bind = any_addr(server.is_ipv4());
+        let as_client = args.as_client || args.in_session;
+        let mut session_out = args
+            .in_session
+            .then(|| SessionOutput::new(args.output.clone()));
+        let tap = crate::record::Recorder::open(&crate::record::header::nsm(as_client), out)?
+            .map(|r| r.nsm_tap());
+        let mut mon = if as_client {
+            let pid = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
+            let executable = if args.in_session {
+                MONITOR_PROGRAM
+            } else {
+                "monwire"
+            };
+            let mut config = ClientConfig::new("monwire", executable, pid);
+            config.capabilities.insert(Capability::Switch);
+            config.timeout = Duration::from_secs(args.timeout.unwrap_or(5));
+            match tap {
+                Some(tap) => Monitor::nsm_client_tapped(config, bind, server, tap).await,
+                None => Monitor::nsm_client(config, bind, server).await,
+            }
+        } else {
+            let config = ExternalConfig::default()
+                .with_give_up_after(args.timeout.map(Duration::from_secs))
+                .with_probe_every((args.probe > 0).then(|| Duration::from_secs(args.probe)));
+            match tap {
+                Some(tap) => Monitor::external_tapped(bind, server, config, tap).await,
+                None => Monitor::external_with(bind, server, config).await,
+            }
+        }
+        .map_err(|e| Failure::Runtime(format!("nsm: {url}: {e}")))?;
+        note(format!(
+            "nsm: {url}: announcing as {}",
+            if as_client {
+                "an NSM :monitor:switch: client"
+            } else {
+                "a RaySession external monitor"
+            }
+        ));
+        let mut status = Status::Ok;
+        // Set once the run is to end (a signal, --count, a closed stdout): the quit is sent
+        // and the rest is only read for the server's "monitor exit".
+        let mut stopping = false;
+        let mut stop_deadline: Option<tokio::time::Instant> = None;
+        let mut printed = 0u64;
+        // A flood of bad datagrams gives at most a line a second per cause.
+        let mut malformed = diag::Throttle::new("nsm");
+        loop {
+            let item = tokio::select! {
+                item = out.next(mon.recv()) => item,
+                s = shutdown.wait(), if !stopping => {
+                    stopping = true;
+                    if as_client {
+                        // An NSM client's goodbye is its exit: the server watches its pid.
+                        break;
+                    }
+                    note(format!(
+                        "nsm: {url}: {}: sending /ray/server/monitor_quit",
+                        s.name()
+                    ));
+                    mon.quit();
+                    stop_deadline = Some(tokio::time::Instant::now() + STOP_GRACE);
+                    continue;
+                }
+                () = sleep_until(stop_deadline), if stop_deadline.is_some() => {
+                    note(format!("nsm: {url}: no \"monitor exit\" in time; exiting"));
+                    break;
+                }
+            };
+            let Some(item) = item else { break };
+            if let DriverEvent::Monitor {
+                event: MonitorEvent::Open { instance_path, .. },
+                ..
+            } = &item
+                && let Some(out) = &mut session_out
+            {
+                out.open(instance_path);
+            }
+            if let Some(e) = item.to_event(server) {
+                if stopping {
+                    continue;
+                }
+                printed = printed.saturating_add(1);
+                let enough = args.count.is_some_and(|n| printed >= n);
+                let flow = match &mut session_out {
+                    Some(file) => file.event(&e),
+                    None => out.event(&e),
+                };
+                if flow.is_break() || enough {
+                    stopping = true;
+                    if as_client {
+                        break;
+                    }
+                    mon.quit();
+                    stop_deadline = Some(tokio::time::Instant::now() + STOP_GRACE);
+                }
+                if let DriverEvent::Monitor {
+                    event: MonitorEvent::Disconnected { reason },
+                    ..
+                } = &item
+                {
+                    note(format!(
+                        "nsm: {url}: lost the server ({reason}); announcing again until it is back"
+                    ));
+                }
+                if let DriverEvent::Monitor {
+                    event: MonitorEvent::Reconnected,
+                    ..
+                } = &item
+                {
+                    note(format!("nsm: {url}: the server is back; registered again"));
+                }
+                continue;
+            }
+            match item {
+                DriverEvent::Malformed { error, .. } => {
+                    malformed.report(
+                        &format!("{url}: skipped a malformed datagram ({})", error.cause()),
+                        error,
+                    );
+                    status = Status::BadInput;
+                }
+                DriverEvent::Monitor { event, .. } => match event {
+                    MonitorEvent::TimedOut { waiting_for } => {
+                        malformed.finish();
+                        return Err(Failure::Runtime(format!(
+                            "nsm: {url}: no answer to {waiting_for}"
+                        )));
+                    }
+                    MonitorEvent::AnnounceFailed { code, message } => {
+                        malformed.finish();
+                        return Err(Failure::Runtime(format!(
+                            "nsm: {url} refused the announce: {message} ({code})"
+                        )));
+                    }
+                    closed @ MonitorEvent::Closed { .. } => {
+                        note(format!("nsm: {url}: {closed}"));
+                        break;
+                    }
+                    other => note(format!("nsm: {url}: {other}")),
+                },
+                _ => {}
+            }
+        }
+        malformed.finish();
+        Ok(status)
+    })
+}
+
+fn any_addr(v4: bool) -> std::net::SocketAddr {
+    if v4 {
+        std::net::SocketAddr::from(([0, 0, 0, 0], 0))
+    } else {
+        std::net::SocketAddr::from(([0u16; 8], 0))
+    }
 }
 
 /// How `decode nsm` reads its input.
@@ -101,114 +440,10 @@ fn loopback() -> std::net::SocketAddr {
     std::net::SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-/// Watches until the server stops answering, the sink breaks, or the monitor is closed.
-pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
-    let rt = runtime()?;
-    rt.block_on(async {
-        let server = match &args.url {
-            Some(u) => resolve_url(u).await,
-            None => nsm_url().await,
-        }
-        .map_err(|e| Failure::Usage(format!("nsm: server address: {e}")))?;
-        let bind = if server.is_ipv4() {
-            any_addr(true)
-        } else {
-            any_addr(false)
-        };
-        let timeout = Duration::from_secs(args.timeout);
-        let tap = crate::record::Recorder::open(&crate::record::header::nsm(args.as_client), out)?
-            .map(|r| r.nsm_tap());
-        let mut mon = if args.as_client {
-            let pid = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
-            let config = ClientConfig::new("monwire", "monwire", pid);
-            match tap {
-                Some(tap) => Monitor::nsm_client_tapped(config, bind, server, tap).await,
-                None => Monitor::nsm_client(config, bind, server).await,
-            }
-        } else {
-            match tap {
-                Some(tap) => Monitor::external_tapped(bind, server, timeout, tap).await,
-                None => Monitor::external(bind, server, timeout).await,
-            }
-        }
-        .map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
-        let mut status = Status::Ok;
-        // A flood of bad datagrams gives at most a line a second.
-        let mut malformed = diag::Throttle::new("nsm");
-        let mut quitting = false;
-        let mut printed = 0u64;
-        while let Some(item) = out.next(mon.recv()).await {
-            if let Some(e) = item.to_event(server) {
-                if quitting {
-                    continue;
-                }
-                printed = printed.saturating_add(1);
-                let enough = args.count.is_some_and(|n| printed >= n);
-                if (out.event(&e).is_break() || enough) && !quitting {
-                    quitting = true;
-                    mon.quit();
-                    if args.as_client {
-                        break;
-                    }
-                }
-                continue;
-            }
-            match item {
-                DriverEvent::Malformed { from, error } => {
-                    malformed.report("skipped a malformed datagram", format!("from {from}: {error}"));
-                    status = Status::BadInput;
-                }
-                DriverEvent::Monitor { event, .. } => match event {
-                    MonitorEvent::TimedOut { waiting_for } => {
-                        return Err(Failure::Runtime(format!(
-                            "nsm: {server}: no answer to {waiting_for}"
-                        )));
-                    }
-                    MonitorEvent::AnnounceFailed { code, message } => {
-                        return Err(Failure::Runtime(format!(
-                            "nsm: {server} refused the announce: {message} ({code})"
-                        )));
-                    }
-                    MonitorEvent::CountMismatch {
-                        received,
-                        announced,
-                    } => {
-                        eprintln!(
-                            "monwire: nsm: state list had {received} entries but announced {announced}"
-                        );
-                    }
-                    MonitorEvent::Closed { .. } => break,
-                    other => note(format!("nsm: {server}: {other}")),
-                },
-                _ => {}
-            }
-        }
-        Ok(status)
-    })
-}
-
-fn any_addr(v4: bool) -> std::net::SocketAddr {
-    if v4 {
-        std::net::SocketAddr::from(([0, 0, 0, 0], 0))
-    } else {
-        std::net::SocketAddr::from(([0u16; 8], 0))
-    }
-}
-
 fn unhex(line: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = line.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".to_owned());
-    }
-    digits
-        .chunks(2)
-        .map(|p| {
-            std::str::from_utf8(p)
-                .ok()
-                .and_then(|s| u8::from_str_radix(s, 16).ok())
-                .ok_or_else(|| format!("bad hex {:?}", String::from_utf8_lossy(p)))
-        })
-        .collect()
+    let mut bytes = Vec::new();
+    capture::unhex_into(line, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Decodes a capture, printing one event per message.
@@ -533,7 +768,7 @@ fn play(
     step: &Step,
 ) -> Result<(), String> {
     match step {
-        Step::Add(id, jack) => core.add_client(id, jack),
+        Step::Add(id, jack) => core.add_client(id, jack).map_err(|e| e.to_string())?,
         Step::Event(id, e) => core
             .client_event(id, e.clone())
             .map_err(|e| e.to_string())?,
@@ -600,6 +835,7 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
     };
     let rt = runtime()?;
     rt.block_on(async {
+        let shutdown = out.shutdown().clone();
         let socket = tokio::net::UdpSocket::bind(listen)
             .await
             .map_err(|e| Failure::Runtime(format!("nsm: binding {listen}: {e}")))?;
@@ -644,6 +880,18 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
             let step_due = next.map(|(_, at)| at);
             let linger_due = finished_at.map(|t| t + linger);
             tokio::select! {
+                stop = shutdown.wait() => {
+                    // ray-daemon's own goodbye: close the session, stopping every running
+                    // client in reverse order, so that every monitor sees them stop.
+                    note(format!(
+                        "nsm: {}; closing the session and exiting",
+                        stop.name()
+                    ));
+                    core.terminate();
+                    send_queued(&socket, &mut core, out).await?;
+                    malformed.finish();
+                    return Ok(status);
+                }
                 r = socket.recv_from(&mut buf) => {
                     let (n, from) = r.map_err(|e| Failure::Runtime(format!("nsm: {e}")))?;
                     let datagram = buf.get(..n).unwrap_or_default();
@@ -673,7 +921,10 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
                             }
                         }
                         Err(error) => {
-                            malformed.report("malformed datagram", format!("from {from}: {error}"));
+                            malformed.report(
+                                &format!("skipped a malformed datagram ({})", error.cause()),
+                                format!("from {from}: {error}"),
+                            );
                             if let Some((path, tags)) = error.unaccepted_message() {
                                 core.handle_unknown(from, path, tags);
                             }

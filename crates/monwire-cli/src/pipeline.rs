@@ -52,8 +52,10 @@ pub(crate) trait Sink {
 /// The shared filter flags of every printing command.
 #[derive(Args, Debug, Clone, Default)]
 pub(crate) struct FilterArgs {
-    /// Keep only events of these kinds (comma-separated: started,stopped,connected,
-    /// disconnected,failed,…).
+    /// Keep only events of these kinds, comma-separated: listening, connecting, connected,
+    /// authenticated, ready, disconnected, closed, failed, added, removed, starting, started,
+    /// stopping, stopped, updated, saved, state, progress, stats, message, prompt,
+    /// end_of_stream, other.
     #[arg(long, global = true, value_name = "K[,K…]", value_delimiter = ',', value_parser = parse_kind)]
     kind: Vec<Kind>,
     /// Keep only events at least this serious: trace, debug, info, warn, error, fatal.

@@ -8,9 +8,7 @@ use crate::{Run, galaxy, nsm, sysadm};
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum ServeCmd {
     /// A SysAdm-compatible event server publishing a documented scripted feed.
-    #[command(after_help = "Examples:
-  monwire serve sysadm --listen 127.0.0.1:12150 --cert-out /tmp/sysadm.pem
-  MONWIRE_SYSADM_PASSWORD=pw monwire serve sysadm --listen 127.0.0.1:12150 --plain --user admin")]
+    #[command(after_help = sysadm::SERVE_HELP)]
     Sysadm(sysadm::ServeArgs),
     /// An NSM/RaySession monitor server playing a documented scripted session.
     #[command(after_help = "Examples:

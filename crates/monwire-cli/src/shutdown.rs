@@ -38,6 +38,9 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::sync::watch;
 
 /// How long a run has, after the first signal, to end on its own.
@@ -74,6 +77,8 @@ impl Signal {
 #[derive(Clone, Debug)]
 pub(crate) struct Shutdown {
     rx: watch::Receiver<Option<Signal>>,
+    /// Set with the channel: a lock-free check for hot loops.
+    flag: Arc<AtomicBool>,
 }
 
 impl Shutdown {
@@ -83,7 +88,10 @@ impl Shutdown {
         let (tx, rx) = watch::channel(None);
         // Keep the sender alive for ever, so `wait` pends instead of seeing a closed channel.
         std::mem::forget(tx);
-        Shutdown { rx }
+        Shutdown {
+            rx,
+            flag: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// The signal that asked the run to stop, if one did.
@@ -91,9 +99,9 @@ impl Shutdown {
         *self.rx.borrow()
     }
 
-    /// Whether the run was asked to stop.
+    /// Whether the run was asked to stop (one atomic load: cheap enough for every event).
     pub(crate) fn is_requested(&self) -> bool {
-        self.requested().is_some()
+        self.flag.load(Ordering::Relaxed)
     }
 
     /// Waits until the run is asked to stop (for `tokio::select!` in async sources); pends
@@ -125,10 +133,12 @@ pub(crate) async fn or_stop<T>(
 /// signals keep their default action; a stderr line says so.
 pub(crate) fn install() -> Shutdown {
     let (tx, rx) = watch::channel(None);
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let spawned = std::thread::Builder::new()
         .name("monwire-signals".into())
-        .spawn(move || signal_thread(tx, ready_tx));
+        .spawn(move || signal_thread(tx, set, ready_tx));
     let installed = match spawned {
         Ok(_) => ready_rx
             .recv()
@@ -138,11 +148,12 @@ pub(crate) fn install() -> Shutdown {
     if let Err(e) = installed {
         crate::diag::note("signals", format!("cannot handle SIGINT/SIGTERM: {e}"));
     }
-    Shutdown { rx }
+    Shutdown { rx, flag }
 }
 
 fn signal_thread(
     tx: watch::Sender<Option<Signal>>,
+    flag: Arc<AtomicBool>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
@@ -168,6 +179,7 @@ fn signal_thread(
         let _ = ready.send(Ok(()));
         let first = next_signal(&mut int, &mut term).await;
         let _ = tx.send(Some(first));
+        flag.store(true, Ordering::Relaxed);
         let (why, code) = tokio::select! {
             second = next_signal(&mut int, &mut term) => (format!("second signal ({})", second.name()), second.exit_code()),
             () = tokio::time::sleep(GRACE) => (format!("did not stop within {} s of {}", GRACE.as_secs(), first.name()), first.exit_code()),

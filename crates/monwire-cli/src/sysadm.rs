@@ -31,15 +31,15 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use monwire_event::Event;
+use monwire_event::{Event, Severity};
 use monwire_sysadm::codec::{Limits, decode as decode_message};
-use monwire_sysadm::event::{to_event, unwrap_bridged};
+use monwire_sysadm::event::{session, to_event, unwrap_bridged};
 use monwire_sysadm::message::{
     ClassEvent, Dispatcher, EventBody, JobState, LifePreserver, LpClass, Message, Object, Priority,
     ProcessLog, SystemState, Zpool,
 };
 use monwire_sysadm::session::{
-    AllowAll, ClientConfig, ClientEvent, ServerConfig, StaticUser, Verifier,
+    AllowAll, ClientConfig, ClientEvent, LoginGuard, ServerConfig, StaticUser, Verifier,
 };
 use monwire_sysadm::tokio::{
     ClientOptions, ClientTls, ServerHandle, ServerOptions, ServerTls, spawn_client, spawn_server,
@@ -53,6 +53,7 @@ const PASSWORD_ENV: &str = "MONWIRE_SYSADM_PASSWORD";
 
 /// `monwire watch sysadm`.
 #[derive(Args, Debug)]
+#[command(after_help = WATCH_HELP)]
 pub(crate) struct WatchArgs {
     /// The server: `wss://HOST[:PORT]` (default port 12150) or `ws://…`.
     url: String,
@@ -160,21 +161,68 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     rt.block_on(async {
         let mut client = spawn_client(opts).map_err(|e| Failure::Usage(e.to_string()))?;
         let mut seen = 0u64;
-        while let Some(ev) = out.next(client.next()).await {
+        let stop = out.shutdown().clone();
+        let mut stopped = false;
+        loop {
+            let ev = tokio::select! {
+                ev = out.next(client.next()) => ev,
+                _ = stop.wait() => {
+                    stopped = true;
+                    break;
+                }
+            };
+            let Some(ev) = ev else { break };
             let wire = matches!(ev, ClientEvent::Event(_));
+            if let ClientEvent::Session(e) = &ev {
+                match e.name.as_str() {
+                    // Each retry gets its stderr line, with the error and the delay.
+                    session::RECONNECTING => {
+                        crate::diag::note("sysadm", e.summary_text());
+                        continue;
+                    }
+                    // The reason the client stopped is the run's one error line (below).
+                    session::AUTH_FAILED if e.severity == Severity::Error => continue,
+                    _ => {}
+                }
+            }
             if out.event(&client_event(ev, &source)).is_break() {
+                stopped = true;
                 break;
             }
             if wire {
                 seen += 1;
                 if args.count.is_some_and(|n| seen >= n) {
+                    stopped = true;
                     break;
                 }
             }
         }
+        // The goodbye: a websocket close frame, within a deadline well inside the grace time.
         client.close();
-        Ok(Status::Ok)
+        match tokio::time::timeout(GOODBYE, client.join()).await {
+            Ok(Ok(())) | Err(_) => Ok(Status::Ok),
+            Ok(Err(_)) if stopped => Ok(Status::Ok),
+            Ok(Err(e)) => Err(Failure::Runtime(watch_failure(&e, &source))),
+        }
     })
+}
+
+/// The one stderr line for a client that stopped for good.
+fn watch_failure(e: &monwire_sysadm::tokio::Error, source: &str) -> String {
+    use monwire_sysadm::error::ClientFailure;
+    use monwire_sysadm::tokio::Error;
+    match e {
+        Error::Certificate { url, reason } => format!(
+            "sysadm: {url}: the server's certificate is not trusted ({reason}); give its \
+             certificate with --ca FILE, or use --insecure to skip the check"
+        ),
+        Error::Client(ClientFailure::LoginRequired(why)) => format!(
+            "sysadm: {source}: the server requires a login ({why}); use --user NAME \
+             (password from {PASSWORD_ENV})"
+        ),
+        Error::Client(f) => format!("sysadm: {source}: {f}"),
+        other => format!("sysadm: {source}: {other}"),
+    }
 }
 
 /// `monwire decode sysadm`.
@@ -240,7 +288,89 @@ pub(crate) struct ListenArgs {
     /// Write the generated self-signed certificate (PEM) here, for clients' --ca.
     #[arg(long)]
     cert_out: Option<PathBuf>,
+    /// Failed logins from one address that block it (SysAdm's guard; 0 turns it off).
+    /// Loopback addresses are never blocked.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    max_login_failures: u32,
+    /// Quiet seconds after which an address's failure count starts again.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    login_failure_window: u64,
+    /// Seconds a blocked address's new connections are closed at once.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    login_block: u64,
+    /// Refuse the empty-password re-login from loopback (see below).
+    #[arg(long)]
+    no_loopback_relogin: bool,
+    /// Keep the times of password logins in FILE (user names and times only, never a
+    /// password or token), so that the loopback re-login still works after a restart.
+    #[arg(long, value_name = "FILE")]
+    login_state: Option<PathBuf>,
 }
+
+/// The login-state file: one `USER<TAB>UNIX-SECONDS` line per user's last password login.
+fn read_login_state(path: &std::path::Path) -> Vec<(String, u64)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| {
+            let (user, secs) = l.split_once('\t')?;
+            Some((user.to_owned(), secs.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn write_login_state(path: &std::path::Path, logins: &std::collections::BTreeMap<String, u64>) {
+    let mut text = String::new();
+    for (user, secs) in logins {
+        if !user.contains(['\t', '\n']) {
+            text.push_str(&format!("{user}\t{secs}\n"));
+        }
+    }
+    let tmp = path.with_extension("tmp");
+    if let Err(e) = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)) {
+        crate::diag::note("sysadm", format!("{}: {e}", path.display()));
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `serve sysadm --help`: the server's own rules, then examples.
+pub(crate) const SERVE_HELP: &str = "\
+Logins: with --user, that user and MONWIRE_SYSADM_PASSWORD; without it, any username and
+password. A user connecting from a loopback address who logged in with a password (or used
+the token of such a login) within the token lifetime (15 min) may log in again with an empty
+password, as the reference Qt client does after a reconnect; --no-loopback-relogin refuses it.
+With --login-state FILE this also holds across a restart of the server.
+After --max-login-failures failed logins from one address, each within --login-failure-window
+of the one before, its new connections are closed at once for --login-block seconds.
+Loopback is exempt. Every handshake (TLS, websocket) has a 10 s deadline, every write 10 s;
+a subscriber whose queue of 1024 frames overflows is disconnected. SIGINT or SIGTERM closes
+every connection with a websocket close frame (1001, going away). The same holds for `bridge`.
+
+Examples:
+  monwire serve sysadm --listen 127.0.0.1:12150 --cert-out /tmp/sysadm.pem
+  MONWIRE_SYSADM_PASSWORD=pw monwire serve sysadm --listen 127.0.0.1:12150 --plain --user admin";
+
+/// Shown by `watch sysadm --help`.
+const WATCH_HELP: &str = "\
+The password of --user comes from MONWIRE_SYSADM_PASSWORD, or a prompt on the terminal; never
+from an argument. A refused login, a 401 (the server wants --user), an untrusted certificate
+(give it with --ca, or --insecure) or a failed handshake end the run with one stderr line and
+exit 1. While the server cannot be reached, each attempt prints a stderr line with the delay
+before the next (1, 2, 4 ... 60 s); after a login, a lost connection is made again and every
+subscription renewed. SIGINT or SIGTERM sends a websocket close frame and exits.
+
+Examples:
+  MONWIRE_SYSADM_PASSWORD=pw monwire watch sysadm wss://trueos-box:12150 --ca server.pem --user me
+  monwire watch sysadm ws://127.0.0.1:12150 --user demo --subscribe dispatcher,monwire-zmq";
+
+/// How long the SysAdm goodbye (websocket close frames) may take after a signal.
+const GOODBYE: Duration = Duration::from_millis(1500);
 
 /// Starts the SysAdm server `serve sysadm` and `bridge` publish on.
 pub(crate) async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Failure> {
@@ -277,6 +407,13 @@ pub(crate) async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Fail
         tls,
         config: ServerConfig {
             hostname,
+            login_guard: LoginGuard {
+                max_failures: args.max_login_failures,
+                window: Duration::from_secs(args.login_failure_window),
+                block: Duration::from_secs(args.login_block),
+                exempt_loopback: true,
+            },
+            loopback_relogin: !args.no_loopback_relogin,
             ..Default::default()
         },
         verifier,
@@ -288,9 +425,26 @@ pub(crate) async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Fail
             .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
     }
     note(format!("sysadm: serving {}", srv.url()));
+    let state = args.login_state.clone();
+    let mut logins = std::collections::BTreeMap::new();
+    if let Some(path) = &state {
+        let now = unix_now();
+        for (user, secs) in read_login_state(path) {
+            srv.remember_password_login(&user, Duration::from_secs(now.saturating_sub(secs)));
+            logins.insert(user, secs);
+        }
+    }
     tokio::spawn(async move {
         while let Some(e) = events.recv().await {
             note(format!("sysadm: {}", crate::output::human(&e)));
+            if let Some(path) = &state
+                && e.name == "authenticated"
+                && e.attr("sysadm.method").and_then(|v| v.as_str()) == Some("password")
+                && let Some(user) = e.attr("sysadm.user").and_then(|v| v.as_str())
+            {
+                logins.insert(user.to_owned(), unix_now());
+                write_login_state(path, &logins);
+            }
         }
     });
     Ok(srv)
@@ -385,8 +539,9 @@ pub(crate) fn script(round: u64) -> Vec<Message> {
 }
 
 /// `monwire serve sysadm`: publishes the scripted feed.
-pub(crate) fn serve(args: &ServeArgs, _out: &mut Pipeline) -> Run {
+pub(crate) fn serve(args: &ServeArgs, out: &mut Pipeline) -> Run {
     let rt = runtime()?;
+    let stop = out.shutdown().clone();
     rt.block_on(async {
         let srv = start_server(&args.listen).await?;
         let mut round = 0u64;
@@ -396,14 +551,21 @@ pub(crate) fn serve(args: &ServeArgs, _out: &mut Pipeline) -> Run {
                 srv.publish(&m)
                     .map_err(|e| Failure::Runtime(format!("sysadm: publish: {e}")))?;
             }
-            if args.count.is_some_and(|n| round >= n) {
+            let pause = if args.count.is_some_and(|n| round >= n) {
                 // Let the last round reach the subscribers.
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                Duration::from_millis(500)
+            } else {
+                Duration::from_millis(args.interval)
+            };
+            let signalled = crate::shutdown::or_stop(&stop, tokio::time::sleep(pause))
+                .await
+                .is_none();
+            if signalled || args.count.is_some_and(|n| round >= n) {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(args.interval)).await;
         }
-        srv.shutdown();
+        // The goodbye: every connection gets a close frame (1001) before the run ends.
+        srv.shutdown_gracefully(GOODBYE).await;
         Ok(Status::Ok)
     })
 }

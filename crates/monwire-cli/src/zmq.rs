@@ -9,7 +9,7 @@ use monwire_event::Event;
 use monwire_zmq::codec::{ByteOrder, Codec};
 use monwire_zmq::event::to_event;
 use monwire_zmq::zmq::{AttachOptions, Monitor, TryRecv};
-use monwire_zmq::{EventMask, V1Message};
+use monwire_zmq::{EventMask, V1MessageRef};
 
 use crate::output::note;
 use crate::pipeline::Pipeline;
@@ -92,21 +92,31 @@ fn parse_mask(text: &str) -> Result<EventMask, String> {
     Ok(mask)
 }
 
-fn observed(msg: &V1Message, source: &str) -> Event {
+fn observed(msg: &V1MessageRef<'_>, source: &str) -> Event {
     let mut e = to_event(msg).with_observed(SystemTime::now());
     e.source = Some(source.to_owned());
     e
 }
 
+/// The longest `watch zmq` waits between two looks at the shutdown token.
+const TICK: Duration = Duration::from_millis(100);
+
 /// Runs `watch zmq`, delivering events to `out`, until `--count` events, the end of the
-/// monitor, or a signal (checked at least every 100 ms; zmq has no goodbye to send: the
-/// monitor is stopped and drained, and the socket closed).
+/// monitor, or a signal (checked before every event and at least every 100 ms; zmq has no
+/// goodbye to send: the monitor is stopped and drained, its last events printed, and the
+/// socket closed with linger 0, so the context ends at once).
+///
+/// The read loop takes every monitor message that is ready through the lending read (no copy
+/// until the event is built), discards whatever data the socket received, flushes the output,
+/// and only then waits for the monitor or the socket, at most [`TICK`].
 pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     let rt = |op: &str, e: &dyn std::fmt::Display| Failure::Runtime(format!("zmq: {op}: {e}"));
     let ctx = zmq::Context::new();
-    let socket = ctx
+    let mut socket = ctx
         .socket(args.socket_type.zmq())
         .map_err(|e| rt("creating the socket", &e))?;
+    // Nothing is sent on it; never let unsent data hold the context at exit.
+    socket.set_linger(0).map_err(|e| rt("setting LINGER", &e))?;
     if matches!(args.socket_type, SocketKind::Sub) {
         socket
             .set_subscribe(b"")
@@ -140,51 +150,69 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
         monitor.set_tap(Some(rec.zmq_tap(source.clone())));
     }
     let mut seen = 0u64;
-    let mut socket = socket;
+    let mut data = zmq::Message::new();
     loop {
-        if args.count.is_some_and(|n| seen >= n) {
-            return Ok(Status::Ok);
-        }
-        if out.shutdown().is_requested() {
-            // Stop the monitor and print what it still had (its MONITOR_STOPPED too).
-            if let Err(e) = monitor.stop(&mut socket) {
-                diag::note("zmq", format!("stopping the monitor: {e}"));
-            }
-            for m in monitor.by_ref() {
-                match m {
-                    Ok(m) => {
-                        let _ = out.event(&observed(&m, &source));
-                    }
-                    Err(e) => {
-                        diag::note("zmq", e);
-                        break;
+        // Everything the monitor has ready.
+        loop {
+            if out.shutdown().is_requested() {
+                // Stop the monitor and print what it still had (its MONITOR_STOPPED too).
+                if let Err(e) = monitor.stop(&mut socket) {
+                    diag::note("zmq", format!("stopping the monitor: {e}"));
+                }
+                loop {
+                    match monitor.recv_ref() {
+                        Ok(Some(m)) => {
+                            let _ = out.event(&observed(&m, &source));
+                        }
+                        Ok(None) => break,
+                        Err(e) => diag::note("zmq", e),
                     }
                 }
+                return Ok(Status::Ok);
             }
-            return Ok(Status::Ok);
+            if args.count.is_some_and(|n| seen >= n) {
+                return end_quietly(&mut monitor, &mut socket);
+            }
+            match monitor.try_recv_ref() {
+                Ok(TryRecv::Message(m)) => {
+                    seen += 1;
+                    if out.event(&observed(&m, &source)).is_break() {
+                        return end_quietly(&mut monitor, &mut socket);
+                    }
+                }
+                Ok(TryRecv::Empty) => break,
+                Ok(TryRecv::Ended) => return Ok(Status::Ok),
+                Err(e) => diag::note("zmq", e),
+            }
         }
         // Read and discard data so peers are not held up by our queue.
-        while socket.recv_multipart(zmq::DONTWAIT).is_ok() {}
-        // Take what is ready without waiting; flush before waiting.
-        let next = match monitor.try_recv() {
-            Ok(TryRecv::Empty) => {
-                out.idle();
-                monitor.recv_timeout(Duration::from_millis(100))
-            }
-            other => other,
+        while socket.recv(&mut data, zmq::DONTWAIT).is_ok() {}
+        // Nothing ready: flush, then wait for the monitor or the socket.
+        out.idle();
+        let Some(reader) = monitor.reader() else {
+            return Ok(Status::Ok);
         };
-        match next {
-            Ok(TryRecv::Message(m)) => {
-                seen += 1;
-                if out.event(&observed(&m, &source)).is_break() {
-                    return Ok(Status::Ok);
-                }
-            }
-            Ok(TryRecv::Empty) => {}
-            Ok(TryRecv::Ended) => return Ok(Status::Ok),
-            Err(e) => diag::note("zmq", e),
+        let mut items = [
+            reader.as_poll_item(zmq::POLLIN),
+            socket.as_poll_item(zmq::POLLIN),
+        ];
+        let ms = i64::try_from(TICK.as_millis()).unwrap_or(100);
+        match zmq::poll(&mut items, ms) {
+            Ok(_) | Err(zmq::Error::EINTR) => {}
+            Err(e) => return Err(rt("waiting for events", &e)),
         }
     }
+}
+
+/// Ends a run that stops before the monitor's end (`--count`, stdout closed): the monitor is
+/// stopped (its remaining events are not printed, nor recorded) and the socket closed.
+fn end_quietly(monitor: &mut Monitor, socket: &mut zmq::Socket) -> Run {
+    // A recording holds what the watch passed on: what the stop still reads is not part of it.
+    monitor.set_tap(None);
+    if let Err(e) = monitor.stop(socket) {
+        diag::note("zmq", format!("stopping the monitor: {e}"));
+    }
+    Ok(Status::Ok)
 }
 
 /// The capture layout `decode zmq` reads.
@@ -245,21 +273,18 @@ pub(crate) struct DecodeArgs {
 }
 
 fn unhex(token: &str) -> Result<Vec<u8>, String> {
+    let mut frame = Vec::new();
+    unhex_frame(token, &mut frame)?;
+    Ok(frame)
+}
+
+/// One frame's hex (or `""` for an empty frame) into `frame`.
+fn unhex_frame(token: &str, frame: &mut Vec<u8>) -> Result<(), String> {
+    frame.clear();
     if token == "\"\"" {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    if !token.len().is_multiple_of(2) {
-        return Err(format!("odd number of hex digits in {token:?}"));
-    }
-    (0..token.len())
-        .step_by(2)
-        .map(|i| {
-            token
-                .get(i..i + 2)
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .ok_or_else(|| format!("not hex: {token:?}"))
-        })
-        .collect()
+    capture::unhex_into(token, frame).map_err(|e| format!("frame {token:.40}: {e}"))
 }
 
 /// Decodes one message's frames and prints its event; `Err` is the message for stderr.
@@ -336,13 +361,28 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
         return Ok(status);
     }
     let mut status = Status::Ok;
+    let mut frames: Vec<Vec<u8>> = Vec::new();
     let read = capture::for_each_line(input, &what, out, |out, n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return ControlFlow::Continue(());
         }
-        let frames: Result<Vec<Vec<u8>>, String> = line.split_whitespace().map(unhex).collect();
-        match frames.and_then(|f| decode_one(&codec, args.monitor_version, &f, out)) {
+        // The frame buffers are reused from line to line.
+        let mut n_frames = 0;
+        let mut parsed = Ok(());
+        for token in line.split_whitespace() {
+            if frames.len() == n_frames {
+                frames.push(Vec::new());
+            }
+            if let Err(e) = unhex_frame(token, &mut frames[n_frames]) {
+                parsed = Err(e);
+                break;
+            }
+            n_frames += 1;
+        }
+        match parsed
+            .and_then(|()| decode_one(&codec, args.monitor_version, &frames[..n_frames], out))
+        {
             Ok(flow) => flow,
             Err(e) => {
                 diag::input(&what, n, None, e);

@@ -109,6 +109,7 @@ fn demo_on_a_120_column_terminal_prints_every_event_on_one_short_readable_line()
     assert!(ok, "demo failed:\n{screen}");
     let mut counts = BTreeMap::new();
     let mut coloured = 0;
+    let mut errors = 0;
     for raw in screen.lines() {
         let line = strip_escapes(raw);
         assert!(
@@ -129,8 +130,12 @@ fn demo_on_a_120_column_terminal_prints_every_event_on_one_short_readable_line()
         let sev = words[1];
         match sev {
             "ERROR" | "FATAL" => {
-                assert!(raw.contains("\x1b[31mERROR") || raw.contains("\x1b[1;31mFATAL"));
+                assert!(
+                    raw.contains("\x1b[31mERROR\x1b[0m") || raw.contains("\x1b[1;31mFATAL\x1b[0m"),
+                    "errors in red: {raw:?}"
+                );
                 coloured += 1;
+                errors += 1;
             }
             "WARN" => {
                 assert!(raw.contains("\x1b[33mWARN\x1b[0m"), "{raw:?}");
@@ -149,6 +154,7 @@ fn demo_on_a_120_column_terminal_prints_every_event_on_one_short_readable_line()
         coloured > 0,
         "the demo has WARN events (a failed handshake, a crash)"
     );
+    assert!(errors > 0, "the demo has an ERROR event (a failed bind)");
     assert_eq!(
         counts,
         json_counts(&["demo"]),

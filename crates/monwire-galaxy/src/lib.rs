@@ -16,11 +16,16 @@
 //!   Hub). Bytes in, bytes and events out; no sockets, no clock.
 //! - [`event`]: status messages to and from [`monwire_event::Event`], losslessly.
 //! - [`script`]: the script format for playing the Hub side (`monwire serve galaxy --script`).
-//! - `tokio` (feature `tokio`): thin TCP drivers for the three roles.
+//! - `tokio` (feature `tokio`): thin TCP drivers for the three roles (`GuiListener` keeps
+//!   accepting Hubs, with a handshake deadline), and `MessageCodec` for
+//!   `tokio_util::codec::{FramedRead, FramedWrite}`.
+//!
+//! [`monwire_event`] is re-exported, so one dependency line is enough.
 //!
 //! # Features
 //!
-//! - `tokio`: the TCP adapter (`tokio` module). Without it the crate pulls no runtime.
+//! - `tokio`: the TCP adapter and the tokio-util codec (`tokio` module). Without it the crate
+//!   pulls no runtime.
 //!
 //! # Example
 //!
@@ -73,3 +78,8 @@ pub use status::StatusMessage;
 
 /// The shared event model, so one dependency line is enough.
 pub use monwire_event;
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

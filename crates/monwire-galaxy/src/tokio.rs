@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -48,6 +49,9 @@ pub enum Error {
     /// The connection closed before the exchange finished.
     #[error("the connection closed")]
     Closed,
+    /// No handshake arrived in time ([`GuiListener`]).
+    #[error("no handshake within {0:?}")]
+    HandshakeTimeout(Duration),
 }
 
 /// Settings of the GUI drivers.
@@ -130,6 +134,7 @@ enum Cmd {
 /// A running GUI connection (either role): events out, debug answers and menu picks in.
 #[derive(Debug)]
 pub struct GuiConnection {
+    first: Option<GuiEvent>,
     events: mpsc::Receiver<GuiEvent>,
     cmds: mpsc::UnboundedSender<Cmd>,
     dropped: Arc<AtomicU64>,
@@ -147,7 +152,18 @@ impl GuiConnection {
     /// The next event; `None` once the connection has ended (then see
     /// [`finish`](GuiConnection::finish) for why).
     pub async fn next_event(&mut self) -> Option<GuiEvent> {
+        if let Some(e) = self.first.take() {
+            return Some(e);
+        }
         self.events.recv().await
+    }
+
+    /// Ends the connection from our side: the driver stops and the socket is shut down (a GUI
+    /// has no goodbye message; the Hub sees the connection close and carries on without a
+    /// GUI). Returns once the socket is closed.
+    pub async fn close(self) {
+        self.task.abort();
+        let _ = self.task.await;
     }
 
     /// Answers the waiting `hub_debug_prompt` (see [`GuiServer::answer_debug_prompt`]).
@@ -232,6 +248,114 @@ pub async fn accept_hub(listener: &TcpListener, config: GuiConfig) -> Result<Gui
     Ok(spawn_gui(stream, peer, session, config))
 }
 
+/// How long a connection may take to send its handshake before [`GuiListener`] drops it.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What [`GuiListener::next`] gives.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Incoming {
+    /// A Hub connected and sent its handshake (the first event of the connection).
+    Hub(GuiConnection),
+    /// A connection was dropped before it finished the handshake (it sent nothing in time,
+    /// closed, or sent something else); the listener goes on.
+    Dropped {
+        /// Who connected.
+        peer: SocketAddr,
+        /// Why it was dropped.
+        reason: Error,
+    },
+}
+
+/// The GUI server role for a monitor that outlives its Hubs: keeps accepting, runs each
+/// connection's handshake on its own with a deadline ([`HANDSHAKE_TIMEOUT`] by default), and
+/// gives the connections that finished it. A connection that stays silent, or a port scanner,
+/// never holds up a real Hub, and a restarted Hub is accepted like the first one.
+#[derive(Debug)]
+pub struct GuiListener {
+    listener: TcpListener,
+    config: GuiConfig,
+    timeout: Duration,
+    pending: tokio::task::JoinSet<Incoming>,
+}
+
+impl GuiListener {
+    /// Accepts Hubs on `listener`, running each with `config`.
+    pub fn new(listener: TcpListener, config: GuiConfig) -> GuiListener {
+        GuiListener {
+            listener,
+            config,
+            timeout: HANDSHAKE_TIMEOUT,
+            pending: tokio::task::JoinSet::new(),
+        }
+    }
+
+    /// Sets the handshake deadline.
+    #[must_use]
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> GuiListener {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The next Hub that finished its handshake, or the next connection dropped before it did.
+    /// An error only when accepting fails.
+    pub async fn next(&mut self) -> std::io::Result<Incoming> {
+        loop {
+            tokio::select! {
+                r = self.listener.accept() => {
+                    let (stream, peer) = r?;
+                    let config = self.config.clone();
+                    let timeout = self.timeout;
+                    self.pending.spawn(handshake(stream, peer, config, timeout));
+                }
+                Some(done) = self.pending.join_next(), if !self.pending.is_empty() => {
+                    if let Ok(incoming) = done {
+                        return Ok(incoming);
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn handshake(
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: GuiConfig,
+    timeout: Duration,
+) -> Incoming {
+    let session = GuiServer::new(config.codec, config.info.clone());
+    let mut conn = spawn_gui(stream, peer, session, config);
+    match tokio::time::timeout(timeout, conn.events.recv()).await {
+        Ok(Some(first @ GuiEvent::Handshake { .. })) => {
+            conn.first = Some(first);
+            Incoming::Hub(conn)
+        }
+        Ok(Some(_)) | Ok(None) => {
+            // Closed, or not a handshake: the driver has ended or ends with the error.
+            conn.task.abort();
+            let reason = match conn.task.await {
+                Ok(Err(e)) => e,
+                _ => Error::Closed,
+            };
+            Incoming::Dropped { peer, reason }
+        }
+        Err(_) => {
+            conn.task.abort();
+            let _ = conn.task.await;
+            Incoming::Dropped {
+                peer,
+                reason: Error::HandshakeTimeout(timeout),
+            }
+        }
+    }
+}
+
 /// Connects to a Hub listener (`-gui "<listener>:port"`) and runs the GUI client role.
 pub async fn connect_to_hub(
     addr: impl ToSocketAddrs,
@@ -262,6 +386,7 @@ fn spawn_gui<S: GuiDrive>(
         config.tap.map(|t| (t, peer)),
     ));
     GuiConnection {
+        first: None,
         events: erx,
         cmds: ctx,
         dropped,
@@ -476,6 +601,129 @@ impl HubConnection {
         self.session.disconnect()?;
         self.flush().await?;
         self.stream.shutdown().await?;
+        Ok(())
+    }
+}
+
+/// Why [`MessageCodec`] failed: the transport, or the bytes.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// The transport failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The stream does not decode (offsets count from the first byte the codec saw; a Galaxy
+    /// stream cannot resynchronise after this).
+    #[error(transparent)]
+    Decode(#[from] crate::error::DecodeError),
+    /// A message cannot be encoded.
+    #[error(transparent)]
+    Encode(#[from] crate::error::EncodeError),
+}
+
+/// The Galaxy message framing as a [`tokio_util::codec`] codec, so
+/// [`FramedRead`](tokio_util::codec::FramedRead) and
+/// [`FramedWrite`](tokio_util::codec::FramedWrite) carry [`Message`](crate::message::Message)s
+/// over any `AsyncRead`/`AsyncWrite`, as for every tokio codec.
+///
+/// Decoding is [`Codec::decode`] on the read buffer: a partial message consumes nothing and
+/// reserves room for the rest of it (bounded by [`Limits::max_message_size`]), a whole one is
+/// split off. At end of stream, leftover bytes of a partial message are an error
+/// ([`DecodeErrorKind::Truncated`](crate::error::DecodeErrorKind)).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use futures_util::{SinkExt, StreamExt};
+/// use monwire_galaxy::message::{Frame, Message, MsgType};
+/// use monwire_galaxy::tokio::MessageCodec;
+/// use tokio_util::codec::{FramedRead, FramedWrite};
+///
+/// let (a, b) = tokio::io::duplex(64);
+/// let mut tx = FramedWrite::new(a, MessageCodec::default());
+/// let mut rx = FramedRead::new(b, MessageCodec::default());
+/// let msg = Message::frame(MsgType::Message, Frame::clause("reinitialize").with(":initialize", 1));
+/// tx.send(msg.clone()).await.unwrap();
+/// assert_eq!(rx.next().await.unwrap().unwrap(), msg);
+/// # }
+/// ```
+///
+/// [`Limits::max_message_size`]: crate::codec::Limits::max_message_size
+#[derive(Clone, Debug, Default)]
+pub struct MessageCodec {
+    codec: Codec,
+    consumed: u64,
+}
+
+impl MessageCodec {
+    /// A codec with these limits and INT_64 width.
+    pub fn new(codec: Codec) -> MessageCodec {
+        MessageCodec { codec, consumed: 0 }
+    }
+
+    /// Stream offset of the first byte not yet decoded.
+    pub fn offset(&self) -> u64 {
+        self.consumed
+    }
+}
+
+impl tokio_util::codec::Decoder for MessageCodec {
+    type Item = crate::message::Message;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<Self::Item>, CodecError> {
+        match self.codec.decode(src) {
+            Ok(Some((m, used))) => {
+                let _ = src.split_to(used);
+                self.consumed += used as u64;
+                Ok(Some(m))
+            }
+            Ok(None) => {
+                // Room for the rest of the announced body (already checked against the limit).
+                if let Some(size) = src.get(4..8) {
+                    let size = u32::from_be_bytes([size[0], size[1], size[2], size[3]]) as usize;
+                    src.reserve((8 + size).saturating_sub(src.len()));
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e.shifted(self.consumed).into()),
+        }
+    }
+
+    fn decode_eof(&mut self, src: &mut bytes::BytesMut) -> Result<Option<Self::Item>, CodecError> {
+        match self.decode(src)? {
+            Some(m) => Ok(Some(m)),
+            None if src.is_empty() => Ok(None),
+            None => Err(self.codec.decode_exact(src).map_or_else(
+                |e| CodecError::Decode(e.shifted(self.consumed)),
+                |_| CodecError::Io(std::io::ErrorKind::UnexpectedEof.into()),
+            )),
+        }
+    }
+}
+
+impl tokio_util::codec::Encoder<crate::message::Message> for MessageCodec {
+    type Error = CodecError;
+
+    fn encode(
+        &mut self,
+        item: crate::message::Message,
+        dst: &mut bytes::BytesMut,
+    ) -> Result<(), CodecError> {
+        tokio_util::codec::Encoder::<&crate::message::Message>::encode(self, &item, dst)
+    }
+}
+
+impl tokio_util::codec::Encoder<&crate::message::Message> for MessageCodec {
+    type Error = CodecError;
+
+    fn encode(
+        &mut self,
+        item: &crate::message::Message,
+        dst: &mut bytes::BytesMut,
+    ) -> Result<(), CodecError> {
+        let mut out = Vec::new();
+        self.codec.encode_into(item, &mut out)?;
+        dst.extend_from_slice(&out);
         Ok(())
     }
 }

@@ -26,6 +26,23 @@ impl DecodeError {
         }
     }
 
+    /// A stable short name for what kind of fault this is (`"unknown_path"`, `"malformed_osc"`,
+    /// …), for grouping and rate-limiting reports.
+    pub fn cause(&self) -> &'static str {
+        match self.kind {
+            DecodeErrorKind::TooLong { .. } => "too_long",
+            DecodeErrorKind::BundleTooDeep { .. } => "bundle_too_deep",
+            DecodeErrorKind::BadBundleElement { .. } => "bad_bundle_element",
+            DecodeErrorKind::UnexpectedBundle => "unexpected_bundle",
+            DecodeErrorKind::TooManyMessages { .. } => "too_many_messages",
+            DecodeErrorKind::Osc { .. } => "malformed_osc",
+            DecodeErrorKind::TrailingBytes { .. } => "trailing_bytes",
+            DecodeErrorKind::UnknownPath { .. } => "unknown_path",
+            DecodeErrorKind::ArgumentCount { .. } => "argument_count",
+            DecodeErrorKind::ArgumentType { .. } => "argument_type",
+        }
+    }
+
     pub(crate) fn new(offset: usize, kind: DecodeErrorKind) -> DecodeError {
         DecodeError { offset, kind }
     }
@@ -165,6 +182,10 @@ pub enum FromEventError {
     /// An attribute the message needs is missing or has the wrong type.
     #[error("attribute {} is missing or has the wrong type", Short(.0))]
     Attribute(String),
+    /// An event a monitor made about its link to the server (`disconnected`, `reconnected`):
+    /// no message was on the wire.
+    #[error("{} is a monitor's own event, not a message", Short(.0))]
+    NotAMessage(String),
     /// The path or name does not name a message.
     #[error("\"{}\" does not name an NSM/Ray message", Short(.0))]
     Unknown(String),
@@ -186,6 +207,12 @@ pub enum StateError {
     /// No such client in the server's session.
     #[error("no client \"{}\"", Short(.0))]
     NoSuchClient(String),
+    /// A client id must not be empty: a state-list entry `"" ""` is the list's end marker.
+    #[error("a client id must not be empty")]
+    EmptyId,
+    /// A client id already in the session or its trash.
+    #[error("client id \"{}\" is taken", Short(.0))]
+    DuplicateId(String),
     /// No session is open.
     #[error("no session open")]
     NoSession,

@@ -58,6 +58,7 @@ use monwire_event::{Event, Kind, Protocol, Severity, Value};
 
 use crate::error::FromEventError;
 use crate::message::{Capabilities, ClientEvent, ErrorCode, Family, Message, PING_PATH};
+use crate::session::Loss;
 
 fn protocol_of(msg: &Message) -> Protocol {
     match msg {
@@ -201,7 +202,7 @@ pub fn summary(msg: &Message) -> String {
     }
 }
 
-/// The event for a message, with its [summary](summary). Codecs have no clock: `observed` and
+/// The event for a message, with its [`summary`]. Codecs have no clock: `observed` and
 /// `source` stay `None`.
 ///
 /// ```
@@ -333,6 +334,30 @@ fn event_of(msg: &Message) -> Event {
     }
 }
 
+/// The event an external monitor emits when it loses the server (no wire message: it says
+/// what the monitor saw, and [`from_event`] refuses it with
+/// [`FromEventError::NotAMessage`]): kind `disconnected`, severity warn, attribute
+/// `ray.reason` (`unreachable` or `silent`).
+pub fn disconnected(reason: Loss) -> Event {
+    Event::new(Protocol::Ray, Kind::Disconnected, "disconnected")
+        .with_severity(Severity::Warn)
+        .with_attr(
+            "ray.reason",
+            match reason {
+                Loss::Unreachable => "unreachable",
+                Loss::Silent => "silent",
+            },
+        )
+        .with_summary(format!("lost the server: {reason}"))
+}
+
+/// The event an external monitor emits when it is registered again after a loss (kind
+/// `connected`, name `reconnected`); like [`disconnected`], not a wire message.
+pub fn reconnected() -> Event {
+    Event::new(Protocol::Ray, Kind::Connected, "reconnected")
+        .with_summary("the server is back; registered again")
+}
+
 /// Rebuilds the message an [`Event`] from [`to_event`] describes. The `kind` and `severity`
 /// are derived values and are not consulted.
 pub fn from_event(event: &Event) -> Result<Message, FromEventError> {
@@ -356,6 +381,11 @@ pub fn from_event(event: &Event) -> Result<Message, FromEventError> {
             .and_then(|v| i32::try_from(v).ok())
             .ok_or_else(|| FromEventError::Attribute(key(k)))
     };
+    if event.attr(&key("path")).is_none()
+        && matches!(event.name.as_str(), "disconnected" | "reconnected")
+    {
+        return Err(FromEventError::NotAMessage(event.name.clone()));
+    }
     let path = str_attr("path")?;
     let subject = event.subject.clone();
     let fam = if let Some(l) = path.strip_prefix(Family::Nsm.prefix()) {
@@ -496,6 +526,7 @@ pub fn summary_keys(event: &Event) -> &'static [&'static str] {
         (_, "/error" | "/minor_error") => keys!(ray, "path", "code", "message"),
         (_, "/nsm/server/announce") => keys!(ray, "path", "capabilities"),
         (_, "/nsm/client/open") => keys!(ray, "path", "display_name"),
+        _ if event.name == "disconnected" => keys!(ray, "reason"),
         _ => keys!(ray, "path"),
     }
 }

@@ -90,6 +90,7 @@ pub mod session;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
+mod wire;
 
 pub use monwire_event;
 

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use crate::error::StateError;
 use crate::message::{
     ANNOUNCE_PATH, Capabilities, Capability, ClientEvent, ErrorCode, Family, MONITOR_ANNOUNCE_PATH,
-    MONITOR_QUIT_PATH, MONITOR_RESET_PATH, Message, OPEN_PATH, SAVE_PATH,
+    MONITOR_QUIT_PATH, MONITOR_RESET_PATH, Message, OPEN_PATH, PING_PATH, SAVE_PATH,
 };
 
 /// One client as a monitor sees it.
@@ -241,6 +241,25 @@ pub enum MonitorEvent {
         /// What we were waiting for (`"/ray/server/monitor_announce"`, …).
         waiting_for: &'static str,
     },
+    /// The server did not answer the announce in time; it was sent again (external monitor).
+    Retrying {
+        /// The number of the announce just sent (2 for the first retry).
+        attempt: u32,
+        /// How long until the next one if this one is not answered either.
+        next_in: Duration,
+        /// Whether the server's port was seen closed (ICMP port unreachable) since the last
+        /// attempt, rather than merely silent.
+        refused: bool,
+    },
+    /// The server went away (external monitor, once registered). The monitor announces again
+    /// with backoff, and reports [`Reconnected`](MonitorEvent::Reconnected) when it is back.
+    Disconnected {
+        /// How the loss was seen.
+        reason: Loss,
+    },
+    /// Registered again after a [`Disconnected`](MonitorEvent::Disconnected); the server's new
+    /// state list came just before.
+    Reconnected,
     /// The monitor is closed: after `"monitor exit"` (`confirmed`) or after the quit timeout.
     Closed {
         /// Whether the server confirmed the quit.
@@ -301,6 +320,27 @@ impl std::fmt::Display for MonitorEvent {
                 if *minor { "minor " } else { "" }
             ),
             MonitorEvent::TimedOut { waiting_for } => write!(f, "no answer to {waiting_for}"),
+            MonitorEvent::Retrying {
+                attempt,
+                next_in,
+                refused,
+            } => write!(
+                f,
+                "{}; announced again (attempt {attempt}), next try in {} s",
+                if *refused {
+                    "the server's port is closed"
+                } else {
+                    "no answer to /ray/server/monitor_announce"
+                },
+                next_in.as_secs_f32()
+            ),
+            MonitorEvent::Disconnected { reason } => {
+                write!(
+                    f,
+                    "lost the server ({reason}); announcing again until it is back"
+                )
+            }
+            MonitorEvent::Reconnected => f.write_str("the server is back; registered again"),
             MonitorEvent::Closed { confirmed: true } => {
                 f.write_str("closed (the server confirmed the quit)")
             }
@@ -373,7 +413,7 @@ impl Io {
 pub enum ExternalPhase {
     /// Not started.
     Idle,
-    /// Announce sent, waiting for `"announced"`.
+    /// Announce sent, waiting for `"announced"` (announcing again with backoff).
     Announcing,
     /// Registered.
     Live,
@@ -383,11 +423,110 @@ pub enum ExternalPhase {
     Closed,
 }
 
+/// How the loss of the server was seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Loss {
+    /// The transport said the server's port is closed: on a connected UDP socket, an ICMP port
+    /// unreachable answer to our last datagram (`ECONNREFUSED`).
+    Unreachable,
+    /// Nothing came back, not even the answer to an `/osc/ping` probe, within the probe
+    /// timeout.
+    Silent,
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Loss::Unreachable => "its port is closed",
+            Loss::Silent => "no answer to /osc/ping",
+        })
+    }
+}
+
+/// The timing of an [`ExternalMonitor`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExternalConfig {
+    /// Give up (report [`TimedOut`](MonitorEvent::TimedOut) and close) when the server has not
+    /// answered the announce this long after [`start`](ExternalMonitor::start), or after a loss.
+    /// `None` (the default): keep announcing until it answers.
+    pub give_up_after: Option<Duration>,
+    /// The wait after the first announce (default 1 s); it doubles after each unanswered one…
+    pub first_retry: Duration,
+    /// …up to this (default 30 s).
+    pub max_retry: Duration,
+    /// Once registered, send `/osc/ping` after this long without any datagram from the server
+    /// (default 5 s; `None`: never probe, and only [`handle_unreachable`](ExternalMonitor::handle_unreachable)
+    /// detects a loss).
+    pub probe_every: Option<Duration>,
+    /// How long a probe may go unanswered before the server counts as lost (default 3 s).
+    pub probe_timeout: Duration,
+    /// How long [`quit`](ExternalMonitor::quit) waits for `"monitor exit"` (default 1 s).
+    pub quit_timeout: Duration,
+}
+
+impl Default for ExternalConfig {
+    fn default() -> ExternalConfig {
+        ExternalConfig {
+            give_up_after: None,
+            first_retry: Duration::from_secs(1),
+            max_retry: Duration::from_secs(30),
+            probe_every: Some(Duration::from_secs(5)),
+            probe_timeout: Duration::from_secs(3),
+            quit_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ExternalConfig {
+    /// Sets [`give_up_after`](ExternalConfig::give_up_after).
+    #[must_use]
+    pub fn with_give_up_after(mut self, d: Option<Duration>) -> ExternalConfig {
+        self.give_up_after = d;
+        self
+    }
+
+    /// Sets [`probe_every`](ExternalConfig::probe_every).
+    #[must_use]
+    pub fn with_probe_every(mut self, d: Option<Duration>) -> ExternalConfig {
+        self.probe_every = d;
+        self
+    }
+
+    /// Sets [`first_retry`](ExternalConfig::first_retry) and
+    /// [`max_retry`](ExternalConfig::max_retry).
+    #[must_use]
+    pub fn with_retry(mut self, first: Duration, max: Duration) -> ExternalConfig {
+        self.first_retry = first;
+        self.max_retry = max.max(first);
+        self
+    }
+
+    /// Sets [`quit_timeout`](ExternalConfig::quit_timeout).
+    #[must_use]
+    pub fn with_quit_timeout(mut self, d: Duration) -> ExternalConfig {
+        self.quit_timeout = d;
+        self
+    }
+}
+
 /// A RaySession external monitor.
 ///
 /// At [`start`](ExternalMonitor::start) it sends `monitor_quit` then `monitor_announce` (the
 /// daemon does not de-duplicate, so a stale registration from the same port is cleared first;
 /// the quit's answer, or its silence, is ignored). The list arrives before the announce reply.
+/// Unanswered, it announces again after 1, 2, 4 … 30 s ([`Retrying`](MonitorEvent::Retrying)),
+/// until the server answers or [`ExternalConfig::give_up_after`] passes.
+///
+/// Once registered it watches the server: after [`ExternalConfig::probe_every`] without any
+/// datagram it sends `/osc/ping` (which ray-daemon answers with `/reply "/osc/ping"` whether or
+/// not the sender is registered), and counts the server as lost when nothing comes back within
+/// [`ExternalConfig::probe_timeout`], or at once when the driver reports the port closed
+/// ([`handle_unreachable`](ExternalMonitor::handle_unreachable)). A loss is reported as
+/// [`Disconnected`](MonitorEvent::Disconnected); then it announces again with the same backoff,
+/// and the server's new list is followed by [`Reconnected`](MonitorEvent::Reconnected).
+///
 /// [`quit`](ExternalMonitor::quit) waits for `"monitor exit"` with a timeout, because an
 /// unregistered monitor gets no answer at all.
 ///
@@ -408,27 +547,74 @@ pub enum ExternalPhase {
 pub struct ExternalMonitor {
     io: Io,
     phase: ExternalPhase,
-    timeout: Duration,
+    config: ExternalConfig,
     deadline: Option<Instant>,
+    /// When the current wait for the server began (start, or the last loss).
+    waiting_since: Option<Instant>,
+    /// The wait before the next announce.
+    retry: Duration,
+    attempt: u32,
+    refused: bool,
+    last_heard: Option<Instant>,
+    probe_sent: Option<Instant>,
+    lost: bool,
 }
 
 impl ExternalMonitor {
-    /// A monitor whose requests time out after `timeout`.
+    /// A monitor that gives up announcing, and waits for the quit's answer, after `timeout`.
     pub fn new(timeout: Duration) -> ExternalMonitor {
+        ExternalMonitor::with_config(
+            ExternalConfig::default()
+                .with_give_up_after(Some(timeout))
+                .with_quit_timeout(timeout),
+        )
+    }
+
+    /// A monitor with this timing.
+    pub fn with_config(config: ExternalConfig) -> ExternalMonitor {
         ExternalMonitor {
             io: Io::default(),
             phase: ExternalPhase::Idle,
-            timeout,
+            config,
             deadline: None,
+            waiting_since: None,
+            retry: config.first_retry,
+            attempt: 0,
+            refused: false,
+            last_heard: None,
+            probe_sent: None,
+            lost: false,
         }
+    }
+
+    /// The timing in force.
+    pub fn config(&self) -> &ExternalConfig {
+        &self.config
     }
 
     /// Queues quit-then-announce. Call once.
     pub fn start(&mut self, now: Instant) {
+        self.begin_announcing(now);
+    }
+
+    fn begin_announcing(&mut self, now: Instant) {
+        self.phase = ExternalPhase::Announcing;
+        self.waiting_since = Some(now);
+        self.retry = self.config.first_retry;
+        self.attempt = 0;
+        self.announce(now);
+    }
+
+    fn announce(&mut self, now: Instant) {
         self.io.transmit.push_back(Message::MonitorQuit);
         self.io.transmit.push_back(Message::MonitorAnnounce);
-        self.phase = ExternalPhase::Announcing;
-        self.deadline = Some(now + self.timeout);
+        self.attempt = self.attempt.saturating_add(1);
+        self.refused = false;
+        let mut at = now + self.retry;
+        if let (Some(give_up), Some(since)) = (self.config.give_up_after, self.waiting_since) {
+            at = at.min(since + give_up);
+        }
+        self.deadline = Some(at);
     }
 
     /// Asks for the list again. The answer comes on the `/nsm/client/monitor/` family.
@@ -440,7 +626,8 @@ impl ExternalMonitor {
         Ok(())
     }
 
-    /// Unregisters: sends `monitor_quit` and waits for `"monitor exit"` until `now + timeout`.
+    /// Unregisters: sends `monitor_quit` and waits for `"monitor exit"` until
+    /// `now + quit_timeout`.
     pub fn quit(&mut self, now: Instant) -> Result<(), StateError> {
         match self.phase {
             ExternalPhase::Closed | ExternalPhase::Quitting => return Err(StateError::Closed),
@@ -449,29 +636,70 @@ impl ExternalMonitor {
         }
         self.io.transmit.push_back(Message::MonitorQuit);
         self.phase = ExternalPhase::Quitting;
-        self.deadline = Some(now + self.timeout);
+        self.deadline = Some(now + self.config.quit_timeout);
         Ok(())
     }
 
     /// Feeds one message from the server.
-    pub fn handle_message(&mut self, msg: Message, _now: Instant) {
+    pub fn handle_message(&mut self, msg: Message, now: Instant) {
+        if self.phase == ExternalPhase::Closed {
+            return;
+        }
+        self.last_heard = Some(now);
+        self.probe_sent = None;
         if let Message::Reply { path, .. } = &msg {
             if path == MONITOR_ANNOUNCE_PATH && self.phase == ExternalPhase::Announcing {
                 self.phase = ExternalPhase::Live;
-                self.deadline = None;
+                self.waiting_since = None;
                 self.io.events.push_back(MonitorEvent::Registered {
                     server_name: None,
                     capabilities: None,
                 });
+                if std::mem::take(&mut self.lost) {
+                    self.io.events.push_back(MonitorEvent::Reconnected);
+                }
             } else if path == MONITOR_QUIT_PATH && self.phase == ExternalPhase::Quitting {
                 self.close(true);
+                return;
             }
+            self.arm_probe(now);
             return;
         }
-        if self.phase == ExternalPhase::Closed || self.io.server_error(&msg) {
+        if self.phase == ExternalPhase::Live {
+            self.arm_probe(now);
+        }
+        if self.io.server_error(&msg) {
             return;
         }
         self.io.monitor(msg);
+    }
+
+    fn arm_probe(&mut self, now: Instant) {
+        if self.phase == ExternalPhase::Live {
+            self.deadline = self.config.probe_every.map(|every| now + every);
+        }
+    }
+
+    /// Call when the transport says the server's port is closed (on a connected UDP socket, an
+    /// `ECONNREFUSED` from ICMP port unreachable). Registered, this is a loss; while announcing
+    /// it is noted in the next [`Retrying`](MonitorEvent::Retrying); while quitting, the quit
+    /// cannot be confirmed and the monitor closes at once.
+    pub fn handle_unreachable(&mut self, now: Instant) {
+        match self.phase {
+            ExternalPhase::Live => self.lose(Loss::Unreachable, now),
+            ExternalPhase::Announcing => self.refused = true,
+            ExternalPhase::Quitting => self.close(false),
+            ExternalPhase::Idle | ExternalPhase::Closed => {}
+        }
+    }
+
+    fn lose(&mut self, reason: Loss, now: Instant) {
+        self.io
+            .events
+            .push_back(MonitorEvent::Disconnected { reason });
+        self.lost = true;
+        self.probe_sent = None;
+        self.begin_announcing(now);
     }
 
     /// Call when the instant from [`poll_timeout`](ExternalMonitor::poll_timeout) has passed.
@@ -484,13 +712,37 @@ impl ExternalMonitor {
         }
         match self.phase {
             ExternalPhase::Announcing => {
-                self.io.events.push_back(MonitorEvent::TimedOut {
-                    waiting_for: MONITOR_ANNOUNCE_PATH,
+                let gave_up = match (self.config.give_up_after, self.waiting_since) {
+                    (Some(g), Some(since)) => now >= since + g,
+                    _ => false,
+                };
+                if gave_up {
+                    self.io.events.push_back(MonitorEvent::TimedOut {
+                        waiting_for: MONITOR_ANNOUNCE_PATH,
+                    });
+                    self.close(false);
+                    return;
+                }
+                let refused = self.refused;
+                self.retry = (self.retry * 2).min(self.config.max_retry);
+                self.announce(now);
+                self.io.events.push_back(MonitorEvent::Retrying {
+                    attempt: self.attempt,
+                    next_in: self.retry,
+                    refused,
                 });
-                self.close(false);
             }
+            ExternalPhase::Live => match (self.probe_sent, self.config.probe_every) {
+                (Some(_), _) => self.lose(Loss::Silent, now),
+                (None, Some(_)) => {
+                    self.io.transmit.push_back(Message::Ping);
+                    self.probe_sent = Some(now);
+                    self.deadline = Some(now + self.config.probe_timeout);
+                }
+                (None, None) => self.deadline = None,
+            },
             ExternalPhase::Quitting => self.close(false),
-            _ => self.deadline = None,
+            ExternalPhase::Idle | ExternalPhase::Closed => self.deadline = None,
         }
     }
 
@@ -830,6 +1082,14 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
     /// Feeds one request from `from`.
     pub fn handle_message(&mut self, from: A, msg: Message) {
         match msg {
+            // ray-daemon answers a ping from anyone, registered or not, with the path alone.
+            Message::Ping => self.out.push_back((
+                from,
+                Message::Reply {
+                    path: PING_PATH.to_owned(),
+                    args: Vec::new(),
+                },
+            )),
             Message::MonitorAnnounce => {
                 self.send_list(&from, Family::Ray);
                 self.out.push_back((
@@ -1072,7 +1332,7 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
     }
 
     /// Opens (or switches to) a session whose clients are `clients` (`(id, jack_name)`, in
-    /// session order), like ray-daemon's load: `client_updated 0` for each new client and
+    /// session order; empty and repeated ids are skipped), like ray-daemon's load: `client_updated 0` for each new client and
     /// `switched_to:<id>` for each running client reused under the same id, `/nsm/client/open`
     /// to reused `:switch:` clients, then the lists (monitor list on `/ray/`, then running
     /// `:monitor:` clients on `/nsm/`), then `session_is_loaded` to the reused NSM clients.
@@ -1082,6 +1342,18 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
         // `:monitor:` client keeps receiving), then emit in session order.
         let old = std::mem::take(&mut self.clients);
         let mut reused = Vec::new();
+        // An empty id would read as the end marker, a repeated one as one client: skipped.
+        let mut seen = Vec::new();
+        let clients: Vec<(&str, &str)> = clients
+            .iter()
+            .filter(|(id, _)| {
+                let fresh = !id.is_empty() && !seen.contains(id);
+                seen.push(*id);
+                fresh
+            })
+            .copied()
+            .collect();
+        let clients = clients.as_slice();
         for (id, jack) in clients {
             if let Some(prev) = old.iter().find(|c| c.id == *id && c.started) {
                 self.clients.push(prev.clone());
@@ -1145,6 +1417,27 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
         }
     }
 
+    /// What ray-daemon does when it is told to quit (`/ray/server/quit`, SIGTERM or SIGINT):
+    /// it closes the session, stopping every running client in reverse session order
+    /// (`stop_request`, then `stopped_by_server`, to every monitor), then the session is gone.
+    /// The monitor list stays (the process is about to exit; monitors learn of it from the
+    /// silence).
+    pub fn terminate(&mut self) {
+        let running: Vec<String> = self
+            .clients
+            .iter()
+            .rev()
+            .filter(|c| c.started)
+            .map(|c| c.id.clone())
+            .collect();
+        for id in running {
+            // Every id was just read from the session.
+            let _ = self.client_event(&id, ClientEvent::StopRequest);
+            let _ = self.client_event(&id, ClientEvent::StoppedByServer);
+        }
+        self.close_session();
+    }
+
     /// Closes the session silently (stop the clients first with
     /// [`client_event`](MonitorServer::client_event)): nothing tells monitors the clients are
     /// gone; the next list does.
@@ -1155,7 +1448,11 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
     }
 
     /// Adds a client (`add_executable`, a template, a restore): `client_updated 0`.
-    pub fn add_client(&mut self, id: &str, jack_name: &str) {
+    ///
+    /// Refused for an empty id (a list entry `"" ""` would read as the list's end marker) and
+    /// for an id already in the session or its trash.
+    pub fn add_client(&mut self, id: &str, jack_name: &str) -> Result<(), StateError> {
+        self.check_new_id(id)?;
         self.clients.push(ServerClient {
             id: id.to_owned(),
             jack_name: jack_name.to_owned(),
@@ -1165,6 +1462,17 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
             capabilities: Capabilities::new(),
         });
         self.fan_out_updated(id, jack_name, 0);
+        Ok(())
+    }
+
+    fn check_new_id(&self, id: &str) -> Result<(), StateError> {
+        if id.is_empty() {
+            return Err(StateError::EmptyId);
+        }
+        if self.clients.iter().any(|c| c.id == id) || self.trash.iter().any(|(t, _)| t == id) {
+            return Err(StateError::DuplicateId(id.to_owned()));
+        }
+        Ok(())
     }
 
     /// A launched client announced from outside the OSC path (the server saw it some other
@@ -1185,7 +1493,14 @@ impl<A: Clone + PartialEq + Debug> MonitorServer<A> {
     /// Something happened to client `id`: updates the session and sends the event to every
     /// receiver but the client itself. `removed` is sent by
     /// [`remove_definitely`](MonitorServer::remove_definitely) instead.
+    ///
+    /// `id_changed_to:` to an empty id or one already taken is refused.
     pub fn client_event(&mut self, id: &str, event: ClientEvent) -> Result<(), StateError> {
+        if let ClientEvent::IdChangedTo(new) = &event
+            && new != id
+        {
+            self.check_new_id(new)?;
+        }
         let c = self
             .clients
             .iter_mut()

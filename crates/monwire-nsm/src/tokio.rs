@@ -5,8 +5,10 @@
 //!   [`Stream`] of [`DriverEvent`]s (each convertible to a [`monwire_event::Event`]).
 //! - [`UdpServer`]: a [`MonitorServer`] on a UDP socket.
 //!
-//! Datagrams from any address but the server's are ignored; a malformed datagram is reported
-//! as [`DriverEvent::Malformed`] and skipped.
+//! A [`Monitor`]'s socket is connected to the server: datagrams from any other address never
+//! reach it, and an ICMP port unreachable answer (the server's port is closed) comes back as
+//! `ECONNREFUSED`, which the driver hands to the role as a loss of the server. A malformed
+//! datagram is reported as [`DriverEvent::Malformed`] and skipped.
 
 use std::io;
 use std::net::SocketAddr;
@@ -22,7 +24,9 @@ use tokio::task::JoinHandle;
 use crate::codec::{self, Limits};
 use crate::error::DecodeError;
 use crate::message::Message;
-use crate::session::{ClientConfig, ExternalMonitor, MonitorClient, MonitorEvent, MonitorServer};
+use crate::session::{
+    ClientConfig, ExternalConfig, ExternalMonitor, MonitorClient, MonitorEvent, MonitorServer,
+};
 
 /// Parses an `osc.udp://host:port/` URL into host and port (no resolution).
 pub fn parse_url(url: &str) -> Option<(String, u16)> {
@@ -57,9 +61,15 @@ pub async fn resolve_url(url: &str) -> io::Result<SocketAddr> {
 
 /// The server address from the `NSM_URL` environment variable.
 pub async fn nsm_url() -> io::Result<SocketAddr> {
-    let url = std::env::var("NSM_URL")
-        .map_err(|_| io::Error::new(io::ErrorKind::NotFound, "NSM_URL is not set"))?;
-    resolve_url(&url).await
+    let value = std::env::var("NSM_URL").ok();
+    nsm_url_from(value.as_deref()).await
+}
+
+/// [`nsm_url`] for a given value of `NSM_URL` (`None`: unset): `NotFound` when unset, else
+/// [`resolve_url`].
+pub async fn nsm_url_from(value: Option<&str>) -> io::Result<SocketAddr> {
+    let url = value.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "NSM_URL is not set"))?;
+    resolve_url(url).await
 }
 
 /// A function that sees every datagram a [`Monitor`] receives from its server, with the
@@ -87,20 +97,23 @@ pub enum DriverEvent {
 }
 
 impl DriverEvent {
-    /// The monitor message inside, as a [`monwire_event::Event`] stamped with source and
-    /// observed time; `None` for the other events.
+    /// The monitor message inside, or the loss or return of the server, as a
+    /// [`monwire_event::Event`] stamped with source and observed time; `None` for the other
+    /// events.
     pub fn to_event(&self, server: SocketAddr) -> Option<monwire_event::Event> {
-        match self {
-            DriverEvent::Monitor {
-                event: MonitorEvent::Monitor(m),
-                observed,
-            } => Some(
-                crate::event::to_event(m)
-                    .with_source(format!("osc.udp://{server}/"))
-                    .with_observed(*observed),
-            ),
-            _ => None,
-        }
+        let DriverEvent::Monitor { event, observed } = self else {
+            return None;
+        };
+        let e = match event {
+            MonitorEvent::Monitor(m) => crate::event::to_event(m),
+            MonitorEvent::Disconnected { reason } => crate::event::disconnected(*reason),
+            MonitorEvent::Reconnected => crate::event::reconnected(),
+            _ => return None,
+        };
+        Some(
+            e.with_source(format!("osc.udp://{server}/"))
+                .with_observed(*observed),
+        )
     }
 }
 
@@ -125,6 +138,7 @@ trait Role: Send + 'static {
     fn poll_event(&mut self) -> Option<MonitorEvent>;
     fn poll_timeout(&self) -> Option<Instant>;
     fn command(&mut self, cmd: Command, now: Instant);
+    fn handle_unreachable(&mut self, _now: Instant) {}
 }
 
 /// A request to the running role.
@@ -152,6 +166,9 @@ impl Role for ExternalMonitor {
     }
     fn poll_timeout(&self) -> Option<Instant> {
         ExternalMonitor::poll_timeout(self)
+    }
+    fn handle_unreachable(&mut self, now: Instant) {
+        ExternalMonitor::handle_unreachable(self, now)
     }
     fn command(&mut self, cmd: Command, now: Instant) {
         // A refused request (already closed) needs no answer: the stream has ended or will.
@@ -202,7 +219,8 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    /// Starts a RaySession external monitor of `server` from a new socket on `bind`.
+    /// Starts a RaySession external monitor of `server` from a new socket on `bind`, giving up
+    /// when the server has not answered within `timeout` (see [`ExternalMonitor::new`]).
     pub async fn external(
         bind: SocketAddr,
         server: SocketAddr,
@@ -211,14 +229,15 @@ impl Monitor {
         Monitor::spawn(ExternalMonitor::new(timeout), bind, server, None).await
     }
 
-    /// [`external`](Monitor::external) with a [`Tap`] that sees every datagram from the server.
+    /// [`external_with`](Monitor::external_with) with a [`Tap`] that sees every datagram from
+    /// the server.
     pub async fn external_tapped(
         bind: SocketAddr,
         server: SocketAddr,
-        timeout: Duration,
+        config: ExternalConfig,
         tap: Tap,
     ) -> io::Result<Monitor> {
-        Monitor::spawn(ExternalMonitor::new(timeout), bind, server, Some(tap)).await
+        Monitor::spawn(ExternalMonitor::with_config(config), bind, server, Some(tap)).await
     }
 
     /// [`nsm_client`](Monitor::nsm_client) with a [`Tap`] that sees every datagram from the
@@ -230,6 +249,17 @@ impl Monitor {
         tap: Tap,
     ) -> io::Result<Monitor> {
         Monitor::spawn(MonitorClient::new(config), bind, server, Some(tap)).await
+    }
+
+    /// Starts a RaySession external monitor with this timing: it keeps announcing with backoff
+    /// while the server is not up, probes it once registered, and announces again after a loss
+    /// (see [`ExternalMonitor`]).
+    pub async fn external_with(
+        bind: SocketAddr,
+        server: SocketAddr,
+        config: ExternalConfig,
+    ) -> io::Result<Monitor> {
+        Monitor::spawn(ExternalMonitor::with_config(config), bind, server, None).await
     }
 
     /// Starts an NSM `:monitor:` client of `server` from a new socket on `bind`.
@@ -248,6 +278,10 @@ impl Monitor {
         tap: Option<Tap>,
     ) -> io::Result<Monitor> {
         let socket = UdpSocket::bind(bind).await?;
+        // Connected: the kernel drops datagrams from anyone else, and an ICMP port unreachable
+        // answer to what we send comes back as `ECONNREFUSED`, which is how a closed server port
+        // is seen at once.
+        socket.connect(server).await?;
         let local = socket.local_addr()?;
         let (tx, events) = mpsc::channel(256);
         let (commands, cmd_rx) = mpsc::unbounded_channel();
@@ -305,6 +339,10 @@ impl Drop for Monitor {
     }
 }
 
+fn refused(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::ConnectionRefused
+}
+
 async fn run<R: Role>(
     mut role: R,
     socket: UdpSocket,
@@ -319,11 +357,13 @@ async fn run<R: Role>(
     let mut commands_open = true;
     loop {
         while let Some(msg) = role.poll_transmit() {
-            match codec::encode(&msg) {
-                Ok(bytes) => {
-                    socket.send_to(&bytes, server).await?;
-                }
-                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+            let bytes =
+                codec::encode(&msg).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            match socket.send(&bytes).await {
+                Ok(_) => {}
+                // An ICMP error from an earlier datagram, reported on this send.
+                Err(e) if refused(&e) => role.handle_unreachable(Instant::now()),
+                Err(e) => return Err(e),
             }
         }
         while let Some(event) = role.poll_event() {
@@ -338,14 +378,18 @@ async fn run<R: Role>(
         }
         let deadline = role.poll_timeout();
         tokio::select! {
-            r = socket.recv_from(&mut buf) => {
-                let (n, from) = r?;
-                if from != server {
-                    continue;
-                }
+            r = socket.recv(&mut buf) => {
+                let n = match r {
+                    Ok(n) => n,
+                    Err(e) if refused(&e) => {
+                        role.handle_unreachable(Instant::now());
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let datagram = buf.get(..n).unwrap_or_default();
                 if let Some(tap) = &tap {
-                    tap(from, datagram);
+                    tap(server, datagram);
                 }
                 match codec::decode_datagram(datagram, &limits) {
                     Ok(messages) => {
@@ -355,6 +399,7 @@ async fn run<R: Role>(
                         }
                     }
                     Err(error) => {
+                        let from = server;
                         if tx.send(DriverEvent::Malformed { from, error }).await.is_err() {
                             return Ok(());
                         }

@@ -49,17 +49,7 @@ impl Limits {
 
 /// Parses `bytes` as JSON within `limits` (size, depth), reporting serde_json's position.
 pub fn parse_json(bytes: &[u8], limits: &Limits) -> Result<Value, DecodeError> {
-    if bytes.len() > limits.max_message_len {
-        return Err(DecodeError::at(
-            "$",
-            limits.max_message_len,
-            DecodeErrorKind::TooLong {
-                len: bytes.len(),
-                max: limits.max_message_len,
-            },
-        ));
-    }
-    check_depth(bytes, limits.max_depth)?;
+    check_limits(bytes, limits)?;
     serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))
 }
 
@@ -102,9 +92,42 @@ fn offset_of(bytes: &[u8], line: usize, column: usize) -> usize {
 ///
 /// `namespace` and `name` must be strings; `id`, when present, must be a string (absent reads
 /// as `""`). Everything else is accepted and typed leniently (see [`crate::message`]).
+///
+/// Events of the shapes real servers send are deserialized straight into their types; anything
+/// else goes through a `serde_json::Value` first. Both give the same message.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Message, DecodeError> {
+    check_limits(bytes, limits)?;
+    if let Some(m) = crate::fast::decode(bytes) {
+        return Ok(m);
+    }
+    decode_general(bytes, limits)
+}
+
+/// [`decode`] of a websocket text payload as tungstenite hands it over (`&str`, already UTF-8).
+pub fn decode_str(text: &str, limits: &Limits) -> Result<Message, DecodeError> {
+    decode(text.as_bytes(), limits)
+}
+
+/// The general path of [`decode`] alone: parse to a `serde_json::Value`, then type it. It gives
+/// the same message as [`decode`] for every input (a test and the fuzz target check it); it is
+/// public for those checks and for benchmarks.
+pub fn decode_general(bytes: &[u8], limits: &Limits) -> Result<Message, DecodeError> {
     let value = parse_json(bytes, limits)?;
     from_value(value)
+}
+
+fn check_limits(bytes: &[u8], limits: &Limits) -> Result<(), DecodeError> {
+    if bytes.len() > limits.max_message_len {
+        return Err(DecodeError::at(
+            "$",
+            limits.max_message_len,
+            DecodeErrorKind::TooLong {
+                len: bytes.len(),
+                max: limits.max_message_len,
+            },
+        ));
+    }
+    check_depth(bytes, limits.max_depth)
 }
 
 /// Types an already-parsed JSON value as a message.
@@ -205,8 +228,9 @@ pub enum PayloadEncoding {
     Base64,
 }
 
-/// A bridge-routed frame: `<connection id>` LF `<payload>`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A bridge-routed frame: `<connection id>` LF `<payload>`. `Debug` shows the payload's length,
+/// not its bytes (it may be an `auth` request).
+#[derive(Clone, PartialEq, Eq)]
 pub struct RoutedFrame {
     /// The connection id (`::{uuid}`): the destination when sent to the bridge, the source when
     /// received from it.
@@ -215,6 +239,16 @@ pub struct RoutedFrame {
     pub encoding: PayloadEncoding,
     /// The payload text (decoded from base64 when [`PayloadEncoding::Base64`]).
     pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for RoutedFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoutedFrame")
+            .field("id", &self.id)
+            .field("encoding", &self.encoding)
+            .field("payload_len", &self.payload.len())
+            .finish()
+    }
 }
 
 impl RoutedFrame {

@@ -150,3 +150,33 @@ pub enum FromEventError {
     #[error("event has no JSON form: {0}")]
     Unserializable(String),
 }
+
+/// Why a client stopped for good (it does not reconnect after these).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ClientFailure {
+    /// The server refused the password (or the configured login).
+    #[error("login refused: {0}")]
+    LoginRefused(String),
+    /// A request needed a login and the client has none (`401` without credentials).
+    #[error("the server requires a login ({0}) and no user was given")]
+    LoginRequired(String),
+    /// The peer is not a SysAdm server.
+    #[error("the peer identifies as {0:?}, not a SysAdm server")]
+    NotAServer(String),
+    /// The connection ended before the first login completed.
+    #[error("the connection closed before the login completed")]
+    ClosedBeforeLogin,
+    /// A request got no reply in time before the first login completed.
+    #[error("no reply to {what} within {seconds} s")]
+    NoReply {
+        /// The request.
+        what: &'static str,
+        /// The deadline.
+        seconds: u64,
+    },
+    /// The adapter could not set up the connection (TLS, websocket upgrade), before the first
+    /// login (its own text).
+    #[error("{0}")]
+    Handshake(String),
+}

@@ -62,6 +62,7 @@ pub use monwire_event;
 pub mod codec;
 pub mod error;
 pub mod event;
+mod fast;
 mod json;
 pub mod message;
 pub mod session;

@@ -281,7 +281,7 @@ impl Message {
                 Body::Reply(Reply::Identify(_) | Reply::Challenge { .. }) => false,
                 Body::Reply(_) => true,
                 Body::Request(Request::AuthOther(_)) => true,
-                _ => false,
+                _ => self.name == "response",
             }
     }
 
@@ -450,7 +450,8 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// The two stages of `rpc/auth_ssl`. `Debug` hides the signature and extra keys' values.
+/// The two stages of `rpc/auth_ssl`. `Debug` hides every value (it is an authentication
+/// request).
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum AuthSsl {
@@ -476,9 +477,9 @@ impl fmt::Debug for AuthSsl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AuthSsl::Challenge => f.write_str("Challenge"),
-            AuthSsl::ChallengeForKey { md5_key, extra } => f
+            AuthSsl::ChallengeForKey { extra, .. } => f
                 .debug_struct("ChallengeForKey")
-                .field("md5_key", md5_key)
+                .field("md5_key", &REDACTED)
                 .field("extra_keys", &extra.len())
                 .finish(),
             AuthSsl::Response { extra, .. } => f
@@ -1361,7 +1362,7 @@ impl LpClass {
         }
     }
 
-    fn from_text(s: String) -> LpClass {
+    pub(crate) fn from_text(s: String) -> LpClass {
         match s.as_str() {
             "snapshot" => LpClass::Snapshot,
             "replication" => LpClass::Replication,

@@ -34,10 +34,13 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::event::{bridged_message, session, session_event};
+use crate::event::bridged_message;
 use crate::message::Message;
 use crate::session::{
     Client, ClientConfig, ClientEvent, ClientTransmit, ConnId, Outgoing, Server, ServerConfig,
@@ -73,10 +76,17 @@ pub enum Error {
     /// A websocket error.
     #[error("websocket: {0}")]
     Ws(String),
-}
-
-fn ws_err(e: impl fmt::Display) -> Error {
-    Error::Ws(e.to_string())
+    /// The server's certificate is not trusted (the client stops: retrying cannot help).
+    #[error("{url}: the server's certificate is not trusted ({reason})")]
+    Certificate {
+        /// The server.
+        url: String,
+        /// What rustls said.
+        reason: String,
+    },
+    /// The client session stopped for good.
+    #[error(transparent)]
+    Client(#[from] crate::error::ClientFailure),
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -378,31 +388,89 @@ fn ws_config(limits: &crate::codec::Limits) -> WebSocketConfig {
         .max_frame_size(Some(limits.max_message_len))
 }
 
+/// The deadline of the TCP connect, the TLS handshake and the websocket upgrade, each.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The deadline of one websocket write (a frame, a flush or a close).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a connection attempt failed: worth another try later, or not.
+enum OpenError {
+    /// Unreachable, refused, timed out: try again.
+    Retry(String),
+    /// The certificate is not trusted.
+    Certificate(String),
+    /// The TLS or websocket handshake failed: the server is not what we expect.
+    Handshake(String),
+}
+
+async fn with_deadline<T, E: fmt::Display>(
+    what: &str,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<Result<T, E>, OpenError> {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, f)
+        .await
+        .map_err(|_| {
+            OpenError::Retry(format!(
+                "{what} timed out after {} s",
+                HANDSHAKE_TIMEOUT.as_secs()
+            ))
+        })
+}
+
 async fn open(
     opts: &ClientOptions,
     tls: &Option<Arc<rustls::ClientConfig>>,
-) -> Result<WebSocketStream<Box<dyn Io>>, Error> {
-    let tcp = TcpStream::connect((opts.url.host.as_str(), opts.url.port)).await?;
-    tcp.set_nodelay(true)?;
+) -> Result<WebSocketStream<Box<dyn Io>>, OpenError> {
+    let tcp = with_deadline(
+        "TCP connect",
+        TcpStream::connect((opts.url.host.as_str(), opts.url.port)),
+    )
+    .await?
+    .map_err(|e| OpenError::Retry(e.to_string()))?;
+    let _ = tcp.set_nodelay(true);
     let stream: Box<dyn Io> = match tls {
         Some(cfg) => {
             let name = ServerName::try_from(opts.url.host.clone())
-                .map_err(|e| Error::Tls(e.to_string()))?;
-            let conn = tokio_rustls::TlsConnector::from(cfg.clone())
-                .connect(name, tcp)
-                .await?;
+                .map_err(|e| OpenError::Handshake(format!("TLS: {e}")))?;
+            let conn = with_deadline(
+                "TLS handshake",
+                tokio_rustls::TlsConnector::from(cfg.clone()).connect(name, tcp),
+            )
+            .await?
+            .map_err(|e| {
+                let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+                match inner {
+                    Some(rustls::Error::InvalidCertificate(why)) => {
+                        OpenError::Certificate(format!("{why:?}"))
+                    }
+                    Some(other) => OpenError::Handshake(format!("TLS handshake failed: {other}")),
+                    None => OpenError::Handshake(format!("TLS handshake failed: {e}")),
+                }
+            })?;
             Box::new(conn)
         }
         None => Box::new(tcp),
     };
-    let (ws, _) = tokio_tungstenite::client_async_with_config(
-        opts.url.request_url(),
-        stream,
-        Some(ws_config(&opts.config.limits)),
+    let (ws, _) = with_deadline(
+        "websocket upgrade",
+        tokio_tungstenite::client_async_with_config(
+            opts.url.request_url(),
+            stream,
+            Some(ws_config(&opts.config.limits)),
+        ),
     )
-    .await
-    .map_err(ws_err)?;
+    .await?
+    .map_err(|e| OpenError::Handshake(format!("websocket upgrade failed: {e}")))?;
     Ok(ws)
+}
+
+/// The client's goodbye: close code 1000 (normal closure).
+fn normal_close() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }
 }
 
 /// A running client: receive its events, close it.
@@ -410,28 +478,40 @@ async fn open(
 pub struct ClientHandle {
     events: mpsc::Receiver<ClientEvent>,
     close: Arc<Notify>,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<Result<(), Error>>,
 }
 
 impl ClientHandle {
-    /// The next event (wire events and session events); `None` once the client has stopped.
+    /// The next event (wire events and session events); `None` once the client has stopped
+    /// (then [`join`](ClientHandle::join) says why).
     pub async fn next(&mut self) -> Option<ClientEvent> {
         self.events.recv().await
     }
 
-    /// Closes the connection for good; [`next`](ClientHandle::next) then drains and ends.
+    /// Closes the connection for good (with a websocket close frame); [`next`](ClientHandle::next)
+    /// then drains and ends.
     pub fn close(&self) {
         self.close.notify_one();
     }
 
-    /// Waits for the client task to end.
-    pub async fn join(self) {
+    /// Waits for the client task to end: `Ok` after [`close`](ClientHandle::close), the error
+    /// that ended it otherwise ([`Error::Client`], [`Error::Certificate`]).
+    pub async fn join(self) -> Result<(), Error> {
         drop(self.events);
-        let _ = self.task.await;
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(Error::Ws(format!("client task: {e}"))),
+        }
     }
 }
 
 /// Starts a client that connects, authenticates, subscribes and reconnects on its own.
+///
+/// It reconnects (with back-off, reporting each attempt as a `reconnecting` event) while the
+/// server cannot be reached, and after a connection that had logged in is lost. It stops for
+/// good, and [`ClientHandle::join`] returns the reason, when the login is refused, a request
+/// needs a login it does not have, the server's certificate is not trusted, or the TLS or
+/// websocket handshake fails before the first login.
 pub fn spawn_client(opts: ClientOptions) -> Result<ClientHandle, Error> {
     if !opts.url.secure
         && !opts.url.is_loopback()
@@ -469,8 +549,9 @@ async fn client_loop(
     tls: Option<Arc<rustls::ClientConfig>>,
     tx: mpsc::Sender<ClientEvent>,
     close: Arc<Notify>,
-) {
+) -> Result<(), Error> {
     let mut client = Client::new(opts.config.clone(), opts.url.to_string());
+    let mut fatal = None;
     loop {
         if client.is_closed() {
             break;
@@ -486,36 +567,43 @@ async fn client_loop(
             }
             continue;
         }
-        match open(&opts, &tls).await {
-            Ok(mut ws) => {
+        let opened = tokio::select! {
+            o = open(&opts, &tls) => Some(o),
+            _ = close.notified() => None,
+        };
+        match opened {
+            None => client.close(),
+            Some(Ok(mut ws)) => {
                 let tap = opts.tap.as_ref();
                 if let Some(tap) = tap {
                     tap(Tapped::Open);
                 }
                 client.handle_connected(Instant::now());
-                let user_closed =
-                    run_client_connection(&mut client, &mut ws, &tx, &close, tap).await;
+                run_client_connection(&mut client, &mut ws, &tx, &close, tap).await;
                 if let Some(tap) = tap {
                     tap(Tapped::Close);
                 }
-                if user_closed {
-                    let _ = ws.close(None).await;
+                if client.is_closed() {
+                    let _ =
+                        tokio::time::timeout(WRITE_TIMEOUT, ws.close(Some(normal_close()))).await;
                     break;
                 }
                 client.handle_disconnected(Instant::now());
             }
-            Err(e) => {
-                let ev = session_event(
-                    monwire_event::Kind::Failed,
-                    session::DISCONNECTED,
-                    &opts.url.to_string(),
-                    format!("cannot connect to {}: {e}", opts.url),
-                )
-                .with_attr("sysadm.error", e.to_string());
-                if tx.send(ClientEvent::Session(ev)).await.is_err() {
-                    break;
-                }
-                client.handle_disconnected(Instant::now());
+            Some(Err(OpenError::Retry(why))) => client.handle_connect_failed(Instant::now(), &why),
+            Some(Err(OpenError::Certificate(why))) if !client.has_logged_in() => {
+                fatal = Some(Error::Certificate {
+                    url: opts.url.to_string(),
+                    reason: why,
+                });
+                client.close();
+            }
+            Some(Err(OpenError::Handshake(why))) if !client.has_logged_in() => {
+                client.fail(crate::error::ClientFailure::Handshake(why));
+            }
+            // After a login, a server that restarts may come back badly for a while.
+            Some(Err(OpenError::Certificate(why) | OpenError::Handshake(why))) => {
+                client.handle_connect_failed(Instant::now(), &why)
             }
         }
         if !drain_client(&mut client, &tx).await {
@@ -523,36 +611,46 @@ async fn client_loop(
         }
     }
     let _ = drain_client(&mut client, &tx).await;
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    match client.failure() {
+        Some(f) => Err(Error::Client(f.clone())),
+        None => Ok(()),
+    }
 }
 
-/// Runs one connection; returns true when the user closed the client.
+/// Runs one connection until it is lost, the client closes it, or the application goes away.
 async fn run_client_connection(
     client: &mut Client,
     ws: &mut WebSocketStream<Box<dyn Io>>,
     tx: &mpsc::Sender<ClientEvent>,
     close: &Notify,
     tap: Option<&ClientTap>,
-) -> bool {
+) {
     loop {
         while let Some(t) = client.poll_transmit() {
             match t {
                 ClientTransmit::Text(text) => {
-                    if ws.send(WsMessage::text(text)).await.is_err() {
-                        return client.is_closed();
+                    let sent =
+                        tokio::time::timeout(WRITE_TIMEOUT, ws.send(WsMessage::text(text))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
+                        return;
                     }
                 }
                 ClientTransmit::Close => {
-                    let _ = ws.close(None).await;
-                    return true;
+                    let _ =
+                        tokio::time::timeout(WRITE_TIMEOUT, ws.close(Some(normal_close()))).await;
+                    return;
                 }
             }
         }
         if !drain_client(client, tx).await {
             client.close();
-            return true;
+            return;
         }
         if client.is_closed() {
-            return true;
+            return;
         }
         let until = client
             .poll_timeout()
@@ -571,7 +669,13 @@ async fn run_client_connection(
                     }
                     client.handle_text(Instant::now(), &b);
                 }
-                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return false,
+                Some(Ok(WsMessage::Close(frame))) => {
+                    if let Some(f) = frame {
+                        client.handle_peer_close(u16::from(f.code), &f.reason);
+                    }
+                    return;
+                }
+                None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
             _ = tokio::time::sleep_until(until.into()) => client.handle_timeout(Instant::now()),
@@ -720,15 +824,51 @@ impl ServerHandle {
         self.shared.server().connections()
     }
 
+    /// Remembers a password login of `user` that happened `ago` (see
+    /// [`Server::remember_password_login`]).
+    pub fn remember_password_login(&self, user: &str, ago: Duration) {
+        let at = Instant::now().checked_sub(ago).unwrap_or_else(Instant::now);
+        self.shared.server().remember_password_login(user, at);
+    }
+
     /// The longest per-connection queue right now, in frames (bounded by
     /// [`ServerConfig::queue_capacity`]).
     pub fn max_queued(&self) -> usize {
         self.shared.server().max_queued()
     }
 
-    /// Stops accepting and closes every connection.
+    /// Stops accepting and closes every connection (each gets a websocket close frame, 1001
+    /// "going away"); returns at once.
     pub fn shutdown(&self) {
         let _ = self.shared.shutdown.send(true);
+    }
+
+    /// [`shutdown`](ServerHandle::shutdown), then waits (at most `timeout`) until every
+    /// connection has sent its close frame and is gone. `true` when all are gone.
+    pub async fn shutdown_gracefully(&self, timeout: Duration) -> bool {
+        self.shutdown();
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.connections() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// [`shutdown_gracefully`](ServerHandle::shutdown_gracefully) for code outside the
+    /// runtime (the runtime must keep running on other threads).
+    pub fn shutdown_gracefully_blocking(&self, timeout: Duration) -> bool {
+        self.shutdown();
+        let deadline = Instant::now() + timeout;
+        while self.connections() > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
     }
 }
 
@@ -761,6 +901,8 @@ pub async fn spawn_server(
     let local = listener.local_addr()?;
     let (tx, rx) = mpsc::channel(4096);
     let limits = opts.config.limits;
+    let handshake_timeout = opts.config.handshake_timeout;
+    let write_timeout = opts.config.write_timeout;
     let (shutdown, _) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
         shutdown,
@@ -800,23 +942,33 @@ pub async fn spawn_server(
             };
             let Ok((tcp, peer)) = accepted else { continue };
             let Some(shared) = weak.upgrade() else { break };
+            {
+                let mut s = shared.server();
+                if s.is_blocked(Instant::now(), peer.ip()) {
+                    // The login guard: closed at once, before any handshake.
+                    drop(tcp);
+                    s.note_blocked(&peer.to_string());
+                    shared.forward_events(&mut s);
+                    continue;
+                }
+            }
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let _ = tcp.set_nodelay(true);
                 let stream: Box<dyn Io> = match acceptor {
-                    Some(a) => match a.accept(tcp).await {
-                        Ok(s) => Box::new(s),
-                        Err(_) => return,
+                    Some(a) => match tokio::time::timeout(handshake_timeout, a.accept(tcp)).await {
+                        Ok(Ok(s)) => Box::new(s),
+                        // A failed or late TLS handshake: the socket is dropped (closed).
+                        _ => return,
                     },
                     None => Box::new(tcp),
                 };
-                let Ok(ws) =
-                    tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&limits)))
-                        .await
-                else {
+                let upgrade =
+                    tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&limits)));
+                let Ok(Ok(ws)) = tokio::time::timeout(handshake_timeout, upgrade).await else {
                     return;
                 };
-                serve_connection(shared, ws, peer).await;
+                serve_connection(shared, ws, peer, write_timeout).await;
             });
         }
     });
@@ -836,10 +988,44 @@ fn server_tls(
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
 }
 
+/// How long a closing connection may take to send its close frame before the socket is
+/// dropped anyway.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Runs `io` (a write) until it ends, its deadline passes, or the server marks `id` closing
+/// (its queue overflowed): `true` only when the write completed.
+async fn guarded<E>(
+    io: impl std::future::Future<Output = Result<(), E>>,
+    shared: &Shared,
+    id: ConnId,
+    notify: &Notify,
+    deadline: Duration,
+) -> bool {
+    tokio::pin!(io);
+    let timer = tokio::time::sleep(deadline);
+    tokio::pin!(timer);
+    loop {
+        tokio::select! {
+            r = &mut io => return r.is_ok(),
+            _ = &mut timer => return false,
+            _ = notify.notified() => {
+                if shared.server().is_closing(id) {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+async fn close_with(ws: &mut WebSocketStream<Box<dyn Io>>, frame: Option<CloseFrame>) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, ws.close(frame)).await;
+}
+
 async fn serve_connection(
     shared: Arc<Shared>,
     mut ws: WebSocketStream<Box<dyn Io>>,
     peer: SocketAddr,
+    write_timeout: Duration,
 ) {
     let notify = Arc::new(Notify::new());
     let id = {
@@ -854,8 +1040,11 @@ async fn serve_connection(
         .unwrap_or_else(|p| p.into_inner())
         .insert(id, notify.clone());
     let mut stop = shared.shutdown.subscribe();
+    let mut peer_close = None;
     'conn: loop {
         // Flush what is queued, a batch at a time, without holding the lock across awaits.
+        // Every write has a deadline, and a connection the server closes (overflow) stops
+        // writing at once: its socket is dropped, not left in a flush.
         loop {
             let batch: Vec<Outgoing> = {
                 let mut s = shared.server();
@@ -869,26 +1058,41 @@ async fn serve_connection(
             for out in batch {
                 match out {
                     Outgoing::Text(t) => {
-                        if ws.feed(WsMessage::text(&*t)).await.is_err() {
+                        let feed = ws.feed(WsMessage::text(&*t));
+                        if !guarded(feed, &shared, id, &notify, write_timeout).await {
                             break 'conn;
                         }
                     }
                     Outgoing::Close => {
-                        let _ = ws.close(None).await;
+                        close_with(&mut ws, None).await;
                         break 'conn;
                     }
                 }
             }
-            if ws.flush().await.is_err() {
+            if !guarded(ws.flush(), &shared, id, &notify, write_timeout).await {
                 break 'conn;
             }
         }
         tokio::select! {
             frame = ws.next() => {
-                let bytes = match frame {
-                    Some(Ok(WsMessage::Text(t))) => t.as_bytes().to_vec(),
-                    Some(Ok(WsMessage::Binary(b))) => b.to_vec(),
-                    Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break 'conn,
+                // The payload as tungstenite hands it over: no copy.
+                let bytes: tokio_tungstenite::tungstenite::Bytes = match frame {
+                    Some(Ok(WsMessage::Text(t))) => t.into(),
+                    Some(Ok(WsMessage::Binary(b))) => b,
+                    Some(Err(WsError::Capacity(e))) => {
+                        // RFC 6455 7.4.1: 1009, the message is too big to process.
+                        let frame = CloseFrame {
+                            code: CloseCode::Size,
+                            reason: e.to_string().chars().take(100).collect::<String>().into(),
+                        };
+                        close_with(&mut ws, Some(frame)).await;
+                        break 'conn;
+                    }
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        peer_close = Some(frame.map_or(1005, |f| u16::from(f.code)));
+                        break 'conn;
+                    }
+                    None | Some(Err(_)) => break 'conn,
                     Some(Ok(_)) => continue 'conn,
                 };
                 let mut s = shared.server();
@@ -897,17 +1101,21 @@ async fn serve_connection(
             }
             _ = notify.notified() => {}
             _ = stop.changed() => {
-                let _ = ws.close(None).await;
+                close_with(&mut ws, Some(CloseFrame {
+                    code: CloseCode::Away,
+                    reason: "server shutting down".into(),
+                })).await;
                 break 'conn;
             }
         }
     }
+    drop(ws);
     shared
         .notify
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .remove(&id);
     let mut s = shared.server();
-    s.handle_closed(id);
+    s.handle_closed_by_peer(id, peer_close);
     shared.forward_events(&mut s);
 }

@@ -144,8 +144,22 @@ fn typed_attrs(event: &MonitorEvent, attrs: &mut Attributes) {
     }
 }
 
+/// The summary, written into a string sized for it once (`to_string` would grow it by
+/// doubling from empty).
+fn summary(msg: &dyn std::fmt::Display, endpoints: usize) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(endpoints + 48);
+    let _ = write!(s, "{msg}"); // writing to a String cannot fail
+    s
+}
+
 fn v1_event(msg: &V1MessageRef<'_>) -> Event {
-    let mut e = base(&msg.event, 1, msg.endpoint, msg.to_string());
+    let mut e = base(
+        &msg.event,
+        1,
+        msg.endpoint,
+        summary(msg, msg.endpoint.len()),
+    );
     e.attributes
         .push_unchecked("zmq.endpoint", endpoint_value(msg.endpoint));
     typed_attrs(&msg.event, &mut e.attributes);
@@ -158,7 +172,8 @@ fn v2_event(msg: &V2MessageRef<'_>) -> Event {
     } else {
         msg.remote
     };
-    let mut e = base(&msg.event, 2, subject, msg.to_string());
+    let text = summary(msg, msg.local.len() + msg.remote.len() + 8);
+    let mut e = base(&msg.event, 2, subject, text);
     e.attributes
         .push_unchecked("zmq.local", endpoint_value(msg.local));
     e.attributes
@@ -526,5 +541,203 @@ mod tests {
         let mut bare = to_event(&V1Message::new(MonitorEvent::Closed { fd: 3 }, "tcp://a"));
         bare.summary = None;
         assert!(summary_keys(&bare).is_empty());
+    }
+
+    /// The module's table, written out again code by code: a change to `classify` that the
+    /// docs do not follow fails here.
+    #[test]
+    fn classify_gives_the_documented_kind_and_severity_for_every_code() {
+        use Kind::*;
+        let table = [
+            (EventCode::CONNECTED, Connected, Severity::Info),
+            (EventCode::CONNECT_DELAYED, Connecting, Severity::Debug),
+            (EventCode::CONNECT_RETRIED, Connecting, Severity::Debug),
+            (EventCode::LISTENING, Listening, Severity::Info),
+            (EventCode::BIND_FAILED, Failed, Severity::Error),
+            (EventCode::ACCEPTED, Connected, Severity::Info),
+            (EventCode::ACCEPT_FAILED, Failed, Severity::Error),
+            (EventCode::CLOSED, Closed, Severity::Debug),
+            (EventCode::CLOSE_FAILED, Failed, Severity::Warn),
+            (EventCode::DISCONNECTED, Disconnected, Severity::Info),
+            (EventCode::MONITOR_STOPPED, EndOfStream, Severity::Info),
+            (
+                EventCode::HANDSHAKE_FAILED_NO_DETAIL,
+                Failed,
+                Severity::Warn,
+            ),
+            (EventCode::HANDSHAKE_SUCCEEDED, Ready, Severity::Info),
+            (EventCode::HANDSHAKE_FAILED_PROTOCOL, Failed, Severity::Warn),
+            (EventCode::HANDSHAKE_FAILED_AUTH, Failed, Severity::Warn),
+            (EventCode::PIPES_STATS, Stats, Severity::Debug),
+        ];
+        assert_eq!(
+            table.len(),
+            EventCode::KNOWN.len(),
+            "a code is missing here"
+        );
+        for (code, kind, severity) in table {
+            assert_eq!(classify(code), (kind, severity), "{code}");
+            // The event carries them, whatever the values.
+            let e = to_event(&V2Message::new(
+                MonitorEvent::from_raw(code, &[1, 2]),
+                "",
+                "x",
+            ));
+            assert_eq!((e.kind, e.severity), (kind, severity), "{code}");
+        }
+        for unknown in [0, 0x8000, 0x3, 1 << 20, u64::MAX] {
+            assert_eq!(classify(EventCode(unknown)), (Other, Severity::Info));
+        }
+    }
+
+    fn good_v1() -> Event {
+        to_event(&V1Message::new(
+            MonitorEvent::Connected { fd: 7 },
+            "tcp://a:1",
+        ))
+    }
+
+    fn without(mut e: Event, key: &str) -> Event {
+        e.attributes.remove(key);
+        e
+    }
+
+    fn with(mut e: Event, key: &str, v: impl Into<Value>) -> Event {
+        e.attributes.insert(key, v);
+        e
+    }
+
+    #[test]
+    fn from_event_errors_name_what_is_wrong() {
+        let e = good_v1();
+        assert!(from_event(&e).is_ok());
+
+        let mut nsm = e.clone();
+        nsm.protocol = Protocol::Nsm;
+        assert_eq!(
+            from_event(&nsm),
+            Err(EventError::WrongProtocol("nsm".into()))
+        );
+        assert!(matches!(
+            V1Message::try_from(&nsm),
+            Err(EventError::WrongProtocol(_))
+        ));
+
+        let cases: Vec<(Event, EventError)> = vec![
+            (
+                without(e.clone(), "zmq.code"),
+                EventError::Missing("zmq.code"),
+            ),
+            (
+                with(e.clone(), "zmq.code", "1"),
+                EventError::Invalid("zmq.code"),
+            ),
+            (
+                with(e.clone(), "zmq.code", -1i64),
+                EventError::Invalid("zmq.code"),
+            ),
+            (without(e.clone(), "zmq.fd"), EventError::Missing("zmq.fd")),
+            (
+                with(e.clone(), "zmq.fd", 1.5f64),
+                EventError::Invalid("zmq.fd"),
+            ),
+            (
+                without(e.clone(), "zmq.endpoint"),
+                EventError::Missing("zmq.endpoint"),
+            ),
+            (
+                with(e.clone(), "zmq.endpoint", 5u64),
+                EventError::Invalid("zmq.endpoint"),
+            ),
+            (
+                with(e.clone(), "zmq.version", 3u64),
+                EventError::Invalid("zmq.version"),
+            ),
+            (
+                with(e.clone(), "zmq.version", "1"),
+                EventError::Invalid("zmq.version"),
+            ),
+            (
+                with(e.clone(), "zmq.values", 5u64),
+                EventError::Invalid("zmq.values"),
+            ),
+            (
+                with(
+                    e.clone(),
+                    "zmq.values",
+                    vec![Value::UInt(1), Value::from("x")],
+                ),
+                EventError::Invalid("zmq.values"),
+            ),
+            (
+                with(without(e.clone(), "zmq.fd"), "zmq.code", 0x8000u64),
+                EventError::Missing("zmq.values"),
+            ),
+            // v2 named but v1 keys present.
+            (
+                with(e.clone(), "zmq.version", 2u64),
+                EventError::Missing("zmq.local"),
+            ),
+            (
+                without(without(e.clone(), "zmq.version"), "zmq.endpoint"),
+                EventError::Missing("zmq.endpoint"),
+            ),
+        ];
+        for (event, want) in cases {
+            assert_eq!(
+                from_event(&event),
+                Err(want.clone()),
+                "{:?}",
+                event.attributes
+            );
+        }
+
+        // A v2 event without `zmq.remote`, and the version asked for by the message type.
+        let v2 = to_event(&V2Message::new(MonitorEvent::Closed { fd: 3 }, "l", "r"));
+        assert_eq!(
+            from_event(&without(v2.clone(), "zmq.remote")),
+            Err(EventError::Missing("zmq.remote"))
+        );
+        assert_eq!(
+            V1Message::try_from(&v2),
+            Err(EventError::Version {
+                wanted: 1,
+                found: 2
+            })
+        );
+        assert_eq!(
+            V2Message::try_from(&e),
+            Err(EventError::Version {
+                wanted: 2,
+                found: 1
+            })
+        );
+        // Without `zmq.version`, the endpoint keys say which version it is.
+        assert!(matches!(
+            from_event(&without(v2, "zmq.version")),
+            Ok(Message::V2(_))
+        ));
+        assert!(matches!(
+            from_event(&without(e.clone(), "zmq.version")),
+            Ok(Message::V1(_))
+        ));
+        // Bytes endpoints (not UTF-8) come back as bytes.
+        let raw = to_event(&V1Message::new(
+            MonitorEvent::Closed { fd: 3 },
+            &b"\xff\x00"[..],
+        ));
+        assert_eq!(
+            raw.attr("zmq.endpoint"),
+            Some(&Value::from(&b"\xff\x00"[..]))
+        );
+        assert_eq!(
+            V1Message::try_from(&raw).unwrap().endpoint,
+            b"\xff\x00".to_vec()
+        );
+        // The derived fields are not read back: a changed summary or subject changes nothing.
+        let mut edited = e.clone();
+        edited.summary = Some("something else".into());
+        edited.subject = "elsewhere".into();
+        assert_eq!(from_event(&edited), from_event(&e));
     }
 }

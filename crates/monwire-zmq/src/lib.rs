@@ -20,6 +20,9 @@
 //! [`DecodeError`] naming the frame, the byte and what was wrong. The v1 decoder borrows the
 //! endpoint and does not allocate.
 //!
+//! The protocol note this crate follows (the event table, both wire formats, libzmq's
+//! back-pressure and teardown rules) is `PROTOCOL.md`, shipped beside this crate's sources.
+//!
 //! # Features
 //!
 //! - `zmq`: live attach through the `zmq` crate (builds its vendored libzmq 4.3.4; needs a C++
@@ -74,6 +77,11 @@ pub mod tokio;
 pub mod zmq;
 
 pub use monwire_event;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "zmq"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub use codec::{ByteOrder, Codec, Limits};
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, EventError};

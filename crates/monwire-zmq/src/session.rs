@@ -9,14 +9,15 @@
 //! # Driving it
 //!
 //! After every message read from the monitor socket, call [`MonitorSession::handle_v1`] (or
-//! `handle_v2`) and pass on what it returns; drain every message that is ready before waiting
+//! `handle_v2`, or their `_ref` forms, which borrow the endpoints from the frames instead of
+//! copying them) and pass on what it returns; drain every message that is ready before waiting
 //! again (libzmq never drops monitor events, so a reader that falls behind stalls the sender).
 //! When a receive fails with `ETERM`, call [`MonitorSession::handle_term`]. Stop reading once
 //! [`MonitorSession::is_ended`] is true: then, and only then, the reader may be closed.
 
 use crate::codec::Codec;
 use crate::error::DecodeError;
-use crate::message::{EventCode, EventMask, V1Message, V2Message};
+use crate::message::{EventCode, EventMask, V1Message, V1MessageRef, V2Message, V2MessageRef};
 
 /// Why a monitor stream ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,8 +71,17 @@ impl MonitorSession {
         &mut self,
         frames: &[F],
     ) -> Result<Option<V1Message>, DecodeError> {
+        Ok(self.handle_v1_ref(frames)?.map(|m| m.to_owned()))
+    }
+
+    /// [`handle_v1`](MonitorSession::handle_v1) without a copy: the message borrows its
+    /// endpoint from `frames`.
+    pub fn handle_v1_ref<'a, F: AsRef<[u8]>>(
+        &mut self,
+        frames: &'a [F],
+    ) -> Result<Option<V1MessageRef<'a>>, DecodeError> {
         let msg = self.codec.decode_v1(frames)?;
-        Ok(self.pass(&msg.event).then(|| msg.to_owned()))
+        Ok(self.pass(&msg.event).then_some(msg))
     }
 
     /// Handles one v2 message, as [`handle_v1`](MonitorSession::handle_v1) does.
@@ -79,8 +89,17 @@ impl MonitorSession {
         &mut self,
         frames: &[F],
     ) -> Result<Option<V2Message>, DecodeError> {
+        Ok(self.handle_v2_ref(frames)?.map(|m| m.to_owned()))
+    }
+
+    /// [`handle_v2`](MonitorSession::handle_v2) without a copy: the message borrows its
+    /// endpoints from `frames`.
+    pub fn handle_v2_ref<'a, F: AsRef<[u8]>>(
+        &mut self,
+        frames: &'a [F],
+    ) -> Result<Option<V2MessageRef<'a>>, DecodeError> {
         let msg = self.codec.decode_v2(frames)?;
-        Ok(self.pass(&msg.event).then(|| msg.to_owned()))
+        Ok(self.pass(&msg.event).then_some(msg))
     }
 
     fn pass(&mut self, event: &crate::MonitorEvent) -> bool {
@@ -144,5 +163,63 @@ mod tests {
         assert!(!s.is_ended());
         s.handle_term();
         assert_eq!(s.end_reason(), Some(EndReason::ContextTerminated));
+    }
+
+    fn v2(code: u64, values: &[u64], local: &[u8], remote: &[u8]) -> Vec<Vec<u8>> {
+        let mut f = vec![
+            code.to_ne_bytes().to_vec(),
+            (values.len() as u64).to_ne_bytes().to_vec(),
+        ];
+        f.extend(values.iter().map(|v| v.to_ne_bytes().to_vec()));
+        f.push(local.to_vec());
+        f.push(remote.to_vec());
+        f
+    }
+
+    #[test]
+    fn handle_v2_passes_filters_ends_and_survives_errors() {
+        let mut s = MonitorSession::new(EventMask::ALL_V2);
+        let stats = s
+            .handle_v2(&v2(0x10000, &[0, 2], b"tcp://l", b"tcp://r"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stats.event,
+            MonitorEvent::PipesStats {
+                egress: 0,
+                ingress: 2
+            }
+        );
+        assert_eq!(
+            (stats.local.as_slice(), stats.remote.as_slice()),
+            (&b"tcp://l"[..], &b"tcp://r"[..])
+        );
+        // A bad count is an error, and the stream goes on.
+        let mut bad = v2(1, &[5], b"", b"");
+        bad[1] = 3u64.to_ne_bytes().to_vec();
+        assert!(s.handle_v2(&bad).is_err());
+        assert!(!s.is_ended());
+        // The borrowed form borrows the frames it was given.
+        let frames = v2(0x0200, &[26], b"tcp://l", b"tcp://r");
+        let m = s.handle_v2_ref(&frames).unwrap().unwrap();
+        assert!(std::ptr::eq(m.remote, frames[4].as_slice()));
+        // MONITOR_STOPPED was asked for (ALL_V2 holds it): handed on, and the end.
+        let stop = s.handle_v2(&v2(0x400, &[0], b"", b"")).unwrap();
+        assert_eq!(stop.map(|m| m.event), Some(MonitorEvent::MonitorStopped));
+        assert_eq!(s.end_reason(), Some(EndReason::MonitorStopped));
+
+        // Not asked for: armed anyway, filtered out, and still the end.
+        let mut s = MonitorSession::new(EventMask::of(EventCode::PIPES_STATS));
+        assert_eq!(s.armed_mask().bits(), 0x10400);
+        assert_eq!(s.handle_v2(&v2(0x400, &[0], b"", b"")).unwrap(), None);
+        assert!(s.is_ended());
+    }
+
+    #[test]
+    fn v1_frames_handed_to_handle_v2_are_an_error_not_a_guess() {
+        let mut s = MonitorSession::new(EventMask::ALL_V1);
+        assert!(s.handle_v2(&frames(1, 5)).is_err());
+        assert!(s.handle_v1(&v2(1, &[5], b"", b"")).is_err());
+        assert!(!s.is_ended());
     }
 }

@@ -44,5 +44,6 @@ pub use ::zmq::*;
 
 mod monitor;
 
+#[cfg(feature = "tokio")]
 pub(crate) use monitor::stop_null;
 pub use monitor::{AttachOptions, Monitor, MonitorError, Tap, TryRecv};

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use monwire_event::{Event, Kind};
 
 use crate::codec::{Limits, decode, encode_text};
+use crate::error::ClientFailure;
 use crate::event::{session, session_event};
 use crate::message::{Body, EventBody, Message, PeerType, Reply, Targets, names};
 
@@ -26,6 +27,10 @@ pub struct ClientConfig {
     pub reconnect_max: Duration,
     /// How long a token stays usable after its last use (900 s, sliding).
     pub token_lifetime: Duration,
+    /// How long to wait for the reply to identify, auth or subscribe (30 s). Before the first
+    /// login a late reply ends the client ([`ClientFailure::NoReply`]); after it, the
+    /// connection is dropped and made again.
+    pub reply_timeout: Duration,
     /// Accept a `bridge` peer as well as a `server`.
     pub accept_bridge: bool,
     /// Decode/encode limits.
@@ -58,6 +63,7 @@ impl Default for ClientConfig {
             reconnect_min: Duration::from_secs(1),
             reconnect_max: Duration::from_secs(60),
             token_lifetime: Duration::from_secs(900),
+            reply_timeout: Duration::from_secs(30),
             accept_bridge: false,
             limits: Limits::default(),
         }
@@ -80,7 +86,9 @@ pub enum ClientEvent {
 pub enum ClientTransmit {
     /// A text frame.
     Text(String),
-    /// Close the connection (code 1000).
+    /// Close the connection (code 1000). When the client [is closed](Client::is_closed) that is
+    /// the end; otherwise call [`Client::handle_disconnected`] once it is closed, and the client
+    /// reconnects.
     Close,
 }
 
@@ -127,6 +135,10 @@ pub struct Client {
     events: std::collections::VecDeque<ClientEvent>,
     connections: u64,
     peer: String,
+    logged_in_once: bool,
+    failure: Option<ClientFailure>,
+    peer_close: Option<(u16, String)>,
+    reply_due: Option<(Instant, &'static str)>,
 }
 
 impl fmt::Debug for Client {
@@ -155,6 +167,10 @@ impl Client {
             events: Default::default(),
             connections: 0,
             peer: peer.into(),
+            logged_in_once: false,
+            failure: None,
+            peer_close: None,
+            reply_due: None,
         }
     }
 
@@ -166,6 +182,31 @@ impl Client {
     /// Whether the session is closed for good.
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
+    }
+
+    /// Why the session closed for good, when it was not [`close`](Client::close)d by the user.
+    pub fn failure(&self) -> Option<&ClientFailure> {
+        self.failure.as_ref()
+    }
+
+    /// Whether a login (or, without credentials, identify) has ever completed. Until then a
+    /// lost connection ends the client; after it, the client reconnects.
+    pub fn has_logged_in(&self) -> bool {
+        self.logged_in_once
+    }
+
+    /// Ends the session for good with `failure` (reported as an `auth_failed` event).
+    pub fn fail(&mut self, failure: ClientFailure) {
+        if self.state == State::Closed {
+            return;
+        }
+        let what = failure.to_string();
+        self.session(Kind::Failed, session::AUTH_FAILED, what.clone(), |e| {
+            e.with_severity(monwire_event::Severity::Error)
+                .with_attr("sysadm.error", what)
+        });
+        self.failure = Some(failure);
+        self.close();
     }
 
     /// Whether identify, auth and the subscribe requests are done.
@@ -213,6 +254,7 @@ impl Client {
         }
         self.connections += 1;
         self.state = State::Identifying;
+        self.reply_due = Some((now + self.config.reply_timeout, "identify"));
         self.pending.clear();
         let n = self.connections;
         let what = format!("connected to {}", self.peer);
@@ -223,32 +265,84 @@ impl Client {
         self.send(now, &Message::identify(&id), Some(Pending::Identify));
     }
 
-    /// The websocket closed, or failed to open: schedules a reconnect unless closed for good.
+    /// The websocket closed. After a login this schedules a reconnect (with back-off);
+    /// before the first login completed it ends the client
+    /// ([`ClientFailure::ClosedBeforeLogin`]).
     pub fn handle_disconnected(&mut self, now: Instant) {
         self.pending.clear();
         self.transmit.clear();
+        self.reply_due = None;
         if self.state == State::Closed {
             return;
         }
         let was_connected = self.state != State::Disconnected;
+        if was_connected && !self.logged_in_once {
+            self.state = State::Disconnected;
+            return self.fail(ClientFailure::ClosedBeforeLogin);
+        }
         self.state = State::Disconnected;
         if was_connected {
-            let what = format!("connection to {} lost", self.peer);
-            self.session(Kind::Disconnected, session::DISCONNECTED, what, |e| e);
+            let close = self.peer_close.take();
+            let what = match &close {
+                Some((code, reason)) if reason.is_empty() => {
+                    format!("connection to {} closed by the server ({code})", self.peer)
+                }
+                Some((code, reason)) => format!(
+                    "connection to {} closed by the server ({code}: {reason})",
+                    self.peer
+                ),
+                None => format!("connection to {} lost", self.peer),
+            };
+            self.session(Kind::Disconnected, session::DISCONNECTED, what, |e| {
+                let e = e.with_severity(monwire_event::Severity::Warn);
+                match close {
+                    Some((code, _)) => e.with_attr("sysadm.close_code", u64::from(code)),
+                    None => e,
+                }
+            });
         }
+        self.schedule_retry(now, None);
+    }
+
+    /// The server sent a websocket close frame with `code` and `reason`; call
+    /// [`handle_disconnected`](Client::handle_disconnected) next, which reports them.
+    pub fn handle_peer_close(&mut self, code: u16, reason: &str) {
+        self.peer_close = Some((code, reason.chars().take(123).collect()));
+    }
+
+    /// The websocket could not be opened (the server is unreachable, refused the connection,
+    /// or timed out): schedules another attempt with back-off and reports it (one
+    /// `reconnecting` event with `sysadm.error` and `sysadm.delay_ms`).
+    pub fn handle_connect_failed(&mut self, now: Instant, error: &str) {
+        self.pending.clear();
+        self.transmit.clear();
+        self.reply_due = None;
+        if self.state == State::Closed {
+            return;
+        }
+        self.state = State::Disconnected;
+        self.schedule_retry(now, Some(error));
+    }
+
+    fn schedule_retry(&mut self, now: Instant, error: Option<&str>) {
         let delay = self.backoff;
         self.backoff = (self.backoff * 2).min(self.config.reconnect_max);
         self.retry_at = Some(now + delay);
-        let what = format!(
-            "reconnecting to {} in {}",
-            self.peer,
-            crate::session::human_delay(delay)
-        );
+        let when = crate::session::human_delay(delay);
+        let what = match error {
+            Some(err) => format!("cannot connect to {}: {err}; retrying in {when}", self.peer),
+            None => format!("reconnecting to {} in {when}", self.peer),
+        };
+        let error = error.map(str::to_owned);
         self.session(Kind::Connecting, session::RECONNECTING, what, |e| {
-            e.with_attr(
+            let e = e.with_severity(monwire_event::Severity::Warn).with_attr(
                 "sysadm.delay_ms",
                 u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-            )
+            );
+            match error {
+                Some(err) => e.with_attr("sysadm.error", err),
+                None => e,
+            }
         });
     }
 
@@ -306,6 +400,7 @@ impl Client {
             .filter(|(_, used)| now.saturating_duration_since(*used) < self.config.token_lifetime)
             .map(|(t, _)| t.clone());
         let id = self.id("auth");
+        self.reply_due = Some((now + self.config.reply_timeout, "auth"));
         if let Some(token) = live {
             self.state = State::Authenticating;
             self.send(
@@ -329,6 +424,8 @@ impl Client {
 
     fn ready(&mut self, now: Instant) {
         self.state = State::Ready;
+        self.reply_due = None;
+        self.logged_in_once = true;
         self.backoff = self.config.reconnect_min;
         for name in self.config.subscriptions.clone() {
             self.send_subscribe(now, &name);
@@ -361,11 +458,7 @@ impl Client {
                     || (self.config.accept_bridge && p.peer_type == PeerType::Bridge);
                 if !ok {
                     let t = p.peer_type.as_str().to_owned();
-                    let what = format!("peer identifies as {t:?}, not a SysAdm server");
-                    self.session(Kind::Failed, session::AUTH_FAILED, what.clone(), |e| {
-                        e.with_attr("sysadm.error", what)
-                    });
-                    self.close();
+                    self.fail(ClientFailure::NotAServer(t));
                 } else if self.state == State::Identifying {
                     self.authenticate(now);
                 }
@@ -374,6 +467,7 @@ impl Client {
                 self.token = Some((t.token.clone(), now));
                 let what = format!("logged in to {}", self.peer);
                 self.session(Kind::Authenticated, session::AUTHENTICATED, what, |e| e);
+                self.logged_in_once = true;
                 self.ready(now);
             }
             (Pending::AuthToken, Body::Error(_)) => {
@@ -386,11 +480,7 @@ impl Client {
                     Body::Error(e) => e.describe(),
                     _ => "unexpected reply".to_owned(),
                 };
-                let what = format!("login refused: {why}");
-                self.session(Kind::Failed, session::AUTH_FAILED, what, |e| {
-                    e.with_attr("sysadm.error", why)
-                });
-                self.close();
+                self.fail(ClientFailure::LoginRefused(why));
             }
             (
                 Pending::Subscribe(name) | Pending::Unsubscribe(name),
@@ -414,6 +504,11 @@ impl Client {
                         .with_attr("sysadm.subscriptions", subs)
                 });
             }
+            (Pending::Subscribe(_), Body::Error(err))
+                if err.code() == Some(401) && self.config.credentials.is_none() =>
+            {
+                self.fail(ClientFailure::LoginRequired(err.describe()));
+            }
             (Pending::Subscribe(name) | Pending::Unsubscribe(name), Body::Error(err)) => {
                 let why = err.describe();
                 let what = format!("subscription to {name} refused: {why}");
@@ -426,8 +521,23 @@ impl Client {
         }
     }
 
-    /// Call when [`poll_timeout`](Client::poll_timeout) passes: sends the keepalive.
+    /// Call when [`poll_timeout`](Client::poll_timeout) passes: sends the keepalive, and
+    /// gives up on a reply that is late (see [`ClientConfig::reply_timeout`]).
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some((due, what)) = self.reply_due
+            && now >= due
+            && matches!(self.state, State::Identifying | State::Authenticating)
+        {
+            self.reply_due = None;
+            if self.logged_in_once {
+                // Drop this connection; the adapter reports it closed and a new one is made.
+                self.transmit.push_back(ClientTransmit::Close);
+            } else {
+                let seconds = self.config.reply_timeout.as_secs();
+                self.fail(ClientFailure::NoReply { what, seconds });
+            }
+            return;
+        }
         if self.state == State::Ready
             && self
                 .last_sent
@@ -449,7 +559,8 @@ impl Client {
         match self.state {
             State::Disconnected => self.retry_at,
             State::Ready => self.last_sent.map(|t| t + self.config.keepalive),
-            _ => None,
+            State::Identifying | State::Authenticating => self.reply_due.map(|(t, _)| t),
+            State::Closed => None,
         }
     }
 

@@ -17,7 +17,8 @@ mod server;
 
 pub use client::{Client, ClientConfig, ClientEvent, ClientTransmit};
 pub use server::{
-    AllowAll, ConnId, Outgoing, OverflowAction, Server, ServerConfig, StaticUser, Verifier,
+    AllowAll, ConnId, LoginGuard, Outgoing, OverflowAction, Server, ServerConfig, StaticUser,
+    Verifier,
 };
 
 /// A delay as people say it (`500 ms`, `2 s`, `1 min 30 s`).

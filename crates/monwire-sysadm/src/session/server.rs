@@ -4,6 +4,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,6 +85,68 @@ pub struct ServerConfig {
     pub accept_bridged_names: bool,
     /// Stop delivering events after `auth_clear` (SysAdm keeps delivering; default true).
     pub stop_on_auth_clear: bool,
+    /// The failed-login guard (SysAdm's: 5 failures, 10 min, 60 min, loopback exempt).
+    pub login_guard: LoginGuard,
+    /// Let a user on a loopback address who logged in with a password (or used the token of
+    /// such a login) within [`token_lifetime`](ServerConfig::token_lifetime) log in again with
+    /// an empty password. The reference Qt client does this after a reconnect (it keeps no
+    /// password for a localhost user); the real server lets every local user in without a
+    /// password. Default true.
+    pub loopback_relogin: bool,
+    /// The tokio adapter's deadline for the TLS handshake and for the websocket upgrade, each
+    /// (10 s).
+    pub handshake_timeout: Duration,
+    /// The tokio adapter's deadline for each write to a connection; a connection that does not
+    /// take a frame in this time is closed (10 s).
+    pub write_timeout: Duration,
+}
+
+/// The failed-login guard: after [`max_failures`](LoginGuard::max_failures) failed `auth` or
+/// `auth_ssl` attempts from one IP address, each within [`window`](LoginGuard::window) of the
+/// one before (the count starts again after a quiet window), new connections from that
+/// address are closed at once for [`block`](LoginGuard::block). A successful login clears the
+/// count. Loopback addresses are exempt when [`exempt_loopback`](LoginGuard::exempt_loopback)
+/// is set, as in SysAdm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginGuard {
+    /// Failures that trigger the block (5; 0 turns the guard off).
+    pub max_failures: u32,
+    /// Quiet time after which the count starts again (10 min).
+    pub window: Duration,
+    /// How long the address stays blocked (60 min).
+    pub block: Duration,
+    /// Never block loopback addresses (true).
+    pub exempt_loopback: bool,
+}
+
+impl Default for LoginGuard {
+    fn default() -> Self {
+        LoginGuard {
+            max_failures: 5,
+            window: Duration::from_secs(10 * 60),
+            block: Duration::from_secs(60 * 60),
+            exempt_loopback: true,
+        }
+    }
+}
+
+/// At most this many addresses are tracked by the login guard (an attacker with many
+/// addresses cannot grow the table beyond it; expired entries are forgotten first).
+const MAX_TRACKED_ADDRESSES: usize = 65_536;
+
+struct Failures {
+    count: u32,
+    last: Instant,
+    blocked_until: Option<Instant>,
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -97,6 +160,10 @@ impl Default for ServerConfig {
             queue_capacity: 1024,
             accept_bridged_names: true,
             stop_on_auth_clear: true,
+            login_guard: LoginGuard::default(),
+            loopback_relogin: true,
+            handshake_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -146,6 +213,7 @@ struct Conn {
     queue: VecDeque<Queued>,
     closing: bool,
     label: String,
+    ip: Option<IpAddr>,
 }
 
 struct TokenInfo {
@@ -183,6 +251,8 @@ pub struct Server {
     dropped: u64,
     random: RandomState,
     counter: u64,
+    failures: HashMap<IpAddr, Failures>,
+    password_logins: HashMap<String, Instant>,
 }
 
 impl fmt::Debug for Server {
@@ -216,6 +286,8 @@ impl Server {
             dropped: 0,
             random: RandomState::new(),
             counter: 0,
+            failures: HashMap::new(),
+            password_logins: HashMap::new(),
         }
     }
 
@@ -224,7 +296,85 @@ impl Server {
         &self.config
     }
 
-    /// A new connection from `peer` (a label for events, e.g. the address).
+    /// Remembers that `user` logged in with a password at `at`, as if it had happened on this
+    /// server: within the token lifetime of `at` a loopback re-login with an empty password is
+    /// accepted (see [`ServerConfig::loopback_relogin`]). For a server that restarts and
+    /// restores what it wrote down from its `authenticated` events (`sysadm.method` =
+    /// `password`, `sysadm.user`).
+    pub fn remember_password_login(&mut self, user: &str, at: Instant) {
+        let entry = self.password_logins.entry(user.to_owned()).or_insert(at);
+        if *entry < at {
+            *entry = at;
+        }
+    }
+
+    /// Whether the login guard blocks new connections from `ip` now (see [`LoginGuard`]).
+    /// The adapter asks this when a TCP connection arrives and closes it at once when true.
+    pub fn is_blocked(&self, now: Instant, ip: IpAddr) -> bool {
+        self.failures
+            .get(&ip)
+            .and_then(|f| f.blocked_until)
+            .is_some_and(|until| now < until)
+    }
+
+    /// Reports a connection refused by the login guard (an `overflow`-style `failed` event
+    /// named `blocked`).
+    pub fn note_blocked(&mut self, peer: &str) {
+        let what = format!("{peer}: connection closed, address blocked after failed logins");
+        let e = session_event(Kind::Failed, "blocked", peer, what)
+            .with_severity(monwire_event::Severity::Warn);
+        self.events.push_back(e);
+    }
+
+    fn guarded(&self, ip: Option<IpAddr>) -> Option<IpAddr> {
+        let g = &self.config.login_guard;
+        let ip = ip?;
+        (g.max_failures > 0 && !(g.exempt_loopback && is_loopback(ip))).then_some(ip)
+    }
+
+    fn login_failed(&mut self, now: Instant, ip: Option<IpAddr>, label: &str, conn: ConnId) {
+        let Some(ip) = self.guarded(ip) else { return };
+        let g = self.config.login_guard;
+        if !self.failures.contains_key(&ip) && self.failures.len() >= MAX_TRACKED_ADDRESSES {
+            self.forget_failures(now);
+            if self.failures.len() >= MAX_TRACKED_ADDRESSES {
+                return;
+            }
+        }
+        let f = self.failures.entry(ip).or_insert(Failures {
+            count: 0,
+            last: now,
+            blocked_until: None,
+        });
+        if now.saturating_duration_since(f.last) >= g.window {
+            f.count = 0;
+        }
+        f.count += 1;
+        f.last = now;
+        if f.count >= g.max_failures && f.blocked_until.is_none_or(|u| u <= now) {
+            f.blocked_until = Some(now + g.block);
+            let what = format!(
+                "{ip}: blocked for {} after {} failed logins",
+                crate::session::human_delay(g.block),
+                f.count
+            );
+            self.session(Kind::Failed, "blocked", label, conn, what, |e| {
+                e.with_severity(monwire_event::Severity::Warn)
+                    .with_attr("sysadm.address", ip.to_string())
+            });
+        }
+    }
+
+    fn forget_failures(&mut self, now: Instant) {
+        let window = self.config.login_guard.window;
+        self.failures.retain(|_, f| {
+            f.blocked_until.is_some_and(|u| now < u)
+                || now.saturating_duration_since(f.last) < window
+        });
+    }
+
+    /// A new connection from `peer` (a label for events; when it is a socket address, its IP
+    /// is what the login guard and the loopback re-login look at).
     pub fn accept(&mut self, now: Instant, peer: &str) -> ConnId {
         self.next_conn += 1;
         let id = self.next_conn;
@@ -239,6 +389,7 @@ impl Server {
                 queue: VecDeque::new(),
                 closing: false,
                 label: peer.to_owned(),
+                ip: peer.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()),
             },
         );
         let what = format!("{peer} connected");
@@ -248,15 +399,27 @@ impl Server {
 
     /// The connection went away (or the adapter closed it).
     pub fn handle_closed(&mut self, conn: ConnId) {
+        self.handle_closed_by_peer(conn, None);
+    }
+
+    /// The connection went away; `close` is the code of the peer's close frame when it sent
+    /// one (reported as `sysadm.close_code`).
+    pub fn handle_closed_by_peer(&mut self, conn: ConnId, close: Option<u16>) {
         if let Some(c) = self.conns.remove(&conn) {
-            let what = format!("{} disconnected", c.label);
+            let what = match close {
+                Some(code) => format!("{} disconnected (close {code})", c.label),
+                None => format!("{} disconnected", c.label),
+            };
             self.session(
                 Kind::Disconnected,
                 session::DISCONNECTED,
                 &c.label,
                 conn,
                 what,
-                |e| e,
+                |e| match close {
+                    Some(code) => e.with_attr("sysadm.close_code", u64::from(code)),
+                    None => e,
+                },
             );
         }
     }
@@ -341,6 +504,9 @@ impl Server {
         match self.tokens.get_mut(&token) {
             Some(t) if now.saturating_duration_since(t.last_used) < lifetime => {
                 t.last_used = now;
+                if let Some(seen) = self.password_logins.get_mut(&t.user) {
+                    *seen = now;
+                }
                 true
             }
             _ => {
@@ -430,11 +596,13 @@ impl Server {
         if let Some(old) = self.conns.get_mut(&conn).and_then(|c| c.token.take()) {
             self.tokens.remove(&old);
         }
-        let label = self
+        let (label, ip) = self
             .conns
             .get(&conn)
-            .map(|c| c.label.clone())
+            .map(|c| (c.label.clone(), c.ip))
             .unwrap_or_default();
+        let lifetime = self.config.token_lifetime;
+        let mut method = "token";
         let user = match (name, &args) {
             ("auth_clear", _) => {
                 if self.config.stop_on_auth_clear
@@ -448,12 +616,26 @@ impl Server {
                 let u = m.get("username").and_then(Value::as_str);
                 let p = m.get("password").and_then(Value::as_str);
                 match (u, p) {
-                    (Some(u), Some(p)) if self.verifier.verify(u, p) => Some(u.to_owned()),
+                    (Some(u), Some(""))
+                        if self.config.loopback_relogin
+                            && ip.is_some_and(is_loopback)
+                            && self
+                                .password_logins
+                                .get(u)
+                                .is_some_and(|t| now.saturating_duration_since(*t) < lifetime) =>
+                    {
+                        method = "loopback_relogin";
+                        Some(u.to_owned())
+                    }
+                    (Some(u), Some(p)) if self.verifier.verify(u, p) => {
+                        self.password_logins.insert(u.to_owned(), now);
+                        method = "password";
+                        Some(u.to_owned())
+                    }
                     _ => None,
                 }
             }
             ("auth_token", Value::Object(m)) => {
-                let lifetime = self.config.token_lifetime;
                 match m
                     .get("token")
                     .and_then(Value::as_str)
@@ -469,6 +651,10 @@ impl Server {
             _ => None,
         };
         let Some(user) = user else {
+            // A lapsed token is normal (a server restart); a wrong password or key is not.
+            if name != "auth_token" {
+                self.login_failed(now, ip, &label, conn);
+            }
             let what = format!("{label}: {name} refused");
             self.session(
                 Kind::Failed,
@@ -509,6 +695,9 @@ impl Server {
             c.token = Some(token.clone());
             c.ever_authed = true;
         }
+        if let Some(ip) = ip {
+            self.failures.remove(&ip);
+        }
         let what = format!("{label} logged in as {user}");
         self.session(
             Kind::Authenticated,
@@ -516,7 +705,10 @@ impl Server {
             &label,
             conn,
             what,
-            |e| e.with_attr("sysadm.user", user),
+            |e| {
+                e.with_attr("sysadm.user", user)
+                    .with_attr("sysadm.method", method)
+            },
         );
         let reply = Reply::Token(TokenGrant {
             token,
@@ -748,6 +940,15 @@ impl Server {
         let lifetime = self.config.token_lifetime;
         self.tokens
             .retain(|_, t| now.saturating_duration_since(t.last_used) < lifetime);
+        self.password_logins
+            .retain(|_, t| now.saturating_duration_since(*t) < lifetime);
+        self.forget_failures(now);
+    }
+
+    /// Whether `conn` is being closed (its queue overflowed or a deadline passed): the adapter
+    /// stops any write in progress on it and drops the socket.
+    pub fn is_closing(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_none_or(|c| c.closing)
     }
 
     /// Whether `conn` exists.

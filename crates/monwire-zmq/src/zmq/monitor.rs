@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 use thiserror::Error;
 
 use crate::error::DecodeError;
-use crate::message::{EventMask, V1Message};
+use crate::message::{EventMask, MonitorEvent, V1Message, V1MessageRef};
 use crate::session::{EndReason, MonitorSession};
 
 /// At most this many frames are collected for one message; the rest are read and dropped.
@@ -69,22 +69,44 @@ impl AttachOptions {
     }
 }
 
-/// What [`Monitor::try_recv`] found.
+/// What [`Monitor::try_recv`] and [`Monitor::recv_timeout`] found: an owned [`V1Message`], or
+/// for the lending forms ([`Monitor::try_recv_ref`], [`Monitor::recv_ref_timeout`]) a
+/// [`V1MessageRef`] borrowed from the monitor.
 #[derive(Debug, PartialEq, Eq)]
-pub enum TryRecv {
+pub enum TryRecv<M = V1Message> {
     /// A message.
-    Message(V1Message),
+    Message(M),
     /// Nothing ready now.
     Empty,
     /// The stream has ended.
     Ended,
 }
 
+impl<M> TryRecv<M> {
+    fn map<N>(self, f: impl FnOnce(M) -> N) -> TryRecv<N> {
+        match self {
+            TryRecv::Message(m) => TryRecv::Message(f(m)),
+            TryRecv::Empty => TryRecv::Empty,
+            TryRecv::Ended => TryRecv::Ended,
+        }
+    }
+}
+
 /// A live v1 monitor on one socket: a blocking iterator of typed messages.
 ///
+/// Two ways to read it:
+/// - **owned**: the [`Iterator`], [`recv`](Monitor::recv), [`try_recv`](Monitor::try_recv) and
+///   [`recv_timeout`](Monitor::recv_timeout) give [`V1Message`]s, each with its own copy of
+///   the endpoint;
+/// - **lending**: [`recv_ref`](Monitor::recv_ref), [`try_recv_ref`](Monitor::try_recv_ref) and
+///   [`recv_ref_timeout`](Monitor::recv_ref_timeout) give a [`V1MessageRef`] that borrows the
+///   endpoint from the monitor's own receive buffers (reused `zmq::Message`s), valid until the
+///   next read. Reading this way allocates nothing; build what you keep from it
+///   ([`to_event`](crate::event::to_event), [`V1MessageRef::to_owned`]) only when you keep it.
+///
 /// ```no_run
-/// use monwire_zmq::{EventCode, EventMask, MonitorEvent};
-/// use monwire_zmq::zmq::Monitor;
+/// use monwire_zmq::zmq::{self, Monitor, TryRecv};
+/// use monwire_zmq::{EventCode, EventMask};
 ///
 /// let ctx = zmq::Context::new();
 /// let mut socket = ctx.socket(zmq::DEALER)?;
@@ -92,6 +114,11 @@ pub enum TryRecv {
 /// socket.bind("tcp://127.0.0.1:*")?; // LISTENING is sent inside bind(): the reader is ready
 /// let first = monitor.next().unwrap()?;
 /// assert_eq!(first.event.code(), EventCode::LISTENING);
+///
+/// // Lending: drain what is ready without copying.
+/// while let TryRecv::Message(m) = monitor.try_recv_ref()? {
+///     println!("{m}");
+/// }
 /// monitor.stop(&mut socket)?;
 /// assert!(monitor.all(|m| m.is_ok()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -101,6 +128,8 @@ pub struct Monitor {
     session: MonitorSession,
     endpoint: String,
     queue: VecDeque<V1Message>,
+    /// The message a lending read handed out from the queue.
+    lent: Option<V1Message>,
     frames: Vec<::zmq::Message>,
     tap: Option<Tap>,
 }
@@ -122,8 +151,10 @@ impl std::fmt::Debug for Monitor {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
+/// What one read from the reader gave.
 enum Step {
-    Message(V1Message),
+    /// A wanted message: its event; its endpoint is `frames[1]`.
+    Message(MonitorEvent),
     Filtered,
     Empty,
     Ended,
@@ -189,6 +220,7 @@ impl Monitor {
             session: MonitorSession::new(events),
             endpoint: endpoint.to_owned(),
             queue: VecDeque::new(),
+            lent: None,
             frames: Vec::new(),
             tap: None,
         })
@@ -220,8 +252,9 @@ impl Monitor {
         self.tap = tap;
     }
 
-    /// Reads one message from the reader. `flags` is 0 (block) or `DONTWAIT`.
-    fn step(&mut self, flags: i32) -> Result<Step, MonitorError> {
+    /// Reads one message from the reader into the reused frames. `flags` is 0 (block) or
+    /// `DONTWAIT`.
+    fn read(&mut self, flags: i32) -> Result<Step, MonitorError> {
         let Some(reader) = self.reader.as_ref() else {
             return Ok(Step::Ended);
         };
@@ -244,13 +277,8 @@ impl Monitor {
                 Err(e) => return Err(zerr("receiving")(e)),
             }
             count += 1;
-            let more = loop {
-                match reader.get_rcvmore() {
-                    Err(::zmq::Error::EINTR) => continue,
-                    other => break other.map_err(zerr("reading RCVMORE"))?,
-                }
-            };
-            if !more {
+            // `zmq_msg_more` on the frame itself: no socket option call per frame.
+            if !self.frames[slot].get_more() {
                 break;
             }
         }
@@ -260,7 +288,10 @@ impl Monitor {
             .collect();
         // A message longer than MAX_FRAMES is reported with the frames kept, which is always
         // a frame-count error for v1.
-        let result = self.session.handle_v1(&frames);
+        let result = self
+            .session
+            .handle_v1_ref(&frames)
+            .map(|m| m.map(|m| m.event));
         if let (Ok(Some(_)), Some(tap)) = (&result, self.tap.as_mut()) {
             tap(&frames);
         }
@@ -268,9 +299,25 @@ impl Monitor {
             self.reader = None; // MONITOR_STOPPED: now the reader may close.
         }
         match result? {
-            Some(m) => Ok(Step::Message(m)),
+            Some(event) => Ok(Step::Message(event)),
             None if self.session.is_ended() => Ok(Step::Ended),
             None => Ok(Step::Filtered),
+        }
+    }
+
+    /// The message whose event [`read`](Monitor::read) just returned, borrowed.
+    fn lend(&self, event: MonitorEvent) -> V1MessageRef<'_> {
+        V1MessageRef {
+            event,
+            endpoint: self.frames.get(1).map_or(&[][..], |m| &**m),
+        }
+    }
+
+    /// The message whose event [`read`](Monitor::read) just returned, owned.
+    fn own(&self, event: MonitorEvent) -> V1Message {
+        V1Message {
+            event,
+            endpoint: self.frames.get(1).map_or_else(Vec::new, |m| m.to_vec()),
         }
     }
 
@@ -279,37 +326,78 @@ impl Monitor {
         if let Some(m) = self.queue.pop_front() {
             return Ok(Some(m));
         }
-        loop {
-            match self.step(0)? {
-                Step::Message(m) => return Ok(Some(m)),
-                Step::Ended => return Ok(None),
-                Step::Filtered | Step::Empty => {}
-            }
+        match self.next_event(None)? {
+            TryRecv::Message(event) => Ok(Some(self.own(event))),
+            TryRecv::Empty | TryRecv::Ended => Ok(None),
         }
     }
 
     /// The next message if one is ready, without blocking.
     pub fn try_recv(&mut self) -> Result<TryRecv, MonitorError> {
-        if let Some(m) = self.queue.pop_front() {
-            return Ok(TryRecv::Message(m));
-        }
-        loop {
-            match self.step(::zmq::DONTWAIT)? {
-                Step::Message(m) => return Ok(TryRecv::Message(m)),
-                Step::Ended => return Ok(TryRecv::Ended),
-                Step::Empty => return Ok(TryRecv::Empty),
-                Step::Filtered => {}
-            }
-        }
+        self.recv_timeout(Duration::ZERO)
     }
 
     /// The next message, waiting at most `timeout`; `Ok(TryRecv::Empty)` when none came.
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<TryRecv, MonitorError> {
+        if let Some(m) = self.queue.pop_front() {
+            return Ok(TryRecv::Message(m));
+        }
+        let found = self.next_event(Some(timeout))?;
+        Ok(found.map(|event| self.own(event)))
+    }
+
+    /// The next message, blocking until one arrives, borrowed from the monitor until the next
+    /// read (see "lending" on [`Monitor`]); `Ok(None)` at the end of the stream.
+    pub fn recv_ref(&mut self) -> Result<Option<V1MessageRef<'_>>, MonitorError> {
+        if let Some(m) = self.queue.pop_front() {
+            return Ok(Some(self.lent.insert(m).view()));
+        }
+        match self.next_event(None)? {
+            TryRecv::Message(event) => Ok(Some(self.lend(event))),
+            TryRecv::Empty | TryRecv::Ended => Ok(None),
+        }
+    }
+
+    /// The next message if one is ready, without blocking, borrowed until the next read.
+    pub fn try_recv_ref(&mut self) -> Result<TryRecv<V1MessageRef<'_>>, MonitorError> {
+        self.recv_ref_timeout(Duration::ZERO)
+    }
+
+    /// The next message, waiting at most `timeout`, borrowed until the next read;
+    /// `Ok(TryRecv::Empty)` when none came.
+    pub fn recv_ref_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<TryRecv<V1MessageRef<'_>>, MonitorError> {
+        if let Some(m) = self.queue.pop_front() {
+            return Ok(TryRecv::Message(self.lent.insert(m).view()));
+        }
+        let found = self.next_event(Some(timeout))?;
+        Ok(found.map(|event| self.lend(event)))
+    }
+
+    /// Reads to the next wanted message and returns its event (the endpoint stays in the
+    /// frames). `None` waits for ever; `Some(t)` at most `t` (zero: only what is ready).
+    fn next_event(
+        &mut self,
+        timeout: Option<Duration>,
+    ) -> Result<TryRecv<MonitorEvent>, MonitorError> {
+        let Some(timeout) = timeout else {
+            loop {
+                match self.read(0)? {
+                    Step::Message(event) => return Ok(TryRecv::Message(event)),
+                    Step::Ended => return Ok(TryRecv::Ended),
+                    Step::Filtered | Step::Empty => {}
+                }
+            }
+        };
         let deadline = Instant::now() + timeout;
         loop {
-            match self.try_recv()? {
-                TryRecv::Empty => {}
-                other => return Ok(other),
+            match self.read(::zmq::DONTWAIT)? {
+                Step::Message(event) => return Ok(TryRecv::Message(event)),
+                Step::Ended => return Ok(TryRecv::Ended),
+                Step::Filtered => continue,
+                Step::Empty => {}
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -344,8 +432,11 @@ impl Monitor {
     fn drain(&mut self) -> Result<(), MonitorError> {
         let mut first_err = None;
         loop {
-            match self.step(::zmq::DONTWAIT) {
-                Ok(Step::Message(m)) => self.queue.push_back(m),
+            match self.read(::zmq::DONTWAIT) {
+                Ok(Step::Message(event)) => {
+                    let m = self.own(event);
+                    self.queue.push_back(m);
+                }
                 Ok(Step::Filtered) => {}
                 Ok(Step::Empty | Step::Ended) => break,
                 Err(MonitorError::Decode(e)) => {
@@ -378,8 +469,11 @@ impl Monitor {
         let deadline = Instant::now() + Duration::from_secs(2);
         let mut first_err = None;
         while !self.session.is_ended() {
-            match self.step(::zmq::DONTWAIT) {
-                Ok(Step::Message(m)) => self.queue.push_back(m),
+            match self.read(::zmq::DONTWAIT) {
+                Ok(Step::Message(event)) => {
+                    let m = self.own(event);
+                    self.queue.push_back(m);
+                }
                 Ok(Step::Filtered) => {}
                 Ok(Step::Ended) => break,
                 Ok(Step::Empty) => {
@@ -442,7 +536,7 @@ impl Drop for Monitor {
                 while !session.is_ended() {
                     match reader.recv_multipart(0) {
                         Ok(frames) => {
-                            let _ = session.handle_v1(&frames);
+                            let _ = session.handle_v1_ref(&frames);
                         }
                         Err(::zmq::Error::EINTR) => {}
                         Err(_) => session.handle_term(),
