@@ -237,7 +237,13 @@ impl Monitor {
         config: ExternalConfig,
         tap: Tap,
     ) -> io::Result<Monitor> {
-        Monitor::spawn(ExternalMonitor::with_config(config), bind, server, Some(tap)).await
+        Monitor::spawn(
+            ExternalMonitor::with_config(config),
+            bind,
+            server,
+            Some(tap),
+        )
+        .await
     }
 
     /// [`nsm_client`](Monitor::nsm_client) with a [`Tap`] that sees every datagram from the
