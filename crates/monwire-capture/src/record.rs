@@ -371,16 +371,45 @@ pub struct Error {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Every byte's two hex digits.
+const HEX2: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 15]];
+        i += 1;
+    }
+    t
+};
+
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     if bytes.is_empty() {
         out.push(b'-');
         return;
     }
-    out.reserve(bytes.len() * 2);
-    for &b in bytes {
-        out.push(HEX[usize::from(b >> 4)]);
-        out.push(HEX[usize::from(b & 15)]);
+    // Grow once, then fill: the recorder's hot loop (it runs on the live path).
+    let start = out.len();
+    out.resize(start + bytes.len() * 2, 0);
+    if let Some(dst) = out.get_mut(start..) {
+        for (pair, &b) in dst.chunks_exact_mut(2).zip(bytes) {
+            pair.copy_from_slice(&HEX2[usize::from(b)]);
+        }
     }
+}
+
+/// Appends `n` in decimal, zero-padded to `width` digits.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut i = digits.len();
+    while n > 0 || i == digits.len() {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+    }
+    let start = i.min(digits.len().saturating_sub(width));
+    out.extend_from_slice(digits.get(start..).unwrap_or_default());
 }
 
 fn push_token(out: &mut Vec<u8>, text: &str) {
@@ -394,6 +423,10 @@ fn push_token_escaping(out: &mut Vec<u8>, text: &str, extra: &[u8]) {
         "" => return out.push(b'%'),
         "-" => return out.extend_from_slice(b"%2d"),
         _ => {}
+    }
+    let plain = |b: &u8| (0x21..=0x7e).contains(b) && *b != b'%' && !extra.contains(b);
+    if text.as_bytes().iter().all(plain) {
+        return out.extend_from_slice(text.as_bytes());
     }
     for &b in text.as_bytes() {
         if (0x21..=0x7e).contains(&b) && b != b'%' && !extra.contains(&b) {
@@ -424,7 +457,10 @@ pub fn encode_header(header: &Header, out: &mut Vec<u8>) {
 /// Appends one record line to `out`. Times before 1970 are written as `0.000000000`.
 pub fn encode_record(rec: &RecordRef<'_>, out: &mut Vec<u8>) {
     let d = rec.time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let _ = write!(out, "{}.{:09} ", d.as_secs(), d.subsec_nanos());
+    push_decimal(out, d.as_secs(), 1);
+    out.push(b'.');
+    push_decimal(out, u64::from(d.subsec_nanos()), 9);
+    out.push(b' ');
     out.extend_from_slice(rec.direction.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(rec.payload.kind().as_bytes());

@@ -392,7 +392,10 @@ impl Protocol for Sysadm {
                     continue;
                 }
                 WsEvent::Encrypted => {
-                    diag::note("sysadm", format!("{where_}: TLS (wss://): encrypted, skipped"));
+                    diag::note(
+                        "sysadm",
+                        format!("{where_}: TLS (wss://): encrypted, skipped"),
+                    );
                     continue;
                 }
                 WsEvent::Unreadable(why) => {

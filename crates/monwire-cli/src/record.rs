@@ -245,7 +245,10 @@ fn spawn_flusher(inner: Weak<Mutex<Inner>>) {
             }
         });
     if let Err(e) = spawned {
-        diag::note("record", format!("no flusher thread ({e}); flushed when the source waits"));
+        diag::note(
+            "record",
+            format!("no flusher thread ({e}); flushed when the source waits"),
+        );
     }
 }
 

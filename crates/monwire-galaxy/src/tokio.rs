@@ -75,7 +75,7 @@ pub struct GuiConfig {
 #[derive(Clone)]
 pub struct Tap(pub Arc<TapFn>);
 
-/// The function inside a [`Tap`].
+/// The function inside a [`Tap`]: the Hub's address and the chunk.
 pub type TapFn = dyn Fn(SocketAddr, &[u8]) + Send + Sync;
 
 impl std::fmt::Debug for Tap {
