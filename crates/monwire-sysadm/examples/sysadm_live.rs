@@ -3,7 +3,7 @@
 //! prints what it gets, then both close with a websocket close frame.
 //!
 //! ```sh
-//! cargo run -p monwire-sysadm --features tokio --example live
+//! cargo run -p monwire-sysadm --features tokio --example sysadm_live
 //! ```
 //!
 //! Against a real SysAdm server, drop the server part and connect to

@@ -1,7 +1,7 @@
 //! Codec only, no IO: a Hub status frame from its text form to the wire and back, then to a
 //! `monwire_event::Event` (its summary and its JSON, with the frame in structured form) and back.
 //!
-//! Run with `cargo run -p monwire-galaxy --example codec`.
+//! Run with `cargo run -p monwire-galaxy --example galaxy_codec`.
 
 use monwire_galaxy::message::{Message, MsgType};
 use monwire_galaxy::{codec, event, text};

@@ -2,8 +2,8 @@
 //! the shared event model, and encode them back byte for byte.
 //!
 //! ```text
-//! cargo run -p monwire-zmq --example decode
-//! cargo run -p monwire-zmq --example decode -- 080012000000 7463703a2f2f3132372e302e302e313a35353535
+//! cargo run -p monwire-zmq --example zmq_decode
+//! cargo run -p monwire-zmq --example zmq_decode -- 080012000000 7463703a2f2f3132372e302e302e313a35353535
 //! ```
 //!
 //! With arguments, they are one message's frames as hex (`""` for an empty frame), in

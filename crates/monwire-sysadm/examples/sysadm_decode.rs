@@ -2,7 +2,7 @@
 //! encode them back exactly as the server writes them. No sockets, no runtime.
 //!
 //! ```sh
-//! cargo run -p monwire-sysadm --example decode
+//! cargo run -p monwire-sysadm --example sysadm_decode
 //! ```
 
 use monwire_sysadm::codec::{Limits, decode, encode};

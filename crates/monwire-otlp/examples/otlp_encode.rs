@@ -1,7 +1,7 @@
 //! Codec only, no network: map a few events to one OTLP export request and print its
 //! protobuf size and a readable dump of each record.
 //!
-//! `cargo run -p monwire-otlp --example encode`
+//! `cargo run -p monwire-otlp --example otlp_encode`
 
 use monwire_otlp::monwire_event::{Event, Kind, Protocol, Severity};
 use monwire_otlp::{ResourceInfo, map};

@@ -1,6 +1,6 @@
 //! Live: export a few events to a collector and print the counters.
 //!
-//! `cargo run -p monwire-otlp --example export -- http://127.0.0.1:4318`
+//! `cargo run -p monwire-otlp --example otlp_export -- http://127.0.0.1:4318`
 //! (without an argument the standard `OTEL_EXPORTER_OTLP_*` variables decide, then
 //! `http://localhost:4318`).
 

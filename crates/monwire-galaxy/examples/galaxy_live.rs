@@ -3,7 +3,7 @@
 //! `hub -gui 127.0.0.1:PORT` would. Every event the GUI sees is printed with its summary.
 //!
 //! With an argument, it waits for a real Hub instead: `cargo run -p monwire-galaxy --features
-//! tokio --example live -- 127.0.0.1:4111`, then start the Hub with `-gui 127.0.0.1:4111`.
+//! tokio --example galaxy_live -- 127.0.0.1:4111`, then start the Hub with `-gui 127.0.0.1:4111`.
 
 use monwire_galaxy::codec::Codec;
 use monwire_galaxy::event::gui_event_to_event;

@@ -2,7 +2,7 @@
 //! and goes away, then stop the monitor in the order that never stalls the context.
 //!
 //! ```text
-//! cargo run -p monwire-zmq --features zmq --example attach
+//! cargo run -p monwire-zmq --features zmq --example zmq_attach
 //! ```
 //!
 //! Only `monwire-zmq` is needed as a dependency: its `zmq` module re-exports the `zmq` crate.
