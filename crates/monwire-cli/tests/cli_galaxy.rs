@@ -287,46 +287,6 @@ fn watch_galaxy_connect_reads_a_hub_listener() {
     }
 }
 
-/// The frame blocks of a C GUI log or of our outline output: from a line starting with `{` to
-/// where the braces balance, braces in strings not counted.
-fn frame_blocks(log: &str) -> Vec<String> {
-    let b = log.as_bytes();
-    let (mut blocks, mut i) = (Vec::new(), 0);
-    while i < b.len() {
-        if (i == 0 || b[i - 1] == b'\n') && b[i] == b'{' {
-            let start = i;
-            let (mut depth, mut in_str, mut esc) = (0i32, false, false);
-            while i < b.len() {
-                let c = b[i];
-                i += 1;
-                if in_str {
-                    match (esc, c) {
-                        (true, _) => esc = false,
-                        (false, b'\\') => esc = true,
-                        (false, b'"') => in_str = false,
-                        _ => {}
-                    }
-                    continue;
-                }
-                match c {
-                    b'"' => in_str = true,
-                    b'{' => depth += 1,
-                    b'}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            blocks.push(log[start..i].to_owned());
-        } else {
-            i += 1;
-        }
-    }
-    blocks
-}
 
 #[test]
 fn decode_galaxy_outline_prints_what_the_c_gui_logged() {
@@ -340,8 +300,9 @@ fn decode_galaxy_outline_prints_what_the_c_gui_logged() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let printed = frame_blocks(&String::from_utf8(out.stdout).unwrap());
-    let mut logged = frame_blocks(&String::from_utf8(vector("gui.out")).unwrap());
+    // The shared splitter: from a line starting with `{` to where the braces balance.
+    let printed = monwire_tests::galaxy::frame_blocks(&out.stdout);
+    let mut logged = monwire_tests::galaxy::frame_blocks(&vector("gui.out"));
     // gui.out also holds the GUI's own echo (second block); the Hub's handshake is not logged.
     logged.remove(1);
     assert_eq!(printed.len(), 14, "every Hub message");
