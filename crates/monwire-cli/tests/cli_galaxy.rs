@@ -287,7 +287,6 @@ fn watch_galaxy_connect_reads_a_hub_listener() {
     }
 }
 
-
 #[test]
 fn decode_galaxy_outline_prints_what_the_c_gui_logged() {
     let out = monwire()
