@@ -118,6 +118,26 @@ macro_rules! step {
     };
 }
 
+/// Stops a monitor and hands what it still had (its `MONITOR_STOPPED` too) to the sink.
+fn stop_and_drain(
+    monitor: &mut Monitor,
+    socket: &mut zmq::Socket,
+    label: &str,
+    sink: &mut dyn FnMut(Event),
+) -> Result<(), Failure> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        Failure::Runtime(format!("demo: zmq: {label} {what}: {e}"))
+    };
+    monitor.stop(socket).map_err(|e| fail("stop", &e))?;
+    for m in monitor.by_ref() {
+        let m = m.map_err(|e| fail("monitor", &e))?;
+        let mut e = to_event(&m).with_observed(SystemTime::now());
+        e.source = Some(label.to_owned());
+        sink(e);
+    }
+    Ok(())
+}
+
 /// Reads `monitor` until `code` arrives (printing every event, labelled `label`), or fails
 /// after a few seconds; `Ok(Err(Stopped))` when a signal asks the run to stop.
 fn await_event(
@@ -216,18 +236,20 @@ fn zmq_steps(stop: &Shutdown, sink: &mut dyn FnMut(Event)) -> Result<Result<(), 
         EventCode::BIND_FAILED,
         sink
     ));
-    second_mon.stop(&mut second).map_err(|e| fail("stop", &e))?;
-    for m in second_mon.by_ref() {
-        let m = m.map_err(|e| fail("second monitor", &e))?;
-        let mut e = to_event(&m).with_observed(SystemTime::now());
-        e.source = Some("second".to_owned());
-        sink(e);
-    }
+    stop_and_drain(&mut second_mon, &mut second, "second", sink)?;
     drop(second);
 
     client.connect(&endpoint).map_err(|e| fail("connect", &e))?;
     client.send("hello", 0).map_err(|e| fail("send", &e))?;
-    let got = server.recv_bytes(0).map_err(|e| fail("recv", &e))?;
+    // A signal interrupts the blocking receive (EINTR): stop if it asked to, else go on.
+    let got = loop {
+        match server.recv_bytes(0) {
+            Ok(got) => break got,
+            Err(zmq::Error::EINTR) if stop.is_requested() => return Ok(Err(Stopped)),
+            Err(zmq::Error::EINTR) => continue,
+            Err(e) => return Err(fail("recv", &e)),
+        }
+    };
     if got != b"hello" {
         return Err(fail("exchange", &"the server received other bytes"));
     }
@@ -271,13 +293,7 @@ fn zmq_steps(stop: &Shutdown, sink: &mut dyn FnMut(Event)) -> Result<Result<(), 
     ));
 
     // Stop the client's monitor and close the client: the server sees it go.
-    client_mon.stop(&mut client).map_err(|e| fail("stop", &e))?;
-    for m in client_mon.by_ref() {
-        let m = m.map_err(|e| fail("client monitor", &e))?;
-        let mut e = to_event(&m).with_observed(SystemTime::now());
-        e.source = Some("client".to_owned());
-        sink(e);
-    }
+    stop_and_drain(&mut client_mon, &mut client, "client", sink)?;
     drop(client);
     step!(await_event(
         stop,
@@ -286,12 +302,6 @@ fn zmq_steps(stop: &Shutdown, sink: &mut dyn FnMut(Event)) -> Result<Result<(), 
         EventCode::DISCONNECTED,
         sink
     ));
-    server_mon.stop(&mut server).map_err(|e| fail("stop", &e))?;
-    for m in server_mon.by_ref() {
-        let m = m.map_err(|e| fail("server monitor", &e))?;
-        let mut e = to_event(&m).with_observed(SystemTime::now());
-        e.source = Some("server".to_owned());
-        sink(e);
-    }
+    stop_and_drain(&mut server_mon, &mut server, "server", sink)?;
     Ok(Ok(()))
 }
