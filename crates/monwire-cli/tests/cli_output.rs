@@ -461,3 +461,77 @@ fn bridge_filters_what_it_republishes() {
         assert_eq!(wait(child).code(), Some(0), "SIGTERM ends both with 0");
     }
 }
+
+/// Every string inside `v` (at any depth) that is JSON text of a structure: an object, or an
+/// array of strings or structures. (Galaxy provider ids are `[0]` on the real Hub's wire: an
+/// array of one number is the protocol's own text, not serialized structure.)
+fn json_text_in(v: &monwire_event::Value, at: &str, found: &mut Vec<String>) {
+    use monwire_event::Value;
+    match v {
+        Value::Str(s) => {
+            let t = s.trim_start();
+            if (t.starts_with('{') || t.starts_with('['))
+                && serde_json::from_str::<serde_json::Value>(s).is_ok_and(|j| {
+                    j.is_object()
+                        || j.as_array().is_some_and(|a| {
+                            a.iter()
+                                .any(|x| x.is_string() || x.is_object() || x.is_array())
+                        })
+                })
+            {
+                found.push(format!("{at} = {s:?}"));
+            }
+        }
+        Value::List(items) => {
+            for (i, item) in items.iter().enumerate() {
+                json_text_in(item, &format!("{at}[{i}]"), found);
+            }
+        }
+        Value::Map(m) => {
+            for (k, item) in m.iter() {
+                json_text_in(item, &format!("{at}.{k}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn demo_json_has_structured_sysadm_args_and_galaxy_frames_and_no_json_text() {
+    let all = events(&run(&["demo", "--format", "json"]));
+    let mut found = Vec::new();
+    for e in &all {
+        for (k, v) in e.attributes.iter() {
+            json_text_in(v, &format!("{} {}: {k}", e.protocol, e.name), &mut found);
+        }
+    }
+    assert!(found.is_empty(), "attributes holding JSON text: {found:#?}");
+    let dispatcher: Vec<&Event> = all
+        .iter()
+        .filter(|e| e.protocol == Protocol::SysAdm && e.name == "dispatcher")
+        .collect();
+    assert!(
+        !dispatcher.is_empty(),
+        "the demo's SysAdm part sends dispatcher events"
+    );
+    for e in dispatcher {
+        assert!(
+            e.attr("sysadm.args").and_then(|v| v.as_map()).is_some(),
+            "sysadm.args is a map: {e:?}"
+        );
+    }
+    let galaxy: Vec<&Event> = all
+        .iter()
+        .filter(|e| e.protocol == Protocol::Galaxy && e.attr("galaxy.frame").is_some())
+        .collect();
+    assert!(
+        galaxy.len() >= 10,
+        "the demo's Galaxy frames: {}",
+        galaxy.len()
+    );
+    for e in galaxy {
+        let frame = e.attr("galaxy.frame").and_then(|v| v.as_map()).unwrap();
+        assert!(frame.get("type").is_some(), "a typed frame: {e:?}");
+        assert!(e.attr("galaxy.xdr").is_none() && e.attr("galaxy.pr").is_none());
+    }
+}
