@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, ValueEnum};
 use monwire_event::Event;
 use monwire_zmq::codec::{ByteOrder, Codec};
-use monwire_zmq::event::to_event;
+use monwire_zmq::event::{to_event, to_event_into};
 use monwire_zmq::zmq::{AttachOptions, Monitor, TryRecv};
 use monwire_zmq::{EventMask, V1MessageRef};
 
@@ -97,10 +97,12 @@ fn parse_mask(text: &str) -> Result<EventMask, String> {
     Ok(mask)
 }
 
-fn observed(msg: &V1MessageRef<'_>, source: &str) -> Event {
-    let mut e = to_event(msg).with_observed(SystemTime::now());
-    e.source = Some(source.to_owned());
-    e
+/// The event of `msg`, observed now, written over `event` (its source set once by the caller):
+/// the watch reuses one event, so a message costs no allocation.
+fn observed<'e>(msg: &V1MessageRef<'_>, event: &'e mut Event) -> &'e Event {
+    to_event_into(msg, event);
+    event.observed = Some(SystemTime::now());
+    event
 }
 
 /// The longest `watch zmq` waits between two looks at the shutdown token.
@@ -159,6 +161,8 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     }
     let mut seen = 0u64;
     let mut data = zmq::Message::new();
+    let mut event = Event::new(monwire_event::Protocol::Zmq, monwire_event::Kind::Other, "")
+        .with_source(source);
     loop {
         // Everything the monitor has ready.
         loop {
@@ -170,7 +174,7 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
                 loop {
                     match monitor.recv_ref() {
                         Ok(Some(m)) => {
-                            let _ = out.event(&observed(&m, &source));
+                            let _ = out.event(observed(&m, &mut event));
                         }
                         Ok(None) => break,
                         Err(e) => diag::note("zmq", e),
@@ -184,7 +188,7 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
             match monitor.try_recv_ref() {
                 Ok(TryRecv::Message(m)) => {
                     seen += 1;
-                    if out.event(&observed(&m, &source)).is_break() {
+                    if out.event(observed(&m, &mut event)).is_break() {
                         return end_quietly(&mut monitor, &mut socket);
                     }
                 }
