@@ -13,6 +13,7 @@ use monwire_zmq::{EventMask, V1MessageRef};
 
 use crate::output::note;
 use crate::pipeline::Pipeline;
+use crate::record::Stamp;
 use crate::{Failure, Run, Status, capture, diag};
 
 /// ZeroMQ socket types `watch zmq` can open.
@@ -97,11 +98,12 @@ fn parse_mask(text: &str) -> Result<EventMask, String> {
     Ok(mask)
 }
 
-/// The event of `msg`, observed now, written over `event` (its source set once by the caller):
-/// the watch reuses one event, so a message costs no allocation.
-fn observed<'e>(msg: &V1MessageRef<'_>, event: &'e mut Event) -> &'e Event {
+/// The event of `msg` written over `event` (its source set once by the caller: the watch
+/// reuses one event, so a message costs no allocation), observed at `at`: the time its record
+/// was written when the watch records (so a replay prints the same times), else now.
+fn observed<'e>(msg: &V1MessageRef<'_>, event: &'e mut Event, at: Option<&Stamp>) -> &'e Event {
     to_event_into(msg, event);
-    event.observed = Some(SystemTime::now());
+    event.observed = Some(at.map_or_else(SystemTime::now, Stamp::get));
     event
 }
 
@@ -156,8 +158,11 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
         note(format!("{kind} socket connecting to {ep}"));
         source = format!("{kind} {ep}");
     }
+    let mut stamp = None;
     if let Some(rec) = crate::record::Recorder::open(&crate::record::header::zmq(), out)? {
-        monitor.set_tap(Some(rec.zmq_tap(source.clone())));
+        let s = Stamp::default();
+        monitor.set_tap(Some(rec.zmq_tap(source.clone(), s.clone())));
+        stamp = Some(s);
     }
     let mut seen = 0u64;
     let mut data = zmq::Message::new();
@@ -174,7 +179,7 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
                 loop {
                     match monitor.recv_ref() {
                         Ok(Some(m)) => {
-                            let _ = out.event(observed(&m, &mut event));
+                            let _ = out.event(observed(&m, &mut event, None));
                         }
                         Ok(None) => break,
                         Err(e) => diag::note("zmq", e),
@@ -188,7 +193,10 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
             match monitor.try_recv_ref() {
                 Ok(TryRecv::Message(m)) => {
                     seen += 1;
-                    if out.event(observed(&m, &mut event)).is_break() {
+                    if out
+                        .event(observed(&m, &mut event, stamp.as_ref()))
+                        .is_break()
+                    {
                         return end_quietly(&mut monitor, &mut socket);
                     }
                 }
