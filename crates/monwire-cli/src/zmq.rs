@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, ValueEnum};
 use monwire_event::Event;
 use monwire_zmq::codec::{ByteOrder, Codec};
-use monwire_zmq::event::{to_event, to_event_into};
+use monwire_zmq::event::to_event_into;
 use monwire_zmq::zmq::{AttachOptions, Monitor, TryRecv};
 use monwire_zmq::{EventMask, V1MessageRef};
 
@@ -107,6 +107,11 @@ fn observed<'e>(msg: &V1MessageRef<'_>, event: &'e mut Event, at: Option<&Stamp>
     event
 }
 
+/// The event a zmq source refills for every message.
+fn empty_event() -> Event {
+    Event::new(monwire_event::Protocol::Zmq, monwire_event::Kind::Other, "")
+}
+
 /// The longest `watch zmq` waits between two looks at the shutdown token.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -166,8 +171,7 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
     }
     let mut seen = 0u64;
     let mut data = zmq::Message::new();
-    let mut event = Event::new(monwire_event::Protocol::Zmq, monwire_event::Kind::Other, "")
-        .with_source(source);
+    let mut event = empty_event().with_source(source);
     loop {
         // Everything the monitor has ready.
         loop {
@@ -321,23 +325,34 @@ fn unhex_frame(token: &str, frame: &mut Vec<u8>) -> Result<(), String> {
     capture::unhex_into(token, frame).map_err(|e| format!("frame {token:.40}: {e}"))
 }
 
-/// Decodes one message's frames and prints its event; `Err` is the message for stderr.
+/// Decodes one message's frames and prints its event, refilled into `event` (no allocation
+/// per message); `Err` is the message for stderr.
 fn decode_one(
     codec: &Codec,
     version: Version,
     frames: &[Vec<u8>],
+    event: &mut Event,
     out: &mut Pipeline,
 ) -> Result<ControlFlow<()>, String> {
-    let event = match version {
-        Version::Auto => to_event(&codec.decode(frames).map_err(|e| match frames.len() {
-            2 => format!("v1: {e}"),
-            n if n >= 4 => format!("v2: {e}"),
-            _ => e.to_string(),
-        })?),
-        Version::V1 => to_event(&codec.decode_v1(frames).map_err(|e| format!("v1: {e}"))?),
-        Version::V2 => to_event(&codec.decode_v2(frames).map_err(|e| format!("v2: {e}"))?),
-    };
-    Ok(out.event(&event))
+    match version {
+        Version::Auto => to_event_into(
+            &codec.decode(frames).map_err(|e| match frames.len() {
+                2 => format!("v1: {e}"),
+                n if n >= 4 => format!("v2: {e}"),
+                _ => e.to_string(),
+            })?,
+            event,
+        ),
+        Version::V1 => to_event_into(
+            &codec.decode_v1(frames).map_err(|e| format!("v1: {e}"))?,
+            event,
+        ),
+        Version::V2 => to_event_into(
+            &codec.decode_v2(frames).map_err(|e| format!("v2: {e}"))?,
+            event,
+        ),
+    }
+    Ok(out.event(event))
 }
 
 /// Runs `decode zmq`.
@@ -388,7 +403,8 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
         if status == Status::BadInput {
             return Ok(status);
         }
-        if let Err(e) = decode_one(&codec, args.monitor_version, &frames, out) {
+        let mut event = empty_event();
+        if let Err(e) = decode_one(&codec, args.monitor_version, &frames, &mut event, out) {
             diag::note(&what, e);
             status = Status::BadInput;
         }
@@ -396,6 +412,7 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     }
     let mut status = Status::Ok;
     let mut frames: Vec<Vec<u8>> = Vec::new();
+    let mut event = empty_event();
     let read = capture::for_each_line(input, &what, out, |out, n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -414,9 +431,15 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
             }
             n_frames += 1;
         }
-        match parsed
-            .and_then(|()| decode_one(&codec, args.monitor_version, &frames[..n_frames], out))
-        {
+        match parsed.and_then(|()| {
+            decode_one(
+                &codec,
+                args.monitor_version,
+                &frames[..n_frames],
+                &mut event,
+                out,
+            )
+        }) {
             Ok(flow) => flow,
             Err(e) => {
                 diag::input(&what, n, None, e);
