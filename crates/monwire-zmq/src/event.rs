@@ -125,17 +125,24 @@ fn push_lossy(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// Text buffers taken from the endpoint attributes of an event being refilled.
+/// Text buffers taken from the endpoint attributes of an event being refilled (on the stack:
+/// taking them allocates nothing).
 #[derive(Default)]
-struct Spare(Vec<String>);
+struct Spare {
+    bufs: [String; 3],
+    len: usize,
+}
 
 impl Spare {
     const KEYS: [&'static str; 3] = ["zmq.endpoint", "zmq.local", "zmq.remote"];
 
     fn take_from(&mut self, attrs: &mut Attributes) {
         for key in Self::KEYS {
-            if let Some(Value::Str(s)) = attrs.get_mut(key) {
-                self.0.push(std::mem::take(s));
+            if let Some(Value::Str(s)) = attrs.get_mut(key)
+                && let Some(slot) = self.bufs.get_mut(self.len)
+            {
+                *slot = std::mem::take(s);
+                self.len += 1;
             }
         }
     }
@@ -144,7 +151,13 @@ impl Spare {
     fn endpoint_value(&mut self, bytes: &[u8]) -> Value {
         match std::str::from_utf8(bytes) {
             Ok(s) => {
-                let mut buf = self.0.pop().unwrap_or_default();
+                let mut buf = match self.len.checked_sub(1) {
+                    Some(i) => {
+                        self.len = i;
+                        self.bufs.get_mut(i).map(std::mem::take).unwrap_or_default()
+                    }
+                    None => String::new(),
+                };
                 buf.clear();
                 buf.push_str(s);
                 Value::Str(buf)
@@ -328,7 +341,9 @@ pub fn to_event<M: ToEvent + ?Sized>(msg: &M) -> Event {
 
 /// The event for `msg` written over `event`, reusing its strings and attribute list: for a
 /// reader that handles one message at a time (a live watch), it makes no allocation once the
-/// event has grown to fit.
+/// event has grown to fit (but for the attributes that hold new text or a list:
+/// `HANDSHAKE_FAILED_PROTOCOL`'s error name, an unknown event's values, an endpoint that is not
+/// UTF-8).
 ///
 /// Afterwards `event` is `to_event(msg)` except for [`source`](Event::source) and
 /// [`observed`](Event::observed), which `to_event` leaves empty for the adapter to fill: they
