@@ -370,13 +370,13 @@ fn loose_object(v: &Value) -> Object {
     match v {
         Value::Bool(b) => Object::Int(i32::from(*b)),
         Value::Float(x) => Object::Float(*x as f32),
-        Value::Str(s) => Object::String(s.clone().into_bytes()),
-        Value::Bytes(b) => Object::Binary(b.clone()),
+        Value::Str(s) => Object::String(s.as_bytes().into()),
+        Value::Bytes(b) => Object::Binary(b.as_slice().into()),
         Value::List(l) => Object::List(l.iter().map(loose_object).collect()),
         Value::Map(_) => value_to_object(v).unwrap_or_else(|_| Object::string(v.to_string())),
         other => match other.as_i64().and_then(|i| i32::try_from(i).ok()) {
             Some(i) => Object::Int(i),
-            None => Object::String(other.to_string().into_bytes()),
+            None => Object::String(other.to_string().into_bytes().into_boxed_slice()),
         },
     }
 }
@@ -440,10 +440,10 @@ pub fn frame_to_value(frame: &Frame) -> Value {
             .collect();
         m.push_unchecked("keys", Value::List(pairs));
     }
-    if !frame.preds.is_empty() {
+    if !frame.preds().is_empty() {
         m.push_unchecked(
             "preds",
-            Value::List(frame.preds.iter().map(frame_to_value).collect()),
+            Value::List(frame.preds().iter().map(frame_to_value).collect()),
         );
     }
     Value::Map(m)
@@ -489,14 +489,14 @@ pub fn object_to_value(obj: &Object) -> Value {
         Object::Frame(f) => frame_to_value(f),
         Object::String(s) => match std::str::from_utf8(s) {
             Ok(t) => Value::Str(t.to_owned()),
-            Err(_) => tagged("string", Value::Bytes(s.clone())),
+            Err(_) => tagged("string", Value::Bytes(s.to_vec())),
         },
         Object::Int(v) => Value::Int((*v).into()),
         Object::Float(x) if x.is_finite() => Value::Float(f64::from(*x)),
         Object::Float(x) => tagged("float_bits", Value::UInt(x.to_bits().into())),
         Object::Symbol(s) => tagged("symbol", text(s)),
         Object::List(items) => Value::List(items.iter().map(object_to_value).collect()),
-        Object::Binary(b) => Value::Bytes(b.clone()),
+        Object::Binary(b) => Value::Bytes(b.to_vec()),
         Object::Int16(v) => tagged("int16", ints(v)),
         Object::Int32(v) => tagged("int32", ints(v)),
         Object::Int64(v) => tagged("int64", ints(v)),
@@ -561,10 +561,10 @@ impl Reader<'_> {
         r
     }
 
-    fn bytes(&self, v: &Value) -> Result<Vec<u8>, EventError> {
+    fn bytes(&self, v: &Value) -> Result<Box<[u8]>, EventError> {
         match v {
-            Value::Str(s) => Ok(s.clone().into_bytes()),
-            Value::Bytes(b) => Ok(b.clone()),
+            Value::Str(s) => Ok(s.as_bytes().into()),
+            Value::Bytes(b) => Ok(b.as_slice().into()),
             _ => self.fail("expected text or bytes"),
         }
     }
@@ -621,7 +621,7 @@ impl Reader<'_> {
             Some(Value::Map(keys)) => {
                 for (k, val) in keys.iter() {
                     let obj = self.at(|| format!(".keys.{k:?}"), |r| r.object(val, depth + 1))?;
-                    frame.push_unchecked(k.as_bytes().into(), obj);
+                    frame.push_unchecked(crate::message::Key::new(k.as_bytes()), obj);
                 }
             }
             Some(Value::List(pairs)) => {
@@ -637,7 +637,7 @@ impl Reader<'_> {
                     if !seen.insert(key.clone()) {
                         return self.at(|| format!(".keys[{i}]"), |r| r.fail("duplicate key"));
                     }
-                    frame.push_unchecked(key.into_boxed_slice(), obj);
+                    frame.push_unchecked(crate::message::Key::from_vec(key.into_vec()), obj);
                 }
             }
             Some(_) => return self.at(|| ".keys".into(), |r| r.fail("expected a map or list")),
@@ -646,7 +646,7 @@ impl Reader<'_> {
             let preds = self.at(|| ".preds".into(), |r| r.list(p))?;
             for (i, p) in preds.iter().enumerate() {
                 let pred = self.at(|| format!(".preds[{i}]"), |r| r.frame(p, depth + 1))?;
-                frame.preds.push(pred);
+                frame.push_pred(pred);
             }
         }
         Ok(frame)
@@ -656,13 +656,13 @@ impl Reader<'_> {
         &mut self,
         v: &Value,
         conv: impl Fn(&Self, &Value) -> Result<T, EventError>,
-    ) -> Result<Vec<T>, EventError> {
+    ) -> Result<Box<[T]>, EventError> {
         let items = self.list(v)?;
         let mut out = Vec::with_capacity(items.len());
         for (i, x) in items.iter().enumerate() {
             out.push(self.at(|| format!("[{i}]"), |r| conv(r, x))?);
         }
-        Ok(out)
+        Ok(out.into_boxed_slice())
     }
 
     fn object(&mut self, v: &Value, depth: usize) -> Result<Object, EventError> {
@@ -670,17 +670,17 @@ impl Reader<'_> {
             return self.fail("nested too deep");
         }
         Ok(match v {
-            Value::Str(s) => Object::String(s.clone().into_bytes()),
+            Value::Str(s) => Object::String(s.as_bytes().into()),
             Value::Int(_) | Value::UInt(_) => Object::Int(self.int(v)?),
             Value::Float(x) => Object::Float(*x as f32),
-            Value::Bytes(b) => Object::Binary(b.clone()),
+            Value::Bytes(b) => Object::Binary(b.as_slice().into()),
             Value::Bool(_) => return self.fail("a boolean has no Galaxy type"),
             Value::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     out.push(self.at(|| format!("[{i}]"), |r| r.object(item, depth + 1))?);
                 }
-                Object::List(out)
+                Object::List(out.into_boxed_slice())
             }
             Value::Map(m) if m.get("type").is_some() => Object::from(self.frame(v, depth)?),
             Value::Map(m) => {
@@ -735,8 +735,8 @@ impl Reader<'_> {
                                         .map_or_else(|| r.fail("a proxy field is missing"), Ok)
                                 };
                                 Object::from(Proxy {
-                                    call_id: r.bytes(field(r, "call_id")?)?,
-                                    host: r.bytes(field(r, "host")?)?,
+                                    call_id: r.bytes(field(r, "call_id")?)?.into_vec(),
+                                    host: r.bytes(field(r, "host")?)?.into_vec(),
                                     port: r.int(field(r, "port")?)?,
                                     object_type: r.int(field(r, "object_type")?)?,
                                 })

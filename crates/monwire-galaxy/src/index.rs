@@ -4,8 +4,10 @@
 //! key must be looked up among the keys before it. A linear scan does that for small frames; past
 //! [`SMALL`] keys, an open-addressing table of `u32` positions (hashed with the standard
 //! library's randomly keyed SipHash, so crafted keys cannot force collisions) keeps decoding
-//! linear in the number of keys at a cost of at most 16 bytes per key: the table is sized from
-//! the announced count at a load of at most 3/4.
+//! linear in the number of keys. The table is sized by the *distinct* keys seen, not by the
+//! count a frame announces (a frame of a few keys repeated must not get a table for all of
+//! them), and doubles at a load of 3/4, the old table freed first: at most 2⅔ slots of 4 bytes
+//! per distinct key, under 11 bytes.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -20,18 +22,18 @@ pub(crate) struct KeyIndex {
     hasher: Option<RandomState>,
     /// Keys seen so far (the frame's length).
     len: usize,
-    /// The announced number of keys (the table is sized for it; it grows past it).
-    cap: usize,
 }
 
+/// The table's first size, in slots: room for [`SMALL`] keys and as many again.
+const FIRST: usize = 64;
+
 impl KeyIndex {
-    /// An index for at most `cap` keys.
-    pub(crate) fn new(cap: usize) -> KeyIndex {
+    /// An empty index.
+    pub(crate) fn new() -> KeyIndex {
         KeyIndex {
             table: Vec::new(),
             hasher: None,
             len: 0,
-            cap,
         }
     }
 
@@ -52,8 +54,6 @@ impl KeyIndex {
             return None;
         }
         if self.table.is_empty() || (self.len + 1) * 4 > self.table.len() * 3 {
-            // First use, or more keys than announced (the text reader announces none).
-            self.cap = self.cap.max(self.len * 2);
             self.build(&key_at);
         }
         let hasher = self.hasher.as_ref()?;
@@ -80,10 +80,10 @@ impl KeyIndex {
     }
 
     fn build<'k>(&mut self, key_at: &impl Fn(usize) -> &'k [u8]) {
-        // Room for every announced key at a load of at most 3/4; `cap` is bounded by the input
-        // (each key is at least 12 bytes on the wire), and positions fit `u32` because a message
-        // is at most 4 GiB.
-        let size = (self.cap.max(SMALL + 1) * 4 / 3 + 1).next_power_of_two();
+        // Double (positions fit `u32` because a message is at most 4 GiB). The old table goes
+        // first: the keys are re-inserted from the frame, so both are never held at once.
+        let size = (self.table.len() * 2).max(FIRST);
+        self.table = Vec::new();
         self.table = vec![0; size];
         let hasher = self.hasher.take().unwrap_or_default();
         let mask = size - 1;
@@ -108,7 +108,7 @@ mod tests {
     fn finds_repeats_before_and_after_the_table_is_built() {
         let keys: Vec<Vec<u8>> = (0..100u32).map(|i| i.to_be_bytes().to_vec()).collect();
         let mut stored: Vec<Vec<u8>> = Vec::new();
-        let mut idx = KeyIndex::new(200);
+        let mut idx = KeyIndex::new();
         for k in keys.iter().chain(keys.iter()) {
             let found = {
                 let s = &stored;

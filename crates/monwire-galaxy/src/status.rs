@@ -245,8 +245,8 @@ fn pairs(f: &Frame, k: &str) -> Option<Vec<LockPair>> {
     let mut out = Vec::with_capacity(list.len());
     for item in list {
         match item {
-            Object::List(p) => match p.as_slice() {
-                [Object::String(a), Object::String(b)] => out.push((a.clone(), b.clone())),
+            Object::List(p) => match &**p {
+                [Object::String(a), Object::String(b)] => out.push((a.to_vec(), b.to_vec())),
                 _ => return None,
             },
             _ => return None,
@@ -257,7 +257,7 @@ fn pairs(f: &Frame, k: &str) -> Option<Vec<LockPair>> {
 fn pairs_obj(v: &[LockPair]) -> Object {
     Object::List(
         v.iter()
-            .map(|(a, b)| Object::List(vec![Object::String(a.clone()), Object::String(b.clone())]))
+            .map(|(a, b)| Object::from(vec![Object::from(&a[..]), Object::from(&b[..])]))
             .collect(),
     )
 }
@@ -313,9 +313,9 @@ impl StatusMessage {
                     .get_list(":menu_items")?
                     .iter()
                     .map(|o| match o {
-                        Object::List(p) => match p.as_slice() {
+                        Object::List(p) => match &**p {
                             [Object::String(l), Object::Frame(fr)] => Some(MenuItem {
-                                label: l.clone(),
+                                label: l.to_vec(),
                                 frame: Frame::clone(fr),
                             }),
                             _ => None,
@@ -371,7 +371,7 @@ impl StatusMessage {
             b"message_queue_status" => StatusMessage::MessageQueueStatus {
                 action: QueueAction::from_code(int(f, ":action")?),
                 queue: match f.get(":queue")? {
-                    Object::Int32(v) => v.clone(),
+                    Object::Int32(v) => v.to_vec(),
                     _ => return None,
                 },
             },
@@ -407,8 +407,8 @@ impl StatusMessage {
                     items
                         .iter()
                         .map(|i| {
-                            Object::List(vec![
-                                Object::String(i.label.clone()),
+                            Object::from(vec![
+                                Object::from(&i.label[..]),
                                 Object::from(i.frame.clone()),
                             ])
                         })
@@ -416,7 +416,7 @@ impl StatusMessage {
                 ),
             ),
             StatusMessage::NewServiceType { name, port } => {
-                f.set(":name", Object::String(name.clone()));
+                f.set(":name", Object::from(&name[..]));
                 f.set(":port", *port);
             }
             StatusMessage::MessageEvent {
@@ -425,10 +425,10 @@ impl StatusMessage {
                 msg_type,
                 destination,
             } => {
-                f.set(":provider_id", Object::String(provider_id.clone()));
+                f.set(":provider_id", Object::from(&provider_id[..]));
                 f.set(":msg", msg.clone());
                 f.set(":msg_type", *msg_type);
-                f.set(":destination", Object::String(destination.clone()));
+                f.set(":destination", Object::from(&destination[..]));
             }
             StatusMessage::SessionStatus {
                 action,
@@ -441,7 +441,7 @@ impl StatusMessage {
                 if *debug {
                     f.set(":debug", 1);
                 }
-                opt(&mut f, ":session_id", session_id.clone(), Object::String);
+                opt(&mut f, ":session_id", session_id.as_deref(), Object::from);
                 opt(&mut f, ":settings", settings.clone(), Object::from);
                 opt(&mut f, ":history", history.clone(), |h| h);
             }
@@ -477,7 +477,7 @@ impl StatusMessage {
                     pairs_obj,
                 );
                 opt(&mut f, ":lock_type", *lock_type, Object::Int);
-                opt(&mut f, ":session_id", session_id.clone(), Object::String);
+                opt(&mut f, ":session_id", session_id.as_deref(), Object::from);
             }
             StatusMessage::SessionAlarmStatus {
                 action,
@@ -487,8 +487,8 @@ impl StatusMessage {
                 remaining_secs,
             } => {
                 f.set(":action", action.code());
-                f.set(":alarm_key", Object::String(alarm_key.clone()));
-                opt(&mut f, ":session_id", session_id.clone(), Object::String);
+                f.set(":alarm_key", Object::from(&alarm_key[..]));
+                opt(&mut f, ":session_id", session_id.as_deref(), Object::from);
                 opt(&mut f, ":expiration_secs", *expiration_secs, Object::Int);
                 opt(&mut f, ":remaining_secs", *remaining_secs, Object::Int);
             }
@@ -516,7 +516,7 @@ impl StatusMessage {
             }
             StatusMessage::MessageQueueStatus { action, queue } => {
                 f.set(":action", action.code());
-                f.set(":queue", Object::Int32(queue.clone()));
+                f.set(":queue", Object::Int32(queue.as_slice().into()));
             }
             StatusMessage::HubDebugPrompt { admin } => f.set(":hub_opaque_data", admin.clone()),
             StatusMessage::HubDebugInfo {
@@ -525,9 +525,9 @@ impl StatusMessage {
                 msg,
                 admin,
             } => {
-                opt(&mut f, ":type", info_type.clone(), Object::String);
+                opt(&mut f, ":type", info_type.as_deref(), Object::from);
                 opt(&mut f, ":frame", frame.clone(), Object::from);
-                opt(&mut f, ":msg", msg.clone(), Object::String);
+                opt(&mut f, ":msg", msg.as_deref(), Object::from);
                 opt(&mut f, ":hub_opaque_data", admin.clone(), Object::from);
             }
             StatusMessage::Other(frame) => return frame.clone(),
