@@ -570,11 +570,11 @@ impl<'a> Reader<'a, '_> {
         let mut index = KeyIndex::new();
         for _ in 0..n {
             self.start_item(MIN_PROP);
-            let key = self.name()?;
+            let key = Key::new(self.name()?);
             let value = self.object(depth + 1)?;
-            match index.find_or_insert(key, frame.len(), |j| frame.key_at(j)) {
+            match index.find_or_insert(&key, frame.len(), |j| frame.key_at(j)) {
                 Some(j) => frame.replace_at(j, value),
-                None => frame.push_unchecked(Key::new(key), value),
+                None => frame.push_unchecked(key, value),
             }
         }
         drop(index);

@@ -6,11 +6,13 @@
 //! library's randomly keyed SipHash, so crafted keys cannot force collisions) keeps decoding
 //! linear in the number of keys. The table is sized by the *distinct* keys seen, not by the
 //! count a frame announces (a frame of a few keys repeated must not get a table for all of
-//! them), and doubles at a load of 3/4, the old table freed first: at most 2⅔ slots of 4 bytes
-//! per distinct key, under 11 bytes.
+//! them), and doubles past a load of 1/2 (short probes), the old table freed first: at most 4
+//! slots of 4 bytes per distinct key.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+
+use crate::message::Key;
 
 /// Up to this many keys a linear scan is faster than hashing.
 const SMALL: usize = 16;
@@ -42,9 +44,9 @@ impl KeyIndex {
     /// key at position `j`.
     pub(crate) fn find_or_insert<'k>(
         &mut self,
-        key: &[u8],
+        key: &Key,
         next: usize,
-        key_at: impl Fn(usize) -> &'k [u8],
+        key_at: impl Fn(usize) -> &'k Key,
     ) -> Option<usize> {
         if self.len < SMALL {
             if let Some(j) = (0..self.len).find(|&j| key_at(j) == key) {
@@ -53,12 +55,12 @@ impl KeyIndex {
             self.len += 1;
             return None;
         }
-        if self.table.is_empty() || (self.len + 1) * 4 > self.table.len() * 3 {
+        if self.table.is_empty() || (self.len + 1) * 2 > self.table.len() {
             self.build(&key_at);
         }
         let hasher = self.hasher.as_ref()?;
         let mask = self.table.len() - 1;
-        let mut slot = (hasher.hash_one(key) as usize) & mask;
+        let mut slot = (hasher.hash_one(&**key) as usize) & mask;
         loop {
             match self.table.get(slot).copied() {
                 Some(0) | None => {
@@ -79,7 +81,7 @@ impl KeyIndex {
         }
     }
 
-    fn build<'k>(&mut self, key_at: &impl Fn(usize) -> &'k [u8]) {
+    fn build<'k>(&mut self, key_at: &impl Fn(usize) -> &'k Key) {
         // Double (positions fit `u32` because a message is at most 4 GiB). The old table goes
         // first: the keys are re-inserted from the frame, so both are never held at once.
         let size = (self.table.len() * 2).max(FIRST);
@@ -88,7 +90,7 @@ impl KeyIndex {
         let hasher = self.hasher.take().unwrap_or_default();
         let mask = size - 1;
         for j in 0..self.len {
-            let mut slot = (hasher.hash_one(key_at(j)) as usize) & mask;
+            let mut slot = (hasher.hash_one(&**key_at(j)) as usize) & mask;
             while self.table.get(slot).is_some_and(|&p| p != 0) {
                 slot = (slot + 1) & mask;
             }
@@ -106,8 +108,11 @@ mod tests {
 
     #[test]
     fn finds_repeats_before_and_after_the_table_is_built() {
-        let keys: Vec<Vec<u8>> = (0..100u32).map(|i| i.to_be_bytes().to_vec()).collect();
-        let mut stored: Vec<Vec<u8>> = Vec::new();
+        let keys: Vec<Key> = (0..100u32)
+            .map(|i| Key::new(&i.to_be_bytes()))
+            .chain([Key::new(b":action"), Key::new(b":x")])
+            .collect();
+        let mut stored: Vec<Key> = Vec::new();
         let mut idx = KeyIndex::new();
         for k in keys.iter().chain(keys.iter()) {
             let found = {

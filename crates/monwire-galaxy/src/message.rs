@@ -207,8 +207,8 @@ impl Frame {
     }
 
     /// The key at `index` (which must exist).
-    pub(crate) fn key_at(&self, index: usize) -> &[u8] {
-        self.props.get(index).map(|(k, _)| &**k).unwrap_or_default()
+    pub(crate) fn key_at(&self, index: usize) -> &Key {
+        self.props.get(index).map_or(&NO_KEY, |(k, _)| k)
     }
 
     /// Replaces the value at `index` (which must exist).
@@ -393,11 +393,21 @@ impl std::ops::Deref for Key {
     }
 }
 
+/// Keys compare as bytes. A well-known key is never `Owned` (every key is made by
+/// [`Key::new`] or [`Key::from_vec`]), so two keys of different kinds differ and two known keys
+/// compare by index: the decoders' duplicate check costs one byte compare for them.
 impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
-        **self == **other
+        match (self, other) {
+            (Key::Known(a), Key::Known(b)) => a == b,
+            (Key::Owned(a), Key::Owned(b)) => a == b,
+            _ => false,
+        }
     }
 }
+
+/// A key that is never looked at (what [`Frame::key_at`] gives past the end).
+pub(crate) static NO_KEY: Key = Key::Known(u8::MAX);
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

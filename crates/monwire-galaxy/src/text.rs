@@ -20,7 +20,7 @@
 
 use crate::codec::{Limits, MAX_DEPTH_CAP};
 use crate::index::KeyIndex;
-use crate::message::{Frame, FrameType, Key, Object, type_name};
+use crate::message::{Frame, FrameType, Key, NO_KEY, Object, type_name};
 
 const TOKEN_MAX: usize = 1023;
 const STOPS: &[u8] = b"}){(\"";
@@ -59,6 +59,7 @@ pub fn read_frame_report(text: &[u8]) -> TextRead {
 pub fn read_frame_with(text: &[u8], limits: &Limits) -> TextRead {
     let mut r = TextReader::new(text, limits.max_depth.min(MAX_DEPTH_CAP));
     let frame = r.frame(1);
+    r.finish();
     TextRead {
         frame,
         stop: r.stop,
@@ -70,11 +71,29 @@ pub fn read_frame_with(text: &[u8], limits: &Limits) -> TextRead {
 /// `Gal_ReadObjectFromString` does; `None` where C returns NULL.
 pub fn read_object(text: &[u8]) -> Option<Object> {
     let mut r = TextReader::new(text, Limits::default().max_depth);
-    match r.object(1) {
+    let v = match r.object(1) {
         Value::Obj(o) => Some(o),
         Value::Keyword(k) => Some(Object::Keyword(k.into())),
         _ => None,
-    }
+    };
+    r.finish();
+    v
+}
+
+/// The readers' working vectors, kept per thread between reads so that reading a frame does
+/// not grow them again each time.
+#[derive(Default)]
+struct Scratch {
+    props: Vec<(Key, Object)>,
+    items: Vec<Object>,
+}
+
+/// Scratch vectors larger than this many entries are not kept (a huge frame's would stay
+/// allocated for the thread's life).
+const SCRATCH_KEEP: usize = 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::default();
 }
 
 fn is_space(b: u8) -> bool {
@@ -135,14 +154,30 @@ impl<'a> TextReader<'a> {
     fn new(text: &'a [u8], max_depth: usize) -> TextReader<'a> {
         // C strings end at the first NUL.
         let end = memchr::memchr(0, text).unwrap_or(text.len());
+        let scratch = SCRATCH.try_with(std::cell::Cell::take).unwrap_or_default();
         TextReader {
             s: text.get(..end).unwrap_or_default(),
             pos: 0,
             stop: None,
             max_depth,
-            props: Vec::new(),
-            items: Vec::new(),
+            props: scratch.props,
+            items: scratch.items,
         }
+    }
+
+    /// Gives the (empty) working vectors back to the thread for the next read.
+    fn finish(&mut self) {
+        let mut props = std::mem::take(&mut self.props);
+        let mut items = std::mem::take(&mut self.items);
+        props.clear();
+        items.clear();
+        if props.capacity() > SCRATCH_KEEP {
+            props = Vec::new();
+        }
+        if items.capacity() > SCRATCH_KEEP {
+            items = Vec::new();
+        }
+        let _ = SCRATCH.try_with(|s| s.set(Scratch { props, items }));
     }
 
     fn warn(&mut self, reason: impl Into<String>) {
@@ -277,13 +312,14 @@ impl<'a> TextReader<'a> {
                 // C `fr_add_pred` ignores a non-frame.
             } else {
                 // `Frame::set` in linear time: an existing key keeps its place.
+                let key = Key::new(key);
                 let mine = self.props.get(base..).unwrap_or_default();
-                let found = index.find_or_insert(key, mine.len(), |j| {
-                    mine.get(j).map(|(k, _)| &**k).unwrap_or_default()
+                let found = index.find_or_insert(&key, mine.len(), |j| {
+                    mine.get(j).map_or(&NO_KEY, |(k, _)| k)
                 });
                 match found.and_then(|j| self.props.get_mut(base + j)) {
                     Some(slot) => slot.1 = obj,
-                    None => self.props.push((Key::new(key), obj)),
+                    None => self.props.push((key, obj)),
                 }
             }
         }
