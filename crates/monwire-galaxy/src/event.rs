@@ -67,12 +67,14 @@
 //! [`value_to_frame`] reads that form back; `frame → value → frame` is the identity for every
 //! frame, which `tests/tests/galaxy_prop.rs` proves.
 
+use std::borrow::Cow;
+
 use monwire_event::{Event, Kind, Map, Protocol, Severity, Value};
 
 use crate::codec::MAX_DEPTH_CAP;
 use crate::message::{Frame, FrameType, Object, Proxy, lossy};
 use crate::status::{
-    AlarmAction, ListenerAction, LockAction, SessionAction, StatusMessage, TokenAction,
+    AlarmAction, ListenerAction, LockAction, OtherLine, SessionAction, StatusMessage, TokenAction,
 };
 
 /// Why an event cannot be turned back into a frame.
@@ -94,34 +96,66 @@ pub enum EventError {
 
 /// One Hub → GUI frame as an event.
 pub fn to_event(frame: &Frame) -> Event {
-    status_to_event(&StatusMessage::from_frame(frame.clone()))
+    // Typed in place: the frame is neither copied nor rebuilt.
+    event_of(StatusMessage::typed_exact(frame).as_ref(), frame)
 }
 
 /// A typed status message as an event.
 pub fn status_to_event(msg: &StatusMessage) -> Event {
-    let frame = msg.to_frame();
+    match msg {
+        StatusMessage::Other(f) => event_of(None, f),
+        m => event_of(Some(m), &m.to_frame()),
+    }
+}
+
+/// The event of `frame`, typed as `msg` (`None`: no Hub status shape).
+fn event_of(msg: Option<&StatusMessage>, frame: &Frame) -> Event {
     let name = lossy(frame.name_bytes());
-    let (kind, subject) = classify(msg, &frame);
+    let (kind, subject, summary) = match msg {
+        Some(m) => {
+            let (kind, subject) = classify(m, frame);
+            (kind, subject, m.to_string())
+        }
+        None => (
+            classify_other(frame),
+            String::new(),
+            OtherLine(frame).to_string(),
+        ),
+    };
     let mut e = Event::new(Protocol::Galaxy, kind, name)
         .with_subject(subject)
-        .with_summary(msg.to_string());
+        .with_summary(summary);
+    // Room for the typed attributes, the frame and the two a reader adds (message type and
+    // offset) without growing.
+    e.attributes = Map::with_capacity(8);
+    if let Some(m) = msg {
+        typed_attrs(&mut e, m);
+    }
+    e.attributes
+        .push_unchecked("galaxy.frame", frame_to_value(frame));
+    e
+}
+
+/// The attributes of a typed message (`galaxy.frame` aside), each key once.
+fn typed_attrs(e: &mut Event, msg: &StatusMessage) {
     let s = |v: &[u8]| Value::Str(lossy(v));
+    let a = &mut e.attributes;
+    let mut debug = false;
     match msg {
         StatusMessage::ProviderStatus { providers } => {
             if let [p] = providers.as_slice() {
                 if let Some(id) = p.provider_id() {
-                    e = e.with_attr("galaxy.provider_id", s(id));
+                    a.push_unchecked("galaxy.provider_id", s(id));
                 }
                 if let Some(c) = p.connected() {
-                    e = e.with_attr("galaxy.connected", c);
+                    a.push_unchecked("galaxy.connected", c);
                 }
-                e = e.with_attr("galaxy.init", p.init());
+                a.push_unchecked("galaxy.init", p.init());
             }
         }
         StatusMessage::NewServiceType { name, port } => {
-            e = e
-                .with_attr("galaxy.service", s(name))
-                .with_attr("galaxy.port", *port);
+            a.push_unchecked("galaxy.service", s(name));
+            a.push_unchecked("galaxy.port", *port);
         }
         StatusMessage::MessageEvent {
             provider_id,
@@ -129,39 +163,38 @@ pub fn status_to_event(msg: &StatusMessage) -> Event {
             msg_type,
             destination,
         } => {
-            e = e
-                .with_attr("galaxy.provider_id", s(provider_id))
-                .with_attr("galaxy.msg_name", s(msg.name_bytes()))
-                .with_attr("galaxy.msg_type", *msg_type)
-                .with_attr("galaxy.destination", s(destination));
+            a.push_unchecked("galaxy.provider_id", s(provider_id));
+            a.push_unchecked("galaxy.msg_name", s(msg.name_bytes()));
+            a.push_unchecked("galaxy.msg_type", *msg_type);
+            a.push_unchecked("galaxy.destination", s(destination));
         }
         StatusMessage::SessionStatus {
             action,
-            debug,
+            debug: d,
             session_id,
             ..
         } => {
-            e = e.with_attr("galaxy.action", action.code());
+            a.push_unchecked("galaxy.action", action.code());
             if let Some(id) = session_id {
-                e = e.with_attr("galaxy.session_id", s(id));
+                a.push_unchecked("galaxy.session_id", s(id));
             }
-            e = debug_attr(e, *debug);
+            debug = *d;
         }
         StatusMessage::SessionLockStatus {
-            debug,
+            debug: d,
             action,
             lock_type,
             session_id,
             ..
         } => {
-            e = e.with_attr("galaxy.action", action.code());
+            a.push_unchecked("galaxy.action", action.code());
             if let Some(t) = lock_type {
-                e = e.with_attr("galaxy.lock_type", *t);
+                a.push_unchecked("galaxy.lock_type", *t);
             }
             if let Some(id) = session_id {
-                e = e.with_attr("galaxy.session_id", s(id));
+                a.push_unchecked("galaxy.session_id", s(id));
             }
-            e = debug_attr(e, *debug);
+            debug = *d;
         }
         StatusMessage::SessionAlarmStatus {
             action,
@@ -169,62 +202,61 @@ pub fn status_to_event(msg: &StatusMessage) -> Event {
             session_id,
             ..
         } => {
-            e = e
-                .with_attr("galaxy.action", action.code())
-                .with_attr("galaxy.alarm_key", s(alarm_key));
+            a.push_unchecked("galaxy.action", action.code());
+            a.push_unchecked("galaxy.alarm_key", s(alarm_key));
             if let Some(id) = session_id {
-                e = e.with_attr("galaxy.session_id", s(id));
+                a.push_unchecked("galaxy.session_id", s(id));
             }
         }
         StatusMessage::TokenStatus {
             action,
-            debug,
+            debug: d,
             tidx,
             ..
         } => {
-            e = e.with_attr("galaxy.action", action.code());
+            a.push_unchecked("galaxy.action", action.code());
             if let Some(t) = tidx {
-                e = e.with_attr("galaxy.tidx", *t);
+                a.push_unchecked("galaxy.tidx", *t);
             }
-            e = debug_attr(e, *debug);
+            debug = *d;
         }
         StatusMessage::ListenerStatus { action, port, .. } => {
-            e = e.with_attr("galaxy.action", action.code());
+            a.push_unchecked("galaxy.action", action.code());
             if let Some(p) = port {
-                e = e.with_attr("galaxy.port", *p);
+                a.push_unchecked("galaxy.port", *p);
+            }
+            if *action == ListenerAction::InitializationError {
+                e.severity = Severity::Error;
             }
         }
         StatusMessage::MessageQueueStatus { action, queue } => {
-            e = e.with_attr("galaxy.action", action.code()).with_attr(
+            a.push_unchecked("galaxy.action", action.code());
+            a.push_unchecked(
                 "galaxy.queue",
                 Value::List(queue.iter().map(|&t| Value::Int(t.into())).collect()),
             );
         }
         StatusMessage::HubDebugPrompt { admin } => {
             if let Some(t) = admin.get_int(":server_tidx") {
-                e = e.with_attr("galaxy.server_tidx", t);
+                a.push_unchecked("galaxy.server_tidx", t);
             }
         }
         _ => {}
     }
-    if matches!(
-        msg,
-        StatusMessage::ListenerStatus {
-            action: ListenerAction::InitializationError,
-            ..
-        }
-    ) {
-        e = e.with_severity(Severity::Error);
+    if debug {
+        e.attributes.push_unchecked("galaxy.debug", true);
+        e.severity = Severity::Debug;
     }
-    e.with_attr("galaxy.frame", frame_to_value(&frame))
 }
 
-fn debug_attr(e: Event, debug: bool) -> Event {
-    if debug {
-        e.with_attr("galaxy.debug", true)
-            .with_severity(Severity::Debug)
+/// The kind of a frame that is no Hub status shape.
+fn classify_other(frame: &Frame) -> Kind {
+    if frame.is_named("handshake") {
+        Kind::Connected
+    } else if frame.is_named("reinitialize") {
+        Kind::Ready
     } else {
-        e
+        Kind::Other
     }
 }
 
@@ -299,16 +331,7 @@ fn classify(msg: &StatusMessage, frame: &Frame) -> (Kind, String) {
         StatusMessage::MessageQueueStatus { .. } => (Kind::State, String::new()),
         StatusMessage::HubDebugPrompt { .. } => (Kind::Prompt, String::new()),
         StatusMessage::HubDebugInfo { info_type, .. } => (Kind::State, opt(info_type)),
-        StatusMessage::Other(_) => (
-            if frame.is_named("handshake") {
-                Kind::Connected
-            } else if frame.is_named("reinitialize") {
-                Kind::Ready
-            } else {
-                Kind::Other
-            },
-            String::new(),
-        ),
+        StatusMessage::Other(_) => (classify_other(frame), String::new()),
     }
 }
 
@@ -427,10 +450,18 @@ pub fn frame_to_value(frame: &Frame) -> Value {
     if let Some(name) = &frame.name {
         m.push_unchecked("name", text(name));
     }
-    if frame.props().all(|(k, _)| std::str::from_utf8(k).is_ok()) {
+    if frame
+        .keyed_props()
+        .all(|(k, _)| k.as_static().is_some() || std::str::from_utf8(k).is_ok())
+    {
         let mut keys = Map::with_capacity(frame.len());
-        for (k, v) in frame.props() {
-            keys.push_unchecked(String::from_utf8_lossy(k).into_owned(), object_to_value(v));
+        for (k, v) in frame.keyed_props() {
+            // Well-known keys are static text: no allocation.
+            let key: Cow<'static, str> = match k.as_static() {
+                Some(s) => Cow::Borrowed(s),
+                None => Cow::Owned(String::from_utf8_lossy(k).into_owned()),
+            };
+            keys.push_unchecked(key, object_to_value(v));
         }
         m.push_unchecked("keys", Value::Map(keys));
     } else {

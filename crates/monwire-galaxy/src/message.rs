@@ -271,6 +271,11 @@ impl Frame {
         self.props.iter().map(|(k, v)| (&**k, v))
     }
 
+    /// The properties in order, with their keys as stored.
+    pub(crate) fn keyed_props(&self) -> impl ExactSizeIterator<Item = (&Key, &Object)> {
+        self.props.iter().map(|(k, v)| (k, v))
+    }
+
     /// How many properties there are.
     pub fn len(&self) -> usize {
         self.props.len()
@@ -372,7 +377,6 @@ impl Key {
     }
 
     /// The static text of a well-known key.
-    #[allow(dead_code)] // used by `event` next
     pub(crate) fn as_static(&self) -> Option<&'static str> {
         match self {
             Key::Known(i) => KNOWN_KEYS.get(usize::from(*i)).copied(),

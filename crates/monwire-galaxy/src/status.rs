@@ -267,6 +267,15 @@ fn opt<T>(f: &mut Frame, k: &str, v: Option<T>, conv: impl FnOnce(T) -> Object) 
     }
 }
 
+/// Up to seven keys, the rest `None`.
+fn kk(keys: &[&'static str]) -> [Option<&'static str>; 7] {
+    let mut k = [None; 7];
+    for (slot, key) in k.iter_mut().zip(keys) {
+        *slot = Some(*key);
+    }
+    k
+}
+
 impl StatusMessage {
     /// The frame's name (`provider_status`, …); for `Other`, the frame's own name.
     pub fn name(&self) -> &[u8] {
@@ -289,10 +298,130 @@ impl StatusMessage {
 
     /// Types a frame; a frame that is not exactly one of the Hub's shapes is `Other`.
     pub fn from_frame(f: Frame) -> StatusMessage {
-        match Self::typed(&f) {
-            Some(t) if t.to_frame() == f => t,
-            _ => StatusMessage::Other(f),
+        match Self::typed_exact(&f) {
+            Some(t) => t,
+            None => StatusMessage::Other(f),
         }
+    }
+
+    /// The typed message when `f` is exactly one of the Hub's shapes (what
+    /// [`to_frame`](Self::to_frame) gives back `f` for), without building that frame: the
+    /// values come from `f` itself, so the property keys in order (and no predicates) decide.
+    pub(crate) fn typed_exact(f: &Frame) -> Option<StatusMessage> {
+        let t = Self::typed(f)?;
+        let exact = f.preds().is_empty() && f.props().map(|(k, _)| k).eq(t.keys());
+        debug_assert_eq!(exact, t.to_frame() == *f, "the shape check disagrees: {f}");
+        exact.then_some(t)
+    }
+
+    /// The property keys [`to_frame`](Self::to_frame) writes, in its order (`Other` excluded).
+    fn keys(&self) -> impl Iterator<Item = &'static [u8]> {
+        let mut k: [Option<&'static str>; 7] = [None; 7];
+        let some = |b: bool, key: &'static str| b.then_some(key);
+        match self {
+            StatusMessage::ProviderStatus { .. } => k[0] = Some(":provider_list"),
+            StatusMessage::AddMenuItems { .. } => k[0] = Some(":menu_items"),
+            StatusMessage::NewServiceType { .. } => k = kk(&[":name", ":port"]),
+            StatusMessage::MessageEvent { .. } => {
+                k = kk(&[":provider_id", ":msg", ":msg_type", ":destination"]);
+            }
+            StatusMessage::SessionStatus {
+                debug,
+                session_id,
+                settings,
+                history,
+                ..
+            } => {
+                k = [
+                    Some(":action"),
+                    some(*debug, ":debug"),
+                    some(session_id.is_some(), ":session_id"),
+                    some(settings.is_some(), ":settings"),
+                    some(history.is_some(), ":history"),
+                    None,
+                    None,
+                ];
+            }
+            StatusMessage::SessionLockStatus {
+                debug,
+                providers_sessions,
+                readers,
+                writers,
+                lock_type,
+                session_id,
+                ..
+            } => {
+                k = [
+                    some(*debug, ":debug"),
+                    Some(":action"),
+                    some(providers_sessions.is_some(), ":providers_sessions"),
+                    some(readers.is_some(), ":providers_sessions_readers"),
+                    some(writers.is_some(), ":providers_sessions_writers"),
+                    some(lock_type.is_some(), ":lock_type"),
+                    some(session_id.is_some(), ":session_id"),
+                ];
+            }
+            StatusMessage::SessionAlarmStatus {
+                session_id,
+                expiration_secs,
+                remaining_secs,
+                ..
+            } => {
+                k = [
+                    Some(":action"),
+                    Some(":alarm_key"),
+                    some(session_id.is_some(), ":session_id"),
+                    some(expiration_secs.is_some(), ":expiration_secs"),
+                    some(remaining_secs.is_some(), ":remaining_secs"),
+                    None,
+                    None,
+                ];
+            }
+            StatusMessage::TokenStatus {
+                debug, state, tidx, ..
+            } => {
+                k = [
+                    Some(":action"),
+                    some(*debug, ":debug"),
+                    some(state.is_some(), ":state"),
+                    some(tidx.is_some(), ":tidx"),
+                    None,
+                    None,
+                    None,
+                ];
+            }
+            StatusMessage::ListenerStatus { port, reused, .. } => {
+                k = [
+                    Some(":action"),
+                    some(port.is_some(), ":port"),
+                    some(reused.is_some(), ":reused"),
+                    None,
+                    None,
+                    None,
+                    None,
+                ];
+            }
+            StatusMessage::MessageQueueStatus { .. } => k = kk(&[":action", ":queue"]),
+            StatusMessage::HubDebugPrompt { .. } => k[0] = Some(":hub_opaque_data"),
+            StatusMessage::HubDebugInfo {
+                info_type,
+                frame,
+                msg,
+                admin,
+            } => {
+                k = [
+                    some(info_type.is_some(), ":type"),
+                    some(frame.is_some(), ":frame"),
+                    some(msg.is_some(), ":msg"),
+                    some(admin.is_some(), ":hub_opaque_data"),
+                    None,
+                    None,
+                    None,
+                ];
+            }
+            StatusMessage::Other(_) => {}
+        }
+        k.into_iter().flatten().map(str::as_bytes)
     }
 
     fn typed(f: &Frame) -> Option<StatusMessage> {
@@ -699,7 +828,21 @@ impl fmt::Display for StatusMessage {
                 (None, Some(t)) => write!(f, "debug info {}", l(t)),
                 (None, None) => f.write_str("debug info"),
             },
-            StatusMessage::Other(fr) => {
+            StatusMessage::Other(fr) => OtherLine(fr).fmt(f),
+        }
+    }
+}
+
+/// The summary line of a frame that is no Hub status shape, borrowed ([`StatusMessage::Other`]
+/// prints this).
+pub(crate) struct OtherLine<'a>(pub(crate) &'a Frame);
+
+impl fmt::Display for OtherLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = lossy;
+        let fr = self.0;
+        {
+            {
                 let name = l(fr.name_bytes());
                 if fr.is_named("handshake") {
                     match fr.get_int(":conn_type") {
