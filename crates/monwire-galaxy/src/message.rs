@@ -76,8 +76,9 @@ pub struct Frame {
     /// encoded; a wire frame always has a name, possibly empty.
     pub name: Option<Box<[u8]>>,
     props: Vec<(Key, Object)>,
-    /// The predicates: rare, so behind one pointer (`None` when there are none). See
-    /// [`preds`](Frame::preds).
+    /// The predicates: rare, so behind one pointer (`None` when there are none), which keeps
+    /// a frame at 56 bytes where a bare `Vec` would make it 72. See [`preds`](Frame::preds).
+    #[allow(clippy::box_collection)]
     preds: Option<Box<Vec<Frame>>>,
 }
 
