@@ -60,25 +60,40 @@ impl KeyIndex {
         }
         let hasher = self.hasher.as_ref()?;
         let mask = self.table.len() - 1;
-        let mut slot = (hasher.hash_one(&**key) as usize) & mask;
+        let hash = hasher.hash_one(&**key);
+        let tag = self.tag(hash);
+        let mut slot = (hash as usize) & mask;
         loop {
             match self.table.get(slot).copied() {
                 Some(0) | None => {
                     if let Some(s) = self.table.get_mut(slot) {
-                        *s = next as u32 + 1;
+                        *s = tag | (next as u32 + 1);
                     }
                     self.len += 1;
                     return None;
                 }
-                Some(p) => {
-                    let j = p as usize - 1;
+                // A different tag is a different key: no look at the key itself.
+                Some(p) if p & !(mask as u32) == tag => {
+                    let j = (p & mask as u32) as usize - 1;
                     if key_at(j) == key {
                         return Some(j);
                     }
                 }
+                Some(_) => {}
             }
             slot = (slot + 1) & mask;
         }
+    }
+
+    /// A slot holds `position + 1` in its low `log2(table size)` bits (positions stay under
+    /// half the size) and the top bits of the key's hash above them, so most probes past other
+    /// keys compare two integers instead of two keys.
+    fn tag(&self, hash: u64) -> u32 {
+        let bits = self.table.len().trailing_zeros();
+        if bits >= 32 {
+            return 0;
+        }
+        ((hash >> 32) as u32) & !((1u32 << bits) - 1)
     }
 
     fn build<'k>(&mut self, key_at: &impl Fn(usize) -> &'k Key) {
@@ -90,12 +105,14 @@ impl KeyIndex {
         let hasher = self.hasher.take().unwrap_or_default();
         let mask = size - 1;
         for j in 0..self.len {
-            let mut slot = (hasher.hash_one(&**key_at(j)) as usize) & mask;
+            let hash = hasher.hash_one(&**key_at(j));
+            let tag = self.tag(hash);
+            let mut slot = (hash as usize) & mask;
             while self.table.get(slot).is_some_and(|&p| p != 0) {
                 slot = (slot + 1) & mask;
             }
             if let Some(s) = self.table.get_mut(slot) {
-                *s = j as u32 + 1;
+                *s = tag | (j as u32 + 1);
             }
         }
         self.hasher = Some(hasher);
