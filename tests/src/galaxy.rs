@@ -304,19 +304,19 @@ pub mod strategies {
     /// cannot be encoded.
     pub fn leaf(wire: bool) -> BoxedStrategy<Object> {
         let mut s = prop_oneof![
-            bytes().prop_map(Object::String),
+            bytes().prop_map(|b| Object::String(b.into())),
             any::<i32>().prop_map(Object::Int),
             f32_any().prop_map(Object::Float),
-            bytes().prop_map(Object::Symbol),
-            bytes().prop_map(Object::Binary),
-            proptest::collection::vec(any::<i16>(), 0..4).prop_map(Object::Int16),
-            proptest::collection::vec(any::<i32>(), 0..4).prop_map(Object::Int32),
-            proptest::collection::vec(any::<i64>(), 0..4).prop_map(Object::Int64),
-            proptest::collection::vec(f32_any(), 0..4).prop_map(Object::Float32),
-            proptest::collection::vec(f64_any(), 0..4).prop_map(Object::Float64),
-            bytes().prop_map(Object::Keyword),
-            bytes().prop_map(Object::Tag),
-            bytes().prop_map(Object::Token),
+            bytes().prop_map(|b| Object::Symbol(b.into())),
+            bytes().prop_map(|b| Object::Binary(b.into())),
+            proptest::collection::vec(any::<i16>(), 0..4).prop_map(|v| Object::Int16(v.into())),
+            proptest::collection::vec(any::<i32>(), 0..4).prop_map(|v| Object::Int32(v.into())),
+            proptest::collection::vec(any::<i64>(), 0..4).prop_map(|v| Object::Int64(v.into())),
+            proptest::collection::vec(f32_any(), 0..4).prop_map(|v| Object::Float32(v.into())),
+            proptest::collection::vec(f64_any(), 0..4).prop_map(|v| Object::Float64(v.into())),
+            bytes().prop_map(|b| Object::Keyword(b.into())),
+            bytes().prop_map(|b| Object::Tag(b.into())),
+            bytes().prop_map(|b| Object::Token(b.into())),
             (bytes(), bytes(), any::<i32>(), any::<i32>()).prop_map(|(c, h, p, t)| {
                 Object::from(Proxy {
                     call_id: c,
@@ -358,7 +358,7 @@ pub mod strategies {
         )
             .prop_map(|(t, n, props, preds)| {
                 let mut f = Frame::unnamed(t);
-                f.name = n;
+                f.name = n.map(Vec::into_boxed_slice);
                 for (k, v) in props {
                     f.set(k, v);
                 }
@@ -367,7 +367,7 @@ pub mod strategies {
                     for (k, v) in pprops {
                         p.set(k, v);
                     }
-                    f.preds.push(p);
+                    f.push_pred(p);
                 }
                 f
             })
@@ -380,7 +380,7 @@ pub mod strategies {
             .prop_recursive(depth, 3 * depth + 16, 3, move |inner| {
                 prop_oneof![
                     // A chain: one deep item beside a few leaves, so depth is reached cheaply.
-                    proptest::collection::vec(inner.clone(), 0..3).prop_map(Object::List),
+                    proptest::collection::vec(inner.clone(), 0..3).prop_map(Object::from),
                     frame_of(inner, wire).prop_map(Object::from),
                 ]
             })
@@ -397,7 +397,7 @@ pub mod strategies {
                     o = if as_frame {
                         Object::from(Frame::clause("f").with(":k", o))
                     } else {
-                        Object::List(vec![o])
+                        Object::from(vec![o])
                     };
                 }
                 o
@@ -434,6 +434,9 @@ pub fn same_frame(a: &monwire_galaxy::Frame, b: &monwire_galaxy::Frame) -> bool 
         && a.props()
             .zip(b.props())
             .all(|((ka, va), (kb, vb))| ka == kb && same_object(va, vb))
-        && a.preds.len() == b.preds.len()
-        && a.preds.iter().zip(&b.preds).all(|(p, q)| same_frame(p, q))
+        && a.preds().len() == b.preds().len()
+        && a.preds()
+            .iter()
+            .zip(b.preds())
+            .all(|(p, q)| same_frame(p, q))
 }
