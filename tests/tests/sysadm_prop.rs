@@ -281,6 +281,10 @@ proptest! {
         let msg = decode(&serde_json::to_vec(&Value::Object(m)).unwrap(), &Limits::default()).unwrap();
         let event = to_event(&msg);
         prop_assert_eq!(event.protocol.clone(), monwire_event::Protocol::SysAdm);
+        // `args` is built from the typed payload directly: the very value (keys in the same
+        // order) that converting the message's JSON `args` gives.
+        let expected = msg.args().map(|a| monwire_sysadm::event::json_to_value(&a));
+        prop_assert_eq!(event.attr("sysadm.args"), expected.as_ref());
         prop_assert_eq!(from_event(&event).unwrap(), msg.clone());
         let json = serde_json::to_string(&event).unwrap();
         let back: monwire_event::Event = serde_json::from_str(&json).unwrap();

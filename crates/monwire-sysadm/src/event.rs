@@ -84,13 +84,15 @@
 //! `websockets`, a browser). The reference Qt client (`sysadm-ui-qt`) only surfaces
 //! `dispatcher`, `life-preserver` and `system-state` and silently drops every other name.
 
+use std::borrow::Cow;
+
 use monwire_event::{Event, Kind, Map as EvMap, Protocol, Severity, Value as EvValue};
 use serde_json::{Number, Value};
 
 use crate::error::FromEventError;
 use crate::message::{
-    Body, Dispatcher, EventBody, JobState, LpClass, Message, Object, Priority, REDACTED, Reply,
-    Request, ns,
+    Body, Dispatcher, EventBody, JobState, LpClass, Message, Object, Priority, ProcessLog,
+    RC_PREFIX, REDACTED, Reply, Request, Zpool, ns,
 };
 
 /// Names of the session events (see the module docs).
@@ -166,6 +168,151 @@ fn object_to_map(m: &Object) -> EvMap {
     out
 }
 
+/// The entries of a JSON object, pushed in the order `to_object` inserts them and then put in
+/// the order of serde_json's map (keys by bytes; of a repeated key the last one wins), so that
+/// [`body_to_value`] gives exactly `json_to_value(&body.to_args())`.
+struct Entries(Vec<(Cow<'static, str>, EvValue)>);
+
+impl Entries {
+    fn with_extra(extra: &Object, typed: usize) -> Entries {
+        let mut v = Vec::with_capacity(extra.len() + typed);
+        for (k, val) in extra {
+            v.push((Cow::Owned(k.clone()), json_to_value(val)));
+        }
+        Entries(v)
+    }
+
+    fn put(&mut self, key: &'static str, value: impl Into<EvValue>) {
+        self.0.push((Cow::Borrowed(key), value.into()));
+    }
+
+    fn put_str(&mut self, key: &'static str, value: Option<&String>) {
+        if let Some(v) = value {
+            self.put(key, v.as_str());
+        }
+    }
+
+    fn finish(self) -> EvValue {
+        let mut v = self.0;
+        if !v.is_sorted_by(|a, b| a.0 < b.0) {
+            // Stable: of equal keys the last pushed stays last, and wins below.
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        let mut m = EvMap::with_capacity(v.len());
+        let mut it = v.into_iter().peekable();
+        while let Some((k, val)) = it.next() {
+            if it.peek().is_some_and(|next| next.0 == k) {
+                continue;
+            }
+            m.push_unchecked(k, val);
+        }
+        EvValue::Map(m)
+    }
+}
+
+fn str_list_value(items: &[String]) -> EvValue {
+    EvValue::List(items.iter().map(|s| EvValue::from(s.as_str())).collect())
+}
+
+fn log_value(l: &ProcessLog) -> EvValue {
+    let mut m = Entries::with_extra(&l.extra, 6 + l.outputs.len() + l.return_codes.len());
+    m.put_str("process_id", l.process_id.as_ref());
+    if let Some(s) = &l.state {
+        m.put("state", s.as_str());
+    }
+    if let Some(c) = &l.cmd_list {
+        m.put("cmd_list", str_list_value(c));
+    }
+    m.put_str("current_cmd", l.current_cmd.as_ref());
+    m.put_str("time_started", l.time_started.as_ref());
+    m.put_str("time_finished", l.time_finished.as_ref());
+    for (cmd, out) in &l.outputs {
+        m.0.push((Cow::Owned(cmd.clone()), EvValue::from(out.as_str())));
+    }
+    for (cmd, code) in &l.return_codes {
+        let mut k = String::with_capacity(RC_PREFIX.len() + cmd.len());
+        k.push_str(RC_PREFIX);
+        k.push_str(cmd);
+        m.0.push((Cow::Owned(k), EvValue::from(code.as_str())));
+    }
+    m.finish()
+}
+
+fn pool_value(z: &Zpool) -> EvValue {
+    let mut m = Entries::with_extra(&z.extra, 9);
+    for (key, slot) in [
+        ("alloc", &z.alloc),
+        ("altroot", &z.altroot),
+        ("capacity", &z.capacity),
+        ("dedup", &z.dedup),
+        ("expandsz", &z.expandsz),
+        ("frag", &z.frag),
+        ("free", &z.free),
+        ("health", &z.health),
+        ("size", &z.size),
+    ] {
+        m.put_str(key, slot.as_ref());
+    }
+    m.finish()
+}
+
+/// An event's `args` as a structured value, built from the typed payload: the same value as
+/// `json_to_value(&body.to_args())`, without the JSON value in between.
+pub(crate) fn body_to_value(body: &EventBody) -> EvValue {
+    match body {
+        EventBody::Dispatcher(Dispatcher::Job(l)) => log_value(l),
+        EventBody::Dispatcher(Dispatcher::Class(c)) => {
+            let mut m = Entries::with_extra(&c.extras, 3);
+            m.put("event_system", c.event_system.as_str());
+            if let Some(s) = &c.state {
+                m.put("state", s.as_str());
+            }
+            if let Some(p) = &c.process_details {
+                m.put("process_details", log_value(p));
+            }
+            m.finish()
+        }
+        EventBody::LifePreserver(l) => {
+            let mut m = Entries::with_extra(&l.extra, 3);
+            if let Some(c) = &l.class {
+                m.put("class", c.as_str());
+            }
+            m.put_str("message", l.message.as_ref());
+            if let Some(p) = &l.priority {
+                m.put("priority", p.0.as_str());
+            }
+            m.finish()
+        }
+        EventBody::SystemState(st) => {
+            let mut m = Entries::with_extra(&st.extra, 5);
+            m.put_str("hostname", st.hostname.as_ref());
+            m.put_str("hostnamechanged", st.hostname_changed.as_ref());
+            if let Some(pools) = &st.zpools {
+                let mut pm = Entries(Vec::with_capacity(pools.len()));
+                for (name, pool) in pools {
+                    pm.0.push((Cow::Owned(name.clone()), pool_value(pool)));
+                }
+                m.put("zpools", pm.finish());
+            }
+            if let Some(u) = &st.updates {
+                m.put("updates", EvValue::Map(object_to_map(u)));
+            }
+            if let Some(p) = &st.priority {
+                m.put("priority", p.0.as_str());
+            }
+            m.finish()
+        }
+        EventBody::Bridge(b) => {
+            let mut m = Entries::with_extra(&b.extra, 1);
+            if let Some(c) = &b.available_connections {
+                m.put("available_connections", str_list_value(c));
+            }
+            m.finish()
+        }
+        EventBody::Unknown { args, .. } => json_to_value(args),
+    }
+}
+
 /// An attribute value as JSON: the inverse of [`json_to_value`]. `attr` names it in errors.
 pub fn value_to_json(v: &EvValue, attr: &'static str) -> Result<Value, FromEventError> {
     to_json(v, attr, MAX_DEPTH)
@@ -220,8 +367,16 @@ pub fn to_event(message: &Message) -> Event {
     };
     if secret {
         e.attributes.insert("sysadm.args", redacted_args(message));
-    } else if let Some(args) = message.args() {
-        e.attributes.insert("sysadm.args", json_to_value(&args));
+    } else {
+        match &message.body {
+            // Straight from the typed payload, with no JSON value in between.
+            Body::Event(body) => e.attributes.insert("sysadm.args", body_to_value(body)),
+            _ => {
+                if let Some(args) = message.args() {
+                    e.attributes.insert("sysadm.args", json_to_value(&args));
+                }
+            }
+        }
     }
     if !message.id.is_empty() {
         e.attributes.insert("sysadm.id", message.id.clone());
@@ -371,9 +526,20 @@ fn priority_attrs(p: Option<&Priority>, e: &mut Event) {
 
 /// One line of text: control characters (LF in a replication failure) become spaces.
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    push_line(&mut out, s);
+    out
+}
+
+/// Appends [`one_line`] of `s` to `out`.
+fn push_line(out: &mut String, s: &str) {
+    // The C0 controls, DEL and the C1 controls (U+0080..U+009F, encoded 0xC2 0x80..0x9F).
+    let plain = s.bytes().all(|b| b >= 0x20 && b != 0x7f && b != 0xc2);
+    if plain {
+        out.push_str(s);
+    } else {
+        out.extend(s.chars().map(|c| if c.is_control() { ' ' } else { c }));
+    }
 }
 
 /// The one-line summary of a message (what [`to_event`] puts in `Event::summary`, and what
@@ -433,24 +599,26 @@ pub fn event_summary(body: &EventBody) -> String {
     match body {
         EventBody::Dispatcher(d) => {
             let log = d.log();
-            let pid = log
-                .and_then(|l| l.process_id.as_deref())
-                .map_or_else(|| "(no id)".to_owned(), one_line);
-            let mut s = format!("job {pid}");
+            let mut s = String::with_capacity(96);
+            s.push_str("job ");
+            match log.and_then(|l| l.process_id.as_deref()) {
+                Some(pid) => push_line(&mut s, pid),
+                None => s.push_str("(no id)"),
+            }
             match d.state() {
                 Some(st) => {
                     s.push(' ');
-                    s.push_str(&one_line(st.as_str()));
+                    push_line(&mut s, st.as_str());
                 }
                 None => s.push_str(" (no state)"),
             }
             if let Some(l) = log {
                 if let Some(code) = return_code(l) {
                     s.push_str(", rc ");
-                    s.push_str(&one_line(code));
+                    push_line(&mut s, code);
                 } else if let Some(cmd) = &l.current_cmd {
                     s.push_str(": ");
-                    s.push_str(&one_line(cmd));
+                    push_line(&mut s, cmd);
                 }
             }
             if let Dispatcher::Class(c) = d {
@@ -464,38 +632,47 @@ pub fn event_summary(body: &EventBody) -> String {
         }
         EventBody::LifePreserver(l) => {
             let class = l.class.as_ref().map_or("life-preserver", LpClass::as_str);
-            match &l.message {
-                Some(m) => format!("{}: {}", one_line(class), one_line(m)),
-                None => one_line(class),
+            let mut s =
+                String::with_capacity(class.len() + 2 + l.message.as_ref().map_or(0, String::len));
+            push_line(&mut s, class);
+            if let Some(m) = &l.message {
+                s.push_str(": ");
+                push_line(&mut s, m);
             }
+            s
         }
         EventBody::SystemState(st) => {
-            let mut s = st
-                .hostname
-                .as_deref()
-                .map_or_else(|| "system state".to_owned(), one_line);
-            let mut parts = Vec::new();
+            let mut s = String::with_capacity(96);
+            match st.hostname.as_deref() {
+                Some(h) => push_line(&mut s, h),
+                None => s.push_str("system state"),
+            }
+            let mut first = true;
+            let mut part = |s: &mut String| {
+                s.push_str(if first { ": " } else { ", " });
+                first = false;
+            };
             if let Some(p) = &st.priority {
-                parts.push(one_line(&p.0));
+                part(&mut s);
+                push_line(&mut s, &p.0);
             }
             if let Some(pools) = &st.zpools {
                 for (name, pool) in pools {
-                    parts.push(format!(
-                        "pool {} {}",
-                        one_line(name),
-                        one_line(pool.health.as_deref().unwrap_or("?"))
-                    ));
+                    part(&mut s);
+                    s.push_str("pool ");
+                    push_line(&mut s, name);
+                    s.push(' ');
+                    push_line(&mut s, pool.health.as_deref().unwrap_or("?"));
                 }
             }
             if let Some(u) = st.update_status() {
-                parts.push(format!("updates {}", one_line(u)));
+                part(&mut s);
+                s.push_str("updates ");
+                push_line(&mut s, u);
             }
             if st.hostname_changed.is_some() {
-                parts.push("hostname changed".to_owned());
-            }
-            if !parts.is_empty() {
-                s.push_str(": ");
-                s.push_str(&parts.join(", "));
+                part(&mut s);
+                s.push_str("hostname changed");
             }
             s
         }
@@ -619,5 +796,54 @@ pub fn summary_keys(event: &Event) -> &'static [&'static str] {
             "sysadm.redacted",
         ],
         _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{ClassEvent, SystemState};
+
+    /// `body_to_value` is `json_to_value(&to_args())`, also where a typed field and an extra
+    /// key share a name (the typed one wins, as in `to_object`) and where pools or return codes
+    /// are not in key order.
+    #[test]
+    fn structured_args_match_the_json_args() {
+        let mut extra = Object::new();
+        extra.insert("hostname".into(), Value::from("shadowed"));
+        extra.insert("a".into(), Value::from(1));
+        extra.insert("zz".into(), Value::Null);
+        let pool = |h: &str| Zpool {
+            health: Some(h.into()),
+            extra: extra.clone(),
+            ..Zpool::default()
+        };
+        let st = EventBody::SystemState(SystemState {
+            hostname: Some("h".into()),
+            zpools: Some(vec![
+                ("tank".into(), pool("ONLINE")),
+                ("a".into(), pool("X")),
+            ]),
+            extra: extra.clone(),
+            ..SystemState::default()
+        });
+        let log = ProcessLog {
+            process_id: Some("p".into()),
+            state: Some(JobState::Finished),
+            cmd_list: Some(vec!["b".into(), "a".into()]),
+            outputs: vec![("b".into(), "out b".into()), ("a".into(), "out a".into())],
+            return_codes: vec![("b".into(), "1".into()), ("a".into(), "0".into())],
+            extra: extra.clone(),
+            ..ProcessLog::default()
+        };
+        let class = EventBody::Dispatcher(Dispatcher::Class(ClassEvent {
+            event_system: "sysadm/pkg".into(),
+            state: None,
+            process_details: Some(log.clone()),
+            extras: extra,
+        }));
+        for body in [st, class, EventBody::Dispatcher(Dispatcher::Job(log))] {
+            assert_eq!(body_to_value(&body), json_to_value(&body.to_args()));
+        }
     }
 }
