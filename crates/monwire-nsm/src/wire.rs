@@ -53,11 +53,28 @@ fn zero_byte(w: u32) -> Option<usize> {
     (z != 0).then(|| (z.trailing_zeros() / 8) as usize)
 }
 
+/// `bytes` (an OSC string read at `at`) as UTF-8 text.
+#[inline]
+fn utf8(bytes: &[u8], at: usize) -> Result<&str, Fail> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(_) => fail(at, "string is not UTF-8"),
+    }
+}
+
 impl<'a> Reader<'a> {
     /// An OSC string: bytes up to a NUL, the NUL, then padding to a multiple of 4 bytes.
     /// The NUL is looked for a 4-byte word at a time (an OSC string fills whole words).
     #[inline]
     fn string(&mut self) -> Result<&'a str, Fail> {
+        let start = self.pos;
+        let bytes = self.cstr()?;
+        utf8(bytes, start)
+    }
+
+    /// The bytes of an OSC string (checked for its NUL and padding, not yet for UTF-8).
+    #[inline]
+    fn cstr(&mut self) -> Result<&'a [u8], Fail> {
         let start = self.pos;
         let rest = self.buf.get(start..).unwrap_or_default();
         let mut len = None;
@@ -79,12 +96,8 @@ impl<'a> Reader<'a> {
         if end > self.buf.len() {
             return fail(start, "string padding runs past the end");
         }
-        let bytes = rest.get(..len).unwrap_or_default();
-        let Ok(s) = std::str::from_utf8(bytes) else {
-            return fail(start, "string is not UTF-8");
-        };
         self.pos = end;
-        Ok(s)
+        Ok(rest.get(..len).unwrap_or_default())
     }
 
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], Fail> {
@@ -189,8 +202,7 @@ fn after<'a>(a: &'a [u8], p: &str) -> Option<&'a [u8]> {
     same(head, p).then_some(tail)
 }
 
-fn classify(addr: &str) -> Option<Known> {
-    let a = addr.as_bytes();
+fn classify(a: &[u8]) -> Option<Known> {
     let monitor = if let Some(leaf) = after(a, Family::Ray.prefix()) {
         Some((Family::Ray, leaf))
     } else {
@@ -225,7 +237,7 @@ fn classify(addr: &str) -> Option<Known> {
 }
 
 /// The type tags a known path takes (`at_least`: a prefix, with any further `s`).
-fn wanted(known: Known, tags: &str) -> (&'static str, bool) {
+fn wanted(known: Known, tags: &[u8]) -> (&'static str, bool) {
     match known {
         Known::State(_) if tags.len() == 2 => ("si", false),
         Known::State(_) | Known::Updated(_) => ("ssi", false),
@@ -263,36 +275,38 @@ pub(crate) fn decode_message(datagram: &[u8]) -> Result<Message, DecodeError> {
         buf: datagram,
         pos: 0,
     };
-    let addr = r.string()?;
-    if !addr.starts_with('/') {
+    // The address and the type tags are compared as bytes: a known path and tags that match
+    // what it takes are ASCII, so only the others need a UTF-8 check (made in the order the
+    // strings come, so the errors are those of checking each string as it is read).
+    let addr_bytes = r.cstr()?;
+    let known = classify(addr_bytes);
+    if known.is_none() {
+        utf8(addr_bytes, 0)?;
+    }
+    if addr_bytes.first() != Some(&b'/') {
         return Err(osc(0, "invalid message address or bundle tag"));
     }
     let tags_at = r.pos;
-    let raw = r.string()?;
-    let tags = match raw.strip_prefix(',') {
-        Some(t) => t,
-        None if raw.is_empty() => "",
-        None => return Err(osc(tags_at, "type-tag string does not start with ','")),
+    let raw = r.cstr()?;
+    let tag_bytes = match raw.split_first() {
+        Some((b',', t)) => t,
+        None => &[],
+        Some(_) => {
+            utf8(raw, tags_at)?;
+            return Err(osc(tags_at, "type-tag string does not start with ','"));
+        }
     };
-    let known = classify(addr);
-    let wanted = known.map(|k| wanted(k, tags));
+    let wanted = known.map(|k| wanted(k, tag_bytes));
     // The common case, a known path with the tags it takes: read the arguments once, straight
     // into the message.
     if let (Some(k), Some((want, at_least))) = (known, wanted)
-        && tags_match(tags, want, at_least)
+        && tags_match(tag_bytes, want, at_least)
     {
-        let message = build(k, tags, &mut r)?;
-        return if r.pos == datagram.len() {
-            Ok(message)
-        } else {
-            Err(DecodeError::new(
-                r.pos,
-                DecodeErrorKind::TrailingBytes {
-                    count: datagram.len() - r.pos,
-                },
-            ))
-        };
+        // Built straight into this function's result (same type, tail position).
+        return build(k, tag_bytes, &mut r);
     }
+    let addr = utf8(addr_bytes, 0)?;
+    let tags = utf8(tag_bytes, tags_at)?;
     // Anything else is refused; check every argument first, so that a message this crate does
     // not accept is reported as such only when it is well-formed OSC.
     let mut depth = 0usize;
@@ -366,8 +380,8 @@ pub(crate) fn decode_message(datagram: &[u8]) -> Result<Message, DecodeError> {
 
 /// Whether `tags` is exactly `want`, or (`at_least`) `want` then only `s`.
 /// Byte by byte: these are a few bytes long, and a `memcmp` call costs more than the loop.
-fn tags_match(tags: &str, want: &str, at_least: bool) -> bool {
-    let (t, w) = (tags.as_bytes(), want.as_bytes());
+fn tags_match(t: &[u8], want: &str, at_least: bool) -> bool {
+    let w = want.as_bytes();
     if t.len() < w.len() || (!at_least && t.len() != w.len()) {
         return false;
     }
@@ -395,7 +409,24 @@ fn client_event(text: &str) -> ClientEvent {
     plain
 }
 
-fn build(known: Known, tags: &str, r: &mut Reader<'_>) -> Result<Message, Fail> {
+/// The message of a known path whose tags match, then the check that nothing follows it.
+#[inline]
+fn build(known: Known, tags: &[u8], r: &mut Reader<'_>) -> Result<Message, DecodeError> {
+    let message = args(known, tags, r)?;
+    if r.pos == r.buf.len() {
+        Ok(message)
+    } else {
+        Err(DecodeError::new(
+            r.pos,
+            DecodeErrorKind::TrailingBytes {
+                count: r.buf.len() - r.pos,
+            },
+        ))
+    }
+}
+
+#[inline]
+fn args(known: Known, tags: &[u8], r: &mut Reader<'_>) -> Result<Message, Fail> {
     Ok(match known {
         Known::State(family) if tags.len() == 2 => Message::ClientStateLegacy {
             family,
@@ -542,5 +573,32 @@ mod tests {
                 assert_eq!(e.reason, want, "len {len} cut {cut}");
             }
         }
+    }
+    /// The address and tags are checked for UTF-8 only off the hot path; the errors are still
+    /// those of reading each string in turn.
+    #[test]
+    fn utf8_errors_keep_their_order() {
+        let reason = |bytes: &[u8]| match decode_message(bytes).unwrap_err().kind {
+            DecodeErrorKind::Osc { reason } => reason,
+            other => format!("{other:?}"),
+        };
+        // Not UTF-8 and no leading '/': the UTF-8 error comes first, as before.
+        assert_eq!(reason(b"\xff\0\0\0,\0\0\0"), "string is not UTF-8");
+        assert_eq!(
+            reason(b"x\0\0\0,\0\0\0"),
+            "invalid message address or bundle tag"
+        );
+        // Tags not UTF-8, and not starting with ',': the UTF-8 error first.
+        assert_eq!(reason(b"/reply\0\0\xff\0\0\0"), "string is not UTF-8");
+        assert_eq!(
+            reason(b"/reply\0\0s\0\0\0"),
+            "type-tag string does not start with ','"
+        );
+        // A known path with non-UTF-8 tags: reported as such, at the tags.
+        let e = decode_message(b"/reply\0\0,s\xff\0").unwrap_err();
+        assert_eq!(e.offset, 8);
+        assert!(
+            matches!(e.kind, DecodeErrorKind::Osc { reason } if reason == "string is not UTF-8")
+        );
     }
 }
