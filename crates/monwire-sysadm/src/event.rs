@@ -168,16 +168,35 @@ fn object_to_map(m: &Object) -> EvMap {
     out
 }
 
+/// [`json_to_value`] of a value that is no longer needed: strings and keys move.
+fn json_into_value(v: Value) -> EvValue {
+    match v {
+        Value::String(s) => EvValue::Str(s),
+        Value::Array(items) => EvValue::List(items.into_iter().map(json_into_value).collect()),
+        Value::Object(m) => EvValue::Map(object_into_map(m)),
+        other => json_to_value(&other),
+    }
+}
+
+fn object_into_map(m: Object) -> EvMap {
+    let mut out = EvMap::with_capacity(m.len());
+    for (k, v) in m {
+        // serde_json's map has unique keys.
+        out.push_unchecked(k, json_into_value(v));
+    }
+    out
+}
+
 /// The entries of a JSON object, pushed in the order `to_object` inserts them and then put in
 /// the order of serde_json's map (keys by bytes; of a repeated key the last one wins), so that
-/// [`body_to_value`] gives exactly `json_to_value(&body.to_args())`.
+/// [`body_into_value`] gives exactly `json_to_value(&body.to_args())`.
 struct Entries(Vec<(Cow<'static, str>, EvValue)>);
 
 impl Entries {
-    fn with_extra(extra: &Object, typed: usize) -> Entries {
+    fn with_extra(extra: Object, typed: usize) -> Entries {
         let mut v = Vec::with_capacity(extra.len() + typed);
         for (k, val) in extra {
-            v.push((Cow::Owned(k.clone()), json_to_value(val)));
+            v.push((Cow::Owned(k), json_into_value(val)));
         }
         Entries(v)
     }
@@ -186,9 +205,9 @@ impl Entries {
         self.0.push((Cow::Borrowed(key), value.into()));
     }
 
-    fn put_str(&mut self, key: &'static str, value: Option<&String>) {
+    fn put_str(&mut self, key: &'static str, value: Option<String>) {
         if let Some(v) = value {
-            self.put(key, v.as_str());
+            self.put(key, v);
         }
     }
 
@@ -210,48 +229,48 @@ impl Entries {
     }
 }
 
-fn str_list_value(items: &[String]) -> EvValue {
-    EvValue::List(items.iter().map(|s| EvValue::from(s.as_str())).collect())
+fn str_list_value(items: Vec<String>) -> EvValue {
+    EvValue::List(items.into_iter().map(EvValue::Str).collect())
 }
 
-fn log_value(l: &ProcessLog) -> EvValue {
-    let mut m = Entries::with_extra(&l.extra, 6 + l.outputs.len() + l.return_codes.len());
-    m.put_str("process_id", l.process_id.as_ref());
-    if let Some(s) = &l.state {
-        m.put("state", s.as_str());
+fn log_value(l: ProcessLog) -> EvValue {
+    let mut m = Entries::with_extra(l.extra, 6 + l.outputs.len() + l.return_codes.len());
+    m.put_str("process_id", l.process_id);
+    if let Some(s) = l.state {
+        m.put("state", s.as_str().to_owned());
     }
-    if let Some(c) = &l.cmd_list {
+    if let Some(c) = l.cmd_list {
         m.put("cmd_list", str_list_value(c));
     }
-    m.put_str("current_cmd", l.current_cmd.as_ref());
-    m.put_str("time_started", l.time_started.as_ref());
-    m.put_str("time_finished", l.time_finished.as_ref());
-    for (cmd, out) in &l.outputs {
-        m.0.push((Cow::Owned(cmd.clone()), EvValue::from(out.as_str())));
+    m.put_str("current_cmd", l.current_cmd);
+    m.put_str("time_started", l.time_started);
+    m.put_str("time_finished", l.time_finished);
+    for (cmd, out) in l.outputs {
+        m.0.push((Cow::Owned(cmd), EvValue::Str(out)));
     }
-    for (cmd, code) in &l.return_codes {
+    for (cmd, code) in l.return_codes {
         let mut k = String::with_capacity(RC_PREFIX.len() + cmd.len());
         k.push_str(RC_PREFIX);
-        k.push_str(cmd);
-        m.0.push((Cow::Owned(k), EvValue::from(code.as_str())));
+        k.push_str(&cmd);
+        m.0.push((Cow::Owned(k), EvValue::Str(code)));
     }
     m.finish()
 }
 
-fn pool_value(z: &Zpool) -> EvValue {
-    let mut m = Entries::with_extra(&z.extra, 9);
+fn pool_value(z: Zpool) -> EvValue {
+    let mut m = Entries::with_extra(z.extra, 9);
     for (key, slot) in [
-        ("alloc", &z.alloc),
-        ("altroot", &z.altroot),
-        ("capacity", &z.capacity),
-        ("dedup", &z.dedup),
-        ("expandsz", &z.expandsz),
-        ("frag", &z.frag),
-        ("free", &z.free),
-        ("health", &z.health),
-        ("size", &z.size),
+        ("alloc", z.alloc),
+        ("altroot", z.altroot),
+        ("capacity", z.capacity),
+        ("dedup", z.dedup),
+        ("expandsz", z.expandsz),
+        ("frag", z.frag),
+        ("free", z.free),
+        ("health", z.health),
+        ("size", z.size),
     ] {
-        m.put_str(key, slot.as_ref());
+        m.put_str(key, slot);
     }
     m.finish()
 }
@@ -259,57 +278,62 @@ fn pool_value(z: &Zpool) -> EvValue {
 /// An event's `args` as a structured value, built from the typed payload: the same value as
 /// `json_to_value(&body.to_args())`, without the JSON value in between.
 pub(crate) fn body_to_value(body: &EventBody) -> EvValue {
+    body_into_value(body.clone())
+}
+
+/// [`body_to_value`] of a payload that is no longer needed: its strings move into the value.
+pub(crate) fn body_into_value(body: EventBody) -> EvValue {
     match body {
         EventBody::Dispatcher(Dispatcher::Job(l)) => log_value(l),
         EventBody::Dispatcher(Dispatcher::Class(c)) => {
-            let mut m = Entries::with_extra(&c.extras, 3);
-            m.put("event_system", c.event_system.as_str());
-            if let Some(s) = &c.state {
-                m.put("state", s.as_str());
+            let mut m = Entries::with_extra(c.extras, 3);
+            m.put("event_system", c.event_system);
+            if let Some(s) = c.state {
+                m.put("state", s.as_str().to_owned());
             }
-            if let Some(p) = &c.process_details {
+            if let Some(p) = c.process_details {
                 m.put("process_details", log_value(p));
             }
             m.finish()
         }
         EventBody::LifePreserver(l) => {
-            let mut m = Entries::with_extra(&l.extra, 3);
-            if let Some(c) = &l.class {
-                m.put("class", c.as_str());
+            let mut m = Entries::with_extra(l.extra, 3);
+            if let Some(c) = l.class {
+                m.put("class", c.as_str().to_owned());
             }
-            m.put_str("message", l.message.as_ref());
-            if let Some(p) = &l.priority {
-                m.put("priority", p.0.as_str());
+            m.put_str("message", l.message);
+            if let Some(p) = l.priority {
+                m.put("priority", p.0);
             }
             m.finish()
         }
         EventBody::SystemState(st) => {
-            let mut m = Entries::with_extra(&st.extra, 5);
-            m.put_str("hostname", st.hostname.as_ref());
-            m.put_str("hostnamechanged", st.hostname_changed.as_ref());
-            if let Some(pools) = &st.zpools {
+            let mut m = Entries::with_extra(st.extra, 5);
+            m.put_str("hostname", st.hostname);
+            m.put_str("hostnamechanged", st.hostname_changed);
+            if let Some(pools) = st.zpools {
                 let mut pm = Entries(Vec::with_capacity(pools.len()));
                 for (name, pool) in pools {
-                    pm.0.push((Cow::Owned(name.clone()), pool_value(pool)));
+                    pm.0.push((Cow::Owned(name), pool_value(pool)));
                 }
                 m.put("zpools", pm.finish());
             }
-            if let Some(u) = &st.updates {
-                m.put("updates", EvValue::Map(object_to_map(u)));
+            if let Some(u) = st.updates {
+                m.put("updates", EvValue::Map(object_into_map(u)));
             }
-            if let Some(p) = &st.priority {
-                m.put("priority", p.0.as_str());
+            if let Some(p) = st.priority {
+                m.put("priority", p.0);
             }
             m.finish()
         }
         EventBody::Bridge(b) => {
-            let mut m = Entries::with_extra(&b.extra, 1);
-            if let Some(c) = &b.available_connections {
+            let mut m = Entries::with_extra(b.extra, 1);
+            if let Some(c) = b.available_connections {
                 m.put("available_connections", str_list_value(c));
             }
             m.finish()
         }
-        EventBody::Unknown { args, .. } => json_to_value(args),
+        EventBody::Unknown { args, .. } => json_into_value(args),
     }
 }
 
@@ -357,26 +381,57 @@ fn to_json(v: &EvValue, attr: &'static str, depth: usize) -> Result<Value, FromE
 /// severity, subject and summary; requests, replies and errors as `other`/`failed` events named
 /// after the message. Secrets are redacted.
 pub fn to_event(message: &Message) -> Event {
-    let mut e = Event::new(Protocol::SysAdm, Kind::Other, message.name.clone());
     let secret = message.carries_secret();
+    let args = if secret {
+        Some(redacted_args(message))
+    } else {
+        match &message.body {
+            // Straight from the typed payload, with no JSON value in between.
+            Body::Event(body) => Some(body_to_value(body)),
+            _ => message.args().map(|a| json_to_value(&a)),
+        }
+    };
+    event_with(message, args, secret)
+}
+
+/// [`to_event`] of a message that is no longer needed: the same event, with the strings of an
+/// event's `args` moved into it instead of copied (what `monwire decode` does with each
+/// message it reads).
+///
+/// ```
+/// use monwire_sysadm::codec::{Limits, decode};
+/// use monwire_sysadm::event::{into_event, to_event};
+/// let m = decode(br#"{"args":{"class":"snapshot","message":"New snapshot of tank","priority":"1 - Information"},"id":"","name":"life-preserver","namespace":"events"}"#, &Limits::default())?;
+/// assert_eq!(to_event(&m), into_event(m));
+/// # Ok::<(), monwire_sysadm::error::DecodeError>(())
+/// ```
+pub fn into_event(mut message: Message) -> Event {
+    if message.carries_secret() || !matches!(message.body, Body::Event(_)) {
+        return to_event(&message);
+    }
+    // Everything else is read from the message first; then its payload moves into `args`,
+    // which keeps its place as the first attribute.
+    let mut e = event_with(&message, Some(EvValue::Bool(false)), false);
+    if let Body::Event(body) = std::mem::replace(&mut message.body, Body::NoArgs)
+        && let Some(slot) = e.attributes.get_mut("sysadm.args")
+    {
+        *slot = body_into_value(body);
+    }
+    e
+}
+
+/// The event of `message` with `args` as its `sysadm.args`.
+fn event_with(message: &Message, args: Option<EvValue>, secret: bool) -> Event {
+    let mut e = Event::new(Protocol::SysAdm, Kind::Other, message.name.clone());
+    e.attributes = EvMap::with_capacity(4);
     let what = match &message.body {
         Body::Event(_) => None,
         Body::Request(_) | Body::NoArgs => Some("request"),
         Body::Reply(_) => Some("reply"),
         Body::Error(_) => Some("error"),
     };
-    if secret {
-        e.attributes.insert("sysadm.args", redacted_args(message));
-    } else {
-        match &message.body {
-            // Straight from the typed payload, with no JSON value in between.
-            Body::Event(body) => e.attributes.insert("sysadm.args", body_to_value(body)),
-            _ => {
-                if let Some(args) = message.args() {
-                    e.attributes.insert("sysadm.args", json_to_value(&args));
-                }
-            }
-        }
+    if let Some(args) = args {
+        e.attributes.push_unchecked("sysadm.args", args);
     }
     if !message.id.is_empty() {
         e.attributes.insert("sysadm.id", message.id.clone());
