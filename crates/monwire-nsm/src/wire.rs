@@ -391,7 +391,7 @@ fn tags_match(t: &[u8], want: &str, at_least: bool) -> bool {
 /// [`ClientEvent::parse`], with the plain events found by their length first.
 fn client_event(text: &str) -> ClientEvent {
     let t = text.as_bytes();
-    let plain = match t.len() {
+    match t.len() {
         5 if same(t, "ready") => ClientEvent::Ready,
         5 if same(t, "saved") => ClientEvent::Saved,
         6 if same(t, "joined") => ClientEvent::Joined,
@@ -404,9 +404,8 @@ fn client_event(text: &str) -> ClientEvent {
         13 if same(t, "start_request") => ClientEvent::StartRequest,
         17 if same(t, "stopped_by_server") => ClientEvent::StoppedByServer,
         17 if same(t, "stopped_by_itself") => ClientEvent::StoppedByItself,
-        _ => return ClientEvent::parse(text),
-    };
-    plain
+        _ => ClientEvent::parse(text),
+    }
 }
 
 /// The message of a known path whose tags match, then the check that nothing follows it.
