@@ -229,6 +229,31 @@ impl Entries {
     }
 }
 
+/// An object of typed fields (`typed`, in key order, each key once) over its extra keys,
+/// merged straight into one map in the order of serde_json's map; a typed field wins over an
+/// extra key of the same name, as in `to_object`.
+fn merged<const N: usize>(extra: Object, typed: [(&'static str, Option<EvValue>); N]) -> EvValue {
+    debug_assert!(typed.is_sorted_by(|a, b| a.0 < b.0));
+    let mut m = EvMap::with_capacity(extra.len() + N);
+    let mut typed = typed
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .peekable();
+    for (k, v) in extra {
+        while let Some((tk, tv)) = typed.next_if(|(tk, _)| *tk < k.as_str()) {
+            m.push_unchecked(tk, tv);
+        }
+        if typed.peek().is_some_and(|(tk, _)| *tk == k) {
+            continue;
+        }
+        m.push_unchecked(k, json_into_value(v));
+    }
+    for (tk, tv) in typed {
+        m.push_unchecked(tk, tv);
+    }
+    EvValue::Map(m)
+}
+
 fn str_list_value(items: Vec<String>) -> EvValue {
     EvValue::List(items.into_iter().map(EvValue::Str).collect())
 }
@@ -258,21 +283,20 @@ fn log_value(l: ProcessLog) -> EvValue {
 }
 
 fn pool_value(z: Zpool) -> EvValue {
-    let mut m = Entries::with_extra(z.extra, 9);
-    for (key, slot) in [
-        ("alloc", z.alloc),
-        ("altroot", z.altroot),
-        ("capacity", z.capacity),
-        ("dedup", z.dedup),
-        ("expandsz", z.expandsz),
-        ("frag", z.frag),
-        ("free", z.free),
-        ("health", z.health),
-        ("size", z.size),
-    ] {
-        m.put_str(key, slot);
-    }
-    m.finish()
+    merged(
+        z.extra,
+        [
+            ("alloc", z.alloc.map(EvValue::Str)),
+            ("altroot", z.altroot.map(EvValue::Str)),
+            ("capacity", z.capacity.map(EvValue::Str)),
+            ("dedup", z.dedup.map(EvValue::Str)),
+            ("expandsz", z.expandsz.map(EvValue::Str)),
+            ("frag", z.frag.map(EvValue::Str)),
+            ("free", z.free.map(EvValue::Str)),
+            ("health", z.health.map(EvValue::Str)),
+            ("size", z.size.map(EvValue::Str)),
+        ],
+    )
 }
 
 /// An event's `args` as a structured value, built from the typed payload: the same value as
@@ -285,54 +309,51 @@ pub(crate) fn body_to_value(body: &EventBody) -> EvValue {
 pub(crate) fn body_into_value(body: EventBody) -> EvValue {
     match body {
         EventBody::Dispatcher(Dispatcher::Job(l)) => log_value(l),
-        EventBody::Dispatcher(Dispatcher::Class(c)) => {
-            let mut m = Entries::with_extra(c.extras, 3);
-            m.put("event_system", c.event_system);
-            if let Some(s) = c.state {
-                m.put("state", s.as_str().to_owned());
-            }
-            if let Some(p) = c.process_details {
-                m.put("process_details", log_value(p));
-            }
-            m.finish()
-        }
-        EventBody::LifePreserver(l) => {
-            let mut m = Entries::with_extra(l.extra, 3);
-            if let Some(c) = l.class {
-                m.put("class", c.as_str().to_owned());
-            }
-            m.put_str("message", l.message);
-            if let Some(p) = l.priority {
-                m.put("priority", p.0);
-            }
-            m.finish()
-        }
+        EventBody::Dispatcher(Dispatcher::Class(c)) => merged(
+            c.extras,
+            [
+                ("event_system", Some(EvValue::Str(c.event_system))),
+                ("process_details", c.process_details.map(log_value)),
+                ("state", c.state.map(|s| EvValue::from(s.as_str()))),
+            ],
+        ),
+        EventBody::LifePreserver(l) => merged(
+            l.extra,
+            [
+                ("class", l.class.map(|c| EvValue::from(c.as_str()))),
+                ("message", l.message.map(EvValue::Str)),
+                ("priority", l.priority.map(|p| EvValue::Str(p.0))),
+            ],
+        ),
         EventBody::SystemState(st) => {
-            let mut m = Entries::with_extra(st.extra, 5);
-            m.put_str("hostname", st.hostname);
-            m.put_str("hostnamechanged", st.hostname_changed);
-            if let Some(pools) = st.zpools {
+            let zpools = st.zpools.map(|pools| {
                 let mut pm = Entries(Vec::with_capacity(pools.len()));
                 for (name, pool) in pools {
                     pm.0.push((Cow::Owned(name), pool_value(pool)));
                 }
-                m.put("zpools", pm.finish());
-            }
-            if let Some(u) = st.updates {
-                m.put("updates", EvValue::Map(object_into_map(u)));
-            }
-            if let Some(p) = st.priority {
-                m.put("priority", p.0);
-            }
-            m.finish()
+                pm.finish()
+            });
+            merged(
+                st.extra,
+                [
+                    ("hostname", st.hostname.map(EvValue::Str)),
+                    ("hostnamechanged", st.hostname_changed.map(EvValue::Str)),
+                    ("priority", st.priority.map(|p| EvValue::Str(p.0))),
+                    (
+                        "updates",
+                        st.updates.map(|u| EvValue::Map(object_into_map(u))),
+                    ),
+                    ("zpools", zpools),
+                ],
+            )
         }
-        EventBody::Bridge(b) => {
-            let mut m = Entries::with_extra(b.extra, 1);
-            if let Some(c) = b.available_connections {
-                m.put("available_connections", str_list_value(c));
-            }
-            m.finish()
-        }
+        EventBody::Bridge(b) => merged(
+            b.extra,
+            [(
+                "available_connections",
+                b.available_connections.map(str_list_value),
+            )],
+        ),
         EventBody::Unknown { args, .. } => json_into_value(args),
     }
 }
