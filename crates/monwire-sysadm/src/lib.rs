@@ -66,6 +66,9 @@ mod fast;
 mod json;
 pub mod message;
 pub mod session;
+#[cfg(feature = "ssl-auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+pub mod ssl;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
