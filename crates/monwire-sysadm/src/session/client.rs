@@ -41,6 +41,12 @@ pub struct ClientConfig {
     #[cfg(feature = "ssl-auth")]
     #[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
     pub signing_key: Option<crate::ssl::SigningKey>,
+    /// After the first password login, register [`signing_key`](ClientConfig::signing_key)'s
+    /// public half with the server (see [`Client::register_key`]; nickname `monwire`), so
+    /// that later runs can log in with the key alone.
+    #[cfg(feature = "ssl-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+    pub register_key: bool,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -85,6 +91,8 @@ impl Default for ClientConfig {
             limits: Limits::default(),
             #[cfg(feature = "ssl-auth")]
             signing_key: None,
+            #[cfg(feature = "ssl-auth")]
+            register_key: false,
         }
     }
 }
@@ -163,6 +171,8 @@ pub struct Client {
     failure: Option<ClientFailure>,
     peer_close: Option<(u16, String)>,
     reply_due: Option<(Instant, &'static str)>,
+    #[cfg(feature = "ssl-auth")]
+    key_registered: bool,
 }
 
 impl fmt::Debug for Client {
@@ -195,6 +205,8 @@ impl Client {
             failure: None,
             peer_close: None,
             reply_due: None,
+            #[cfg(feature = "ssl-auth")]
+            key_registered: false,
         }
     }
 
@@ -547,14 +559,25 @@ impl Client {
                 self.answer_challenge(now, &test_string);
             }
             (
-                Pending::AuthPassword | Pending::AuthToken | Pending::AuthSslResponse,
+                p @ (Pending::AuthPassword | Pending::AuthToken | Pending::AuthSslResponse),
                 Body::Reply(Reply::Token(t)),
             ) => {
                 self.token = Some((t.token.clone(), now));
-                let what = format!("logged in to {}", self.peer);
-                self.session(Kind::Authenticated, session::AUTHENTICATED, what, |e| e);
+                let method = match p {
+                    Pending::AuthPassword => "password",
+                    Pending::AuthSslResponse => "certificate",
+                    _ => "token",
+                };
+                let what = format!("logged in to {} ({method})", self.peer);
+                self.session(Kind::Authenticated, session::AUTHENTICATED, what, |e| {
+                    e.with_attr("sysadm.method", method)
+                });
                 self.logged_in_once = true;
                 self.ready(now);
+                #[cfg(feature = "ssl-auth")]
+                if p == Pending::AuthPassword && self.config.register_key && !self.key_registered {
+                    self.key_registered = self.register_key(now, "monwire", "");
+                }
             }
             (Pending::AuthSslChallenge | Pending::AuthSslResponse, other) => {
                 let why = match other {
