@@ -151,7 +151,8 @@ enum State {
 /// after it opens call [`handle_connected`](Client::handle_connected), feed every received
 /// text frame to [`handle_text`](Client::handle_text), and call
 /// [`handle_disconnected`](Client::handle_disconnected) when it closes or fails to open. The
-/// client identifies, authenticates (token first when it holds a live one, then password),
+/// client identifies, authenticates (token first when it holds a live one, then password, then
+/// the certificate login with `ClientConfig::signing_key`, feature `ssl-auth`),
 /// subscribes to every configured type, keeps the connection alive, and after a loss schedules
 /// a reconnect with exponential back-off and resubscribes.
 pub struct Client {
