@@ -436,17 +436,19 @@ fn unix_now() -> u64 {
 pub(crate) const SERVE_HELP: &str = "\
 Logins: with --user, that user and MONWIRE_SYSADM_PASSWORD; without it, any username and
 password. Certificate logins (auth_ssl): the server sends a 20-character test string, good for
-30 s on that connection, and accepts it signed (RSA PKCS#1 v1.5, no hash) by any key given with
---authorized-key or registered since the start by a logged-in user (rpc/settings
-register_ssl_cert; registrations live until the server stops), as that key's user. A user connecting from a loopback address who logged in with a password (or used
-the token of such a login) within the token lifetime (15 min) may log in again with an empty
-password, as the reference Qt client does after a reconnect; --no-loopback-relogin refuses it.
-With --login-state FILE this also holds across a restart of the server.
-After --max-login-failures failed logins from one address, each within --login-failure-window
-of the one before, its new connections are closed at once for --login-block seconds.
-Loopback is exempt; failed certificate logins count too. Every handshake (TLS, websocket) has a 10 s deadline, every write 10 s;
-a subscriber whose queue of 1024 frames overflows is disconnected. SIGINT or SIGTERM closes
-every connection with a websocket close frame (1001, going away). The same holds for `bridge`.
+30 s on that connection, and accepts it signed (RSA PKCS#1 v1.5, no hash) by any key given
+with --authorized-key or registered since the start by a logged-in user (rpc/settings
+register_ssl_cert; registrations live until the server stops), as that key's user. A user
+connecting from a loopback address who logged in with a password (or used the token of such a
+login) within the token lifetime (15 min) may log in again with an empty password, as the
+reference Qt client does after a reconnect; --no-loopback-relogin refuses it. With
+--login-state FILE this also holds across a restart of the server. After --max-login-failures
+failed logins from one address, each within --login-failure-window of the one before, its new
+connections are closed at once for --login-block seconds. Loopback is exempt; failed
+certificate logins count too. Every handshake (TLS, websocket) has a 10 s deadline, every
+write 10 s; a subscriber whose queue of 1024 frames overflows is disconnected. SIGINT or
+SIGTERM closes every connection with a websocket close frame (1001, going away). The same
+holds for `bridge`.
 
 Examples:
   monwire serve sysadm --listen 127.0.0.1:12150 --cert-out /tmp/sysadm.pem
