@@ -98,18 +98,26 @@ impl Keys {
 
 /// `serve sysadm` (plain ws on loopback) holding alice's public key; its URL.
 fn serve(keys: &Keys) -> (Proc, String) {
-    let mut cmd = monwire();
-    cmd.env("NO_COLOR", "1").args([
-        "serve",
-        "sysadm",
-        "--listen",
-        "127.0.0.1:0",
-        "--plain",
-        "--interval",
-        "200",
+    serve_with(&[
         "--authorized-key",
         &format!("alice={}", keys.arg("alice.pub.pem")),
-    ]);
+    ])
+}
+
+fn serve_with(extra: &[&str]) -> (Proc, String) {
+    let mut cmd = monwire();
+    cmd.env("NO_COLOR", "1")
+        .env("MONWIRE_SYSADM_PASSWORD", "alice-pw")
+        .args([
+            "serve",
+            "sysadm",
+            "--listen",
+            "127.0.0.1:0",
+            "--plain",
+            "--interval",
+            "200",
+        ])
+        .args(extra);
     let mut p = Proc::spawn(cmd);
     let line = p.stderr_line("serving ", WITHIN);
     let url = line
@@ -183,6 +191,45 @@ fn watch_with_a_key_logs_in_to_serve_holding_its_public_key() {
             "{wire:#?}"
         );
     }
+}
+
+/// A key registered at run time through the real binaries: a password login with
+/// `--register-key` (`rpc/settings` `register_ssl_cert`), then the key alone logs in.
+#[test]
+fn a_key_registered_with_register_key_logs_in_later() {
+    let Some(keys) = Keys::make("sysadm-ssl-register") else {
+        return;
+    };
+    let (_srv, url) = serve_with(&["--user", "alice"]);
+    // Before the registration the key is refused.
+    let (_, err, code) = run_watch(&url, &keys.path("alice.pem"), None);
+    assert_eq!(code, Some(1), "{err:#?}");
+    let mut cmd = monwire();
+    cmd.env("NO_COLOR", "1")
+        .env("MONWIRE_SYSADM_PASSWORD", "alice-pw")
+        .args([
+            "watch",
+            "sysadm",
+            &url,
+            "--json",
+            "--user",
+            "alice",
+            "--register-key",
+            "--key",
+        ])
+        .arg(keys.path("alice.pem"));
+    let mut w = Proc::spawn(cmd);
+    let out = w.stdout_until(WITHIN, |l| l.contains("\"key_registered\""));
+    let registered = common::events(&out).pop().unwrap();
+    assert_eq!(registered["kind"], "updated", "{registered}");
+    drop(w);
+    let (events, err, code) = run_watch(&url, &keys.path("alice.pem"), None);
+    assert_eq!(code, Some(0), "{err:#?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["attributes"]["sysadm.method"] == "certificate")
+    );
 }
 
 #[test]
