@@ -354,7 +354,11 @@ impl Event {
 
     /// Adds or replaces an attribute.
     #[must_use]
-    pub fn with_attr(mut self, key: impl Into<String>, value: impl Into<Value>) -> Event {
+    pub fn with_attr(
+        mut self,
+        key: impl Into<std::borrow::Cow<'static, str>>,
+        value: impl Into<Value>,
+    ) -> Event {
         self.attributes.insert(key, value);
         self
     }

@@ -1,5 +1,6 @@
 //! Attribute values and the ordered attribute list.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A typed attribute value.
@@ -208,9 +209,12 @@ from_impl! {
 /// building a map key by key with [`insert`](Map::insert) is quadratic in the number of keys, so
 /// codecs that read many keys from the wire check uniqueness their own way and use
 /// [`push_unchecked`](Map::push_unchecked).
+///
+/// Keys are `Cow<'static, str>`: a codec's fixed keys (`"zmq.fd"`) are stored without an
+/// allocation, while keys read from the wire are owned `String`s. Both convert with `into()`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Map {
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Cow<'static, str>, Value)>,
 }
 
 /// An event's attributes: an ordered [`Map`] whose keys are namespaced by protocol (`zmq.fd`,
@@ -234,12 +238,12 @@ impl Map {
 
     /// Appends `key` without looking for it first. The caller promises the key is not present
     /// yet (a codec that has checked it); if it is, [`get`](Map::get) finds the first entry.
-    pub fn push_unchecked(&mut self, key: impl Into<String>, value: impl Into<Value>) {
+    pub fn push_unchecked(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
         self.entries.push((key.into(), value.into()));
     }
 
     /// Sets `key` to `value`. A key already present keeps its place and takes the new value.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) {
+    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
         let key = key.into();
         let value = value.into();
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
@@ -269,7 +273,7 @@ impl Map {
 
     /// The entries in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries.iter().map(|(k, v)| (&**k, v))
     }
 
     /// How many entries there are.
@@ -283,7 +287,7 @@ impl Map {
     }
 }
 
-impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Map {
+impl<K: Into<Cow<'static, str>>, V: Into<Value>> FromIterator<(K, V)> for Map {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut a = Map::new();
         for (k, v) in iter {
@@ -294,8 +298,8 @@ impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Map {
 }
 
 impl IntoIterator for Map {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type Item = (Cow<'static, str>, Value);
+    type IntoIter = std::vec::IntoIter<(Cow<'static, str>, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }

@@ -430,7 +430,7 @@ pub fn frame_to_value(frame: &Frame) -> Value {
     if frame.props().all(|(k, _)| std::str::from_utf8(k).is_ok()) {
         let mut keys = Map::with_capacity(frame.len());
         for (k, v) in frame.props() {
-            keys.push_unchecked(String::from_utf8_lossy(k), object_to_value(v));
+            keys.push_unchecked(String::from_utf8_lossy(k).into_owned(), object_to_value(v));
         }
         m.push_unchecked("keys", Value::Map(keys));
     } else {
@@ -457,7 +457,7 @@ fn text(b: &[u8]) -> Value {
     }
 }
 
-fn tagged(tag: &str, v: Value) -> Value {
+fn tagged(tag: &'static str, v: Value) -> Value {
     let mut m = Map::with_capacity(1);
     m.push_unchecked(tag, v);
     Value::Map(m)

@@ -75,7 +75,7 @@ pub fn any_value(value: Value) -> AnyValue {
         Value::Map(map) => V::KvlistValue(KeyValueList {
             values: map
                 .into_iter()
-                .map(|(k, v)| key_value(k, any_value(v)))
+                .map(|(k, v)| key_value(k.into_owned(), any_value(v)))
                 .collect(),
         }),
         // `Value` is non-exhaustive: a future variant reads as its debug text rather than
@@ -121,7 +121,7 @@ pub fn to_log_record(mut event: Event) -> LogRecord {
         event
             .attributes
             .into_iter()
-            .map(|(k, v)| key_value(k, any_value(v))),
+            .map(|(k, v)| key_value(k.into_owned(), any_value(v))),
     );
     attributes.push(key_value(
         ATTR_KIND.to_owned(),

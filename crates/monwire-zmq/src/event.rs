@@ -602,7 +602,7 @@ mod tests {
         e
     }
 
-    fn with(mut e: Event, key: &str, v: impl Into<Value>) -> Event {
+    fn with(mut e: Event, key: &'static str, v: impl Into<Value>) -> Event {
         e.attributes.insert(key, v);
         e
     }
