@@ -364,7 +364,7 @@ pub(crate) struct ListenArgs {
     /// Certificate chain (PEM); with --key. Default: a self-signed certificate made at start.
     #[arg(long, requires = "key")]
     cert: Option<PathBuf>,
-    /// Private key (PEM).
+    /// The TLS private key (PEM) of --cert (login keys are --authorized-key).
     #[arg(long, requires = "cert")]
     key: Option<PathBuf>,
     /// Serve plain ws:// (loopback addresses only).
