@@ -352,6 +352,11 @@ pub fn server_session(data: &[u8]) {
     let mut script = Script::new(data);
     // Per (peer, family): entries since the last end marker.
     let mut open_lists: HashMap<(u8, bool), i32> = HashMap::new();
+    // The server sends the same messages to every peer they concern, and the same state list
+    // again on every announce: the wire check is a pure function of the message, so each
+    // distinct message goes through it once per run.
+    // (`Message` is not `Hash`; a run has at most a few hundred distinct messages.)
+    let mut checked: Vec<Message> = Vec::new();
     while script.more() {
         match script.byte() % 12 {
             0..=5 => {
@@ -398,13 +403,10 @@ pub fn server_session(data: &[u8]) {
             }
             _ => server.terminate(),
         }
-        // The server sends one message to every peer it concerns, one after the other: each
-        // distinct message goes through the wire check once.
-        let mut checked: Option<Message> = None;
         while let Some((to, m)) = server.poll_transmit() {
-            if checked.as_ref() != Some(&m) {
+            if !checked.contains(&m) {
                 sendable(&m);
-                checked = Some(m.clone());
+                checked.push(m.clone());
             }
             match &m {
                 Message::ClientState { family, .. } => {
