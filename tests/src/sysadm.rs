@@ -138,10 +138,7 @@ fn steps(data: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
 
 fn check_client_output(c: &mut Client, limits: &Limits) {
     // Before draining, so what the client holds queued is shown too.
-    assert!(
-        !shows_password(format_args!("{c:?}")),
-        "password in {c:?}"
-    );
+    assert!(!shows_password(format_args!("{c:?}")), "password in {c:?}");
     while let Some(t) = c.poll_transmit() {
         if let ClientTransmit::Text(text) = t {
             // What the client sends is a message it can read back.
@@ -290,14 +287,22 @@ mod tests {
         assert!(shows_password(format_args!("x{FUZZ_PASSWORD}y")));
         assert!(shows_password(format_args!("{a}{}{b}", "")));
         assert!(shows_password(format_args!("{:?}", [a, b].concat())));
-        assert!(shows_password(format_args!("QZfuQZfuzzPQZ{}", &FUZZ_PASSWORD[2..])));
+        assert!(shows_password(format_args!(
+            "QZfuQZfuzzPQZ{}",
+            &FUZZ_PASSWORD[2..]
+        )));
         let split: Vec<String> = FUZZ_PASSWORD.chars().map(String::from).collect();
         assert!(shows_password(format_args!("{}", split.concat())));
         assert!(shows_password(format_args!(
             "{}{}{}{}",
-            &split[0], &split[1], &split[2..7].concat(), &split[7..].concat()
+            &split[0],
+            &split[1],
+            &split[2..7].concat(),
+            &split[7..].concat()
         )));
-        assert!(!shows_password(format_args!("QZfuzzPASSWORd QZfuzz PASSWORD")));
+        assert!(!shows_password(format_args!(
+            "QZfuzzPASSWORd QZfuzz PASSWORD"
+        )));
         assert!(!shows_password(format_args!("")));
     }
 }
