@@ -227,6 +227,7 @@ proptest! {
         let text = serde_json::to_vec(&Value::Object(obj)).unwrap();
         let msg = decode(&text, &Limits::default()).unwrap();
         let event = to_event(&msg);
+        prop_assert_eq!(&monwire_sysadm::event::into_event(msg.clone()), &event);
         if msg.carries_secret() {
             prop_assert!(from_event(&event).is_err());
         } else {
@@ -291,6 +292,12 @@ proptest! {
         let msg = decode(&serde_json::to_vec(&Value::Object(m)).unwrap(), &Limits::default()).unwrap();
         let event = to_event(&msg);
         prop_assert_eq!(event.protocol.clone(), monwire_event::Protocol::SysAdm);
+        // `args` is built from the typed payload directly: the very value (keys in the same
+        // order) that converting the message's JSON `args` gives.
+        let expected = msg.args().map(|a| monwire_sysadm::event::json_to_value(&a));
+        prop_assert_eq!(event.attr("sysadm.args"), expected.as_ref());
+        // The consuming form gives the very same event.
+        prop_assert_eq!(&monwire_sysadm::event::into_event(msg.clone()), &event);
         prop_assert_eq!(from_event(&event).unwrap(), msg.clone());
         let json = serde_json::to_string(&event).unwrap();
         let back: monwire_event::Event = serde_json::from_str(&json).unwrap();

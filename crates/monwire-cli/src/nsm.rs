@@ -462,6 +462,12 @@ fn unhex(line: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// The messages of one datagram: one message, or a bundle's.
+enum Batch {
+    One(Message),
+    Many(Vec<Message>),
+}
+
 /// Decodes a capture, printing one event per message.
 pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
@@ -496,15 +502,26 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
             }
         };
     }
+    // One datagram buffer for the whole capture; a datagram holding one message (not a
+    // bundle) is decoded without collecting it into a list first.
+    let mut datagram = Vec::with_capacity(256);
     let read = capture::for_each_line(input, &what, out, |out, n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return ControlFlow::Continue(());
         }
-        match unhex(line)
-            .and_then(|b| codec::decode_datagram(&b, &limits).map_err(|e| e.to_string()))
-        {
-            Ok(messages) => {
+        datagram.clear();
+        let decoded = capture::unhex_into(line, &mut datagram).and_then(|()| {
+            if codec::is_bundle(&datagram) {
+                codec::decode_datagram(&datagram, &limits).map(Batch::Many)
+            } else {
+                codec::decode_with(&datagram, &limits).map(Batch::One)
+            }
+            .map_err(|e| e.to_string())
+        });
+        match decoded {
+            Ok(Batch::One(m)) => out.event(&to_event(&m))?,
+            Ok(Batch::Many(messages)) => {
                 for m in &messages {
                     out.event(&to_event(m))?;
                 }

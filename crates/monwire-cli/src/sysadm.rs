@@ -42,7 +42,7 @@ use std::time::{Duration, SystemTime};
 use clap::Args;
 use monwire_event::{Event, Severity};
 use monwire_sysadm::codec::{Limits, decode as decode_message};
-use monwire_sysadm::event::{session, to_event, unwrap_bridged};
+use monwire_sysadm::event::{into_event, session, to_event, unwrap_bridged};
 use monwire_sysadm::message::{
     ClassEvent, Dispatcher, EventBody, JobState, LifePreserver, LpClass, Message, Object, Priority,
     ProcessLog, SystemState, Zpool,
@@ -334,7 +334,7 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
             return ControlFlow::Continue(());
         }
         match decode_message(line.as_bytes(), &limits) {
-            Ok(m) => out.event(&message_event(&m)),
+            Ok(m) => out.event(&message_into_event(m)),
             Err(e) => {
                 crate::diag::input(&what, n, None, e);
                 status = Status::BadInput;
@@ -353,6 +353,11 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
 /// `to_event` (which maps requests and replies too, and redacts their secrets).
 pub(crate) fn message_event(m: &Message) -> Event {
     unwrap_bridged(m).unwrap_or_else(|| to_event(m))
+}
+
+/// [`message_event`] of a message read only to be printed: its strings move into the event.
+fn message_into_event(m: Message) -> Event {
+    unwrap_bridged(&m).unwrap_or_else(|| into_event(m))
 }
 
 /// TLS options shared by `serve sysadm` and `bridge`.

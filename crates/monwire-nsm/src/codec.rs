@@ -46,6 +46,12 @@ impl Limits {
 
 const BUNDLE_TAG: &[u8] = b"#bundle\0";
 
+/// Whether `datagram` is an OSC `#bundle` (which [`decode`] refuses and [`decode_datagram`]
+/// takes apart), judged by its first 8 bytes alone.
+pub fn is_bundle(datagram: &[u8]) -> bool {
+    datagram.starts_with(BUNDLE_TAG)
+}
+
 /// Decodes a datagram that must hold exactly one message (no bundle), with default limits.
 ///
 /// ```

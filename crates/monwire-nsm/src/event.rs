@@ -103,16 +103,30 @@ pub fn classify(event: &ClientEvent) -> (Kind, Severity) {
     }
 }
 
-fn leaf(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
+/// How a started flag reads in a summary.
+fn push_running(s: &mut String, started: i32) {
+    match started {
+        0 => s.push_str("stopped"),
+        1 => s.push_str("running"),
+        n => {
+            s.push_str("started=");
+            push_int(s, n);
+        }
+    }
 }
 
-fn running(started: i32) -> String {
-    match started {
-        0 => "stopped".to_owned(),
-        1 => "running".to_owned(),
-        n => format!("started={n}"),
+fn push_int(s: &mut String, n: i32) {
+    use std::fmt::Write as _;
+    let _ = write!(s, "{n}");
+}
+
+/// `parts` concatenated into one string allocated once.
+fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 16);
+    for p in parts {
+        s.push_str(p);
     }
+    s
 }
 
 /// The one-line summary of a message (what [`to_event`] puts in [`Event::summary`]).
@@ -123,57 +137,88 @@ pub fn summary(msg: &Message) -> String {
             jack_name,
             started,
             ..
-        } => format!(
-            "client {client_id} ({jack_name}) listed, {}",
-            running(*started)
-        ),
+        } => {
+            let mut s = concat(&["client ", client_id, " (", jack_name, ") listed, "]);
+            push_running(&mut s, *started);
+            s
+        }
         Message::ClientStateEnd { count, .. } => match count {
             1 => "state list ends: 1 client".to_owned(),
-            n => format!("state list ends: {n} clients"),
+            n => {
+                let mut s = concat(&["state list ends: "]);
+                push_int(&mut s, *n);
+                s.push_str(" clients");
+                s
+            }
         },
         Message::ClientStateLegacy {
             client_id, started, ..
-        } => format!("client {client_id} listed, {}", running(*started)),
+        } => {
+            let mut s = concat(&["client ", client_id, " listed, "]);
+            push_running(&mut s, *started);
+            s
+        }
         Message::ClientEvent {
             client_id, event, ..
         } => {
             let what = match event {
-                ClientEvent::StartRequest => "start requested".to_owned(),
-                ClientEvent::Started => "started".to_owned(),
-                ClientEvent::Joined => "joined".to_owned(),
-                ClientEvent::Ready => "ready".to_owned(),
-                ClientEvent::OpenError => "failed to open".to_owned(),
-                ClientEvent::SaveRequest => "save requested".to_owned(),
-                ClientEvent::Saved => "saved".to_owned(),
-                ClientEvent::SaveError => "failed to save".to_owned(),
-                ClientEvent::StopRequest => "stop requested".to_owned(),
-                ClientEvent::StoppedByServer => "stopped by the server".to_owned(),
-                ClientEvent::StoppedByItself => "stopped by itself".to_owned(),
-                ClientEvent::Removed => "removed".to_owned(),
-                ClientEvent::SwitchedTo(id) => format!("switched to {id}"),
-                ClientEvent::IdChangedTo(id) => format!("renamed to {id}"),
-                ClientEvent::NewAlternative(id) => format!("has a new alternative {id}"),
-                ClientEvent::Other(text) => format!("event {text}"),
+                ClientEvent::StartRequest => "start requested",
+                ClientEvent::Started => "started",
+                ClientEvent::Joined => "joined",
+                ClientEvent::Ready => "ready",
+                ClientEvent::OpenError => "failed to open",
+                ClientEvent::SaveRequest => "save requested",
+                ClientEvent::Saved => "saved",
+                ClientEvent::SaveError => "failed to save",
+                ClientEvent::StopRequest => "stop requested",
+                ClientEvent::StoppedByServer => "stopped by the server",
+                ClientEvent::StoppedByItself => "stopped by itself",
+                ClientEvent::Removed => "removed",
+                ClientEvent::SwitchedTo(id) => {
+                    return concat(&["client ", client_id, " switched to ", id]);
+                }
+                ClientEvent::IdChangedTo(id) => {
+                    return concat(&["client ", client_id, " renamed to ", id]);
+                }
+                ClientEvent::NewAlternative(id) => {
+                    return concat(&["client ", client_id, " has a new alternative ", id]);
+                }
+                ClientEvent::Other(text) => {
+                    return concat(&["client ", client_id, " event ", text]);
+                }
             };
-            format!("client {client_id} {what}")
+            concat(&["client ", client_id, " ", what])
         }
         Message::ClientUpdated {
             client_id,
             jack_name,
             started,
             ..
-        } => format!(
-            "client {client_id} ({jack_name}) updated, {}",
-            running(*started)
-        ),
+        } => {
+            let mut s = concat(&["client ", client_id, " (", jack_name, ") updated, "]);
+            push_running(&mut s, *started);
+            s
+        }
         Message::MonitorAnnounce => "monitor announce".to_owned(),
         Message::MonitorQuit => "monitor quit".to_owned(),
         Message::MonitorReset => "monitor reset (list requested)".to_owned(),
         Message::Save => "save requested".to_owned(),
         Message::SessionIsLoaded => "session loaded".to_owned(),
         Message::Ping => "ping".to_owned(),
-        Message::Reply { path, args } if args.is_empty() => format!("{path} answered"),
-        Message::Reply { path, args } => format!("{path} answered: {}", args.join(", ")),
+        Message::Reply { path, args } if args.is_empty() => concat(&[path, " answered"]),
+        Message::Reply { path, args } => {
+            let len = args.iter().map(|a| a.len() + 2).sum::<usize>();
+            let mut s = String::with_capacity(path.len() + 10 + len);
+            s.push_str(path);
+            s.push_str(" answered: ");
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(", ");
+                }
+                s.push_str(a);
+            }
+            s
+        }
         Message::Error {
             path,
             code,
@@ -188,17 +233,17 @@ pub fn summary(msg: &Message) -> String {
             app_name,
             capabilities,
             ..
-        } if capabilities.is_empty() => format!("{app_name} announces"),
+        } if capabilities.is_empty() => concat(&[app_name, " announces"]),
         Message::Announce {
             app_name,
             capabilities,
             ..
-        } => format!("{app_name} announces {capabilities}"),
+        } => concat(&[app_name, " announces ", &capabilities.to_wire()]),
         Message::Open {
             display_name,
             client_id,
             ..
-        } => format!("open session {display_name} as {client_id}"),
+        } => concat(&["open session ", display_name, " as ", client_id]),
     }
 }
 
@@ -218,76 +263,149 @@ pub fn summary(msg: &Message) -> String {
 /// # Ok::<(), monwire_nsm::error::FromEventError>(())
 /// ```
 pub fn to_event(msg: &Message) -> Event {
-    let e = event_of(msg);
-    e.with_summary(summary(msg))
+    let mut e = event_of(msg);
+    e.summary = Some(summary(msg));
+    e
 }
 
+/// The attribute key `<p>.<k>` as a constant, `p` being `ray` when `$ray` holds, else `nsm`.
+macro_rules! key {
+    ($ray:expr, $k:literal) => {
+        if $ray {
+            concat!("ray.", $k)
+        } else {
+            concat!("nsm.", $k)
+        }
+    };
+}
+
+/// The OSC path of a message, borrowed (every path but the monitor ones is a constant).
+fn static_path(msg: &Message) -> &'static str {
+    use crate::message::{
+        ANNOUNCE_PATH, MONITOR_ANNOUNCE_PATH, MONITOR_QUIT_PATH, MONITOR_RESET_PATH, OPEN_PATH,
+        SAVE_PATH, SESSION_IS_LOADED_PATH,
+    };
+    let monitor = |family: &Family, nsm: &'static str, ray: &'static str| match family {
+        Family::Nsm => nsm,
+        Family::Ray => ray,
+    };
+    match msg {
+        Message::ClientState { family, .. }
+        | Message::ClientStateEnd { family, .. }
+        | Message::ClientStateLegacy { family, .. } => monitor(
+            family,
+            "/nsm/client/monitor/client_state",
+            "/ray/monitor/client_state",
+        ),
+        Message::ClientEvent { family, .. } => monitor(
+            family,
+            "/nsm/client/monitor/client_event",
+            "/ray/monitor/client_event",
+        ),
+        Message::ClientUpdated { family, .. } => monitor(
+            family,
+            "/nsm/client/monitor/client_updated",
+            "/ray/monitor/client_updated",
+        ),
+        Message::MonitorAnnounce => MONITOR_ANNOUNCE_PATH,
+        Message::MonitorQuit => MONITOR_QUIT_PATH,
+        Message::MonitorReset => MONITOR_RESET_PATH,
+        Message::Reply { .. } => "/reply",
+        Message::Error { .. } => "/error",
+        Message::MinorError { .. } => "/minor_error",
+        Message::Announce { .. } => ANNOUNCE_PATH,
+        Message::Open { .. } => OPEN_PATH,
+        Message::Save => SAVE_PATH,
+        Message::SessionIsLoaded => SESSION_IS_LOADED_PATH,
+        Message::Ping => PING_PATH,
+    }
+}
+
+/// The event without its summary. Attribute keys are constants and unique by construction
+/// (so they are pushed, not searched for), and the attribute list is allocated once.
 fn event_of(msg: &Message) -> Event {
     let protocol = protocol_of(msg);
-    let p = protocol.as_str().to_owned();
-    let key = |k: &str| format!("{p}.{k}");
-    let path = msg.path();
-    let base = |kind: Kind, name: &str| {
-        Event::new(protocol.clone(), kind, name).with_attr(key("path"), path.as_str())
+    let ray = protocol == Protocol::Ray;
+    let path = static_path(msg);
+    let leaf = path.rsplit('/').next().unwrap_or(path);
+    let (kind, name): (Kind, String) = match msg {
+        Message::ClientState { .. }
+        | Message::ClientStateEnd { .. }
+        | Message::ClientStateLegacy { .. } => (Kind::State, leaf.to_owned()),
+        Message::ClientEvent { event, .. } => (classify(event).0, event.to_wire()),
+        Message::ClientUpdated { .. } => (Kind::Updated, leaf.to_owned()),
+        Message::MonitorQuit => (Kind::EndOfStream, leaf.to_owned()),
+        Message::SessionIsLoaded => (Kind::Ready, leaf.to_owned()),
+        Message::MonitorAnnounce | Message::MonitorReset | Message::Save | Message::Ping => {
+            (Kind::Other, leaf.to_owned())
+        }
+        Message::Reply { .. } => (Kind::Other, "reply".to_owned()),
+        Message::Error { .. } => (Kind::Failed, "error".to_owned()),
+        Message::MinorError { .. } => (Kind::Failed, "minor_error".to_owned()),
+        Message::Announce { .. } => (Kind::Other, "announce".to_owned()),
+        Message::Open { .. } => (Kind::Other, "open".to_owned()),
     };
+    let mut e = Event::new(protocol, kind, name);
+    e.attributes = monwire_event::Attributes::with_capacity(6);
+    e.attributes.push_unchecked(key!(ray, "path"), path);
     match msg {
         Message::ClientState {
             client_id,
             jack_name,
             started,
             ..
-        } => base(Kind::State, "client_state")
-            .with_subject(client_id.as_str())
-            .with_attr(key("jack_name"), jack_name.as_str())
-            .with_attr(key("started"), *started),
-        Message::ClientStateEnd { count, .. } => {
-            base(Kind::State, "client_state").with_attr(key("count"), *count)
         }
-        Message::ClientStateLegacy {
-            client_id, started, ..
-        } => base(Kind::State, "client_state")
-            .with_subject(client_id.as_str())
-            .with_attr(key("started"), *started),
-        Message::ClientEvent {
-            client_id, event, ..
-        } => {
-            let (kind, severity) = classify(event);
-            let mut e = base(kind, &event.to_wire())
-                .with_subject(client_id.as_str())
-                .with_severity(severity);
-            if let ClientEvent::SwitchedTo(id)
-            | ClientEvent::IdChangedTo(id)
-            | ClientEvent::NewAlternative(id) = event
-            {
-                e = e.with_attr(key("new_id"), id.as_str());
-            }
-            e
-        }
-        Message::ClientUpdated {
+        | Message::ClientUpdated {
             client_id,
             jack_name,
             started,
             ..
-        } => base(Kind::Updated, "client_updated")
-            .with_subject(client_id.as_str())
-            .with_attr(key("jack_name"), jack_name.as_str())
-            .with_attr(key("started"), *started),
-        Message::MonitorQuit => base(Kind::EndOfStream, leaf(&path)),
-        Message::SessionIsLoaded => base(Kind::Ready, leaf(&path)),
-        Message::MonitorAnnounce | Message::MonitorReset | Message::Save | Message::Ping => {
-            base(Kind::Other, leaf(&path))
+        } => {
+            e.subject = client_id.clone();
+            e.attributes
+                .push_unchecked(key!(ray, "jack_name"), jack_name.as_str());
+            e.attributes.push_unchecked(key!(ray, "started"), *started);
         }
+        Message::ClientStateEnd { count, .. } => {
+            e.attributes.push_unchecked(key!(ray, "count"), *count);
+        }
+        Message::ClientStateLegacy {
+            client_id, started, ..
+        } => {
+            e.subject = client_id.clone();
+            e.attributes.push_unchecked(key!(ray, "started"), *started);
+        }
+        Message::ClientEvent {
+            client_id, event, ..
+        } => {
+            e.subject = client_id.clone();
+            e.severity = classify(event).1;
+            if let ClientEvent::SwitchedTo(id)
+            | ClientEvent::IdChangedTo(id)
+            | ClientEvent::NewAlternative(id) = event
+            {
+                e.attributes
+                    .push_unchecked(key!(ray, "new_id"), id.as_str());
+            }
+        }
+        Message::MonitorQuit
+        | Message::SessionIsLoaded
+        | Message::MonitorAnnounce
+        | Message::MonitorReset
+        | Message::Save
+        | Message::Ping => {}
         Message::Reply {
             path: answered,
             args,
-        } => base(Kind::Other, "reply")
-            .with_subject(answered.as_str())
-            .with_attr(
-                key("args"),
+        } => {
+            e.subject = answered.clone();
+            e.attributes.push_unchecked(
+                key!(ray, "args"),
                 args.iter()
                     .map(|a| Value::Str(a.clone()))
                     .collect::<Vec<Value>>(),
-            ),
+            );
+        }
         Message::Error {
             path: answered,
             code,
@@ -298,16 +416,16 @@ fn event_of(msg: &Message) -> Event {
             code,
             message,
         } => {
-            let minor = matches!(msg, Message::MinorError { .. });
-            base(Kind::Failed, if minor { "minor_error" } else { "error" })
-                .with_subject(answered.as_str())
-                .with_severity(if minor {
-                    Severity::Warn
-                } else {
-                    Severity::Error
-                })
-                .with_attr(key("code"), code.to_i32())
-                .with_attr(key("message"), message.as_str())
+            e.subject = answered.clone();
+            e.severity = if matches!(msg, Message::MinorError { .. }) {
+                Severity::Warn
+            } else {
+                Severity::Error
+            };
+            e.attributes
+                .push_unchecked(key!(ray, "code"), code.to_i32());
+            e.attributes
+                .push_unchecked(key!(ray, "message"), message.as_str());
         }
         Message::Announce {
             app_name,
@@ -316,22 +434,27 @@ fn event_of(msg: &Message) -> Event {
             api_major,
             api_minor,
             pid,
-        } => base(Kind::Other, "announce")
-            .with_subject(app_name.as_str())
-            .with_attr(key("capabilities"), capabilities.to_wire())
-            .with_attr(key("executable"), executable.as_str())
-            .with_attr(key("api_major"), *api_major)
-            .with_attr(key("api_minor"), *api_minor)
-            .with_attr(key("pid"), *pid),
+        } => {
+            e.subject = app_name.clone();
+            let a = &mut e.attributes;
+            a.push_unchecked(key!(ray, "capabilities"), capabilities.to_wire());
+            a.push_unchecked(key!(ray, "executable"), executable.as_str());
+            a.push_unchecked(key!(ray, "api_major"), *api_major);
+            a.push_unchecked(key!(ray, "api_minor"), *api_minor);
+            a.push_unchecked(key!(ray, "pid"), *pid);
+        }
         Message::Open {
             instance_path,
             display_name,
             client_id,
-        } => base(Kind::Other, "open")
-            .with_subject(client_id.as_str())
-            .with_attr(key("instance_path"), instance_path.as_str())
-            .with_attr(key("display_name"), display_name.as_str()),
+        } => {
+            e.subject = client_id.clone();
+            let a = &mut e.attributes;
+            a.push_unchecked(key!(ray, "instance_path"), instance_path.as_str());
+            a.push_unchecked(key!(ray, "display_name"), display_name.as_str());
+        }
     }
+    e
 }
 
 /// The event an external monitor emits when it loses the server (no wire message: it says

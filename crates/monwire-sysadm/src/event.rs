@@ -84,13 +84,15 @@
 //! `websockets`, a browser). The reference Qt client (`sysadm-ui-qt`) only surfaces
 //! `dispatcher`, `life-preserver` and `system-state` and silently drops every other name.
 
+use std::borrow::Cow;
+
 use monwire_event::{Event, Kind, Map as EvMap, Protocol, Severity, Value as EvValue};
 use serde_json::{Number, Value};
 
 use crate::error::FromEventError;
 use crate::message::{
-    Body, Dispatcher, EventBody, JobState, LpClass, Message, Object, Priority, REDACTED, Reply,
-    Request, ns,
+    Body, Dispatcher, EventBody, JobState, LpClass, Message, Object, Priority, ProcessLog,
+    RC_PREFIX, REDACTED, Reply, Request, Zpool, ns,
 };
 
 /// Names of the session events (see the module docs).
@@ -171,6 +173,196 @@ fn object_to_map(m: &Object) -> EvMap {
     out
 }
 
+/// [`json_to_value`] of a value that is no longer needed: strings and keys move.
+fn json_into_value(v: Value) -> EvValue {
+    match v {
+        Value::String(s) => EvValue::Str(s),
+        Value::Array(items) => EvValue::List(items.into_iter().map(json_into_value).collect()),
+        Value::Object(m) => EvValue::Map(object_into_map(m)),
+        other => json_to_value(&other),
+    }
+}
+
+fn object_into_map(m: Object) -> EvMap {
+    let mut out = EvMap::with_capacity(m.len());
+    for (k, v) in m {
+        // serde_json's map has unique keys.
+        out.push_unchecked(k, json_into_value(v));
+    }
+    out
+}
+
+/// The entries of a JSON object, pushed in the order `to_object` inserts them and then put in
+/// the order of serde_json's map (keys by bytes; of a repeated key the last one wins), so that
+/// [`body_into_value`] gives exactly `json_to_value(&body.to_args())`.
+struct Entries(Vec<(Cow<'static, str>, EvValue)>);
+
+impl Entries {
+    fn with_extra(extra: Object, typed: usize) -> Entries {
+        let mut v = Vec::with_capacity(extra.len() + typed);
+        for (k, val) in extra {
+            v.push((Cow::Owned(k), json_into_value(val)));
+        }
+        Entries(v)
+    }
+
+    fn put(&mut self, key: &'static str, value: impl Into<EvValue>) {
+        self.0.push((Cow::Borrowed(key), value.into()));
+    }
+
+    fn put_str(&mut self, key: &'static str, value: Option<String>) {
+        if let Some(v) = value {
+            self.put(key, v);
+        }
+    }
+
+    fn finish(self) -> EvValue {
+        let mut v = self.0;
+        if !v.is_sorted_by(|a, b| a.0 < b.0) {
+            // Stable: of equal keys the last pushed stays last, and wins below.
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        let mut m = EvMap::with_capacity(v.len());
+        let mut it = v.into_iter().peekable();
+        while let Some((k, val)) = it.next() {
+            if it.peek().is_some_and(|next| next.0 == k) {
+                continue;
+            }
+            m.push_unchecked(k, val);
+        }
+        EvValue::Map(m)
+    }
+}
+
+/// An object of typed fields (`typed`, in key order, each key once) over its extra keys,
+/// merged straight into one map in the order of serde_json's map; a typed field wins over an
+/// extra key of the same name, as in `to_object`.
+fn merged<const N: usize>(extra: Object, typed: [(&'static str, Option<EvValue>); N]) -> EvValue {
+    debug_assert!(typed.is_sorted_by(|a, b| a.0 < b.0));
+    let mut m = EvMap::with_capacity(extra.len() + N);
+    let mut typed = typed
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .peekable();
+    for (k, v) in extra {
+        while let Some((tk, tv)) = typed.next_if(|(tk, _)| *tk < k.as_str()) {
+            m.push_unchecked(tk, tv);
+        }
+        if typed.peek().is_some_and(|(tk, _)| *tk == k) {
+            continue;
+        }
+        m.push_unchecked(k, json_into_value(v));
+    }
+    for (tk, tv) in typed {
+        m.push_unchecked(tk, tv);
+    }
+    EvValue::Map(m)
+}
+
+fn str_list_value(items: Vec<String>) -> EvValue {
+    EvValue::List(items.into_iter().map(EvValue::Str).collect())
+}
+
+fn log_value(l: ProcessLog) -> EvValue {
+    let mut m = Entries::with_extra(l.extra, 6 + l.outputs.len() + l.return_codes.len());
+    m.put_str("process_id", l.process_id);
+    if let Some(s) = l.state {
+        m.put("state", s.as_str().to_owned());
+    }
+    if let Some(c) = l.cmd_list {
+        m.put("cmd_list", str_list_value(c));
+    }
+    m.put_str("current_cmd", l.current_cmd);
+    m.put_str("time_started", l.time_started);
+    m.put_str("time_finished", l.time_finished);
+    for (cmd, out) in l.outputs {
+        m.0.push((Cow::Owned(cmd), EvValue::Str(out)));
+    }
+    for (cmd, code) in l.return_codes {
+        let mut k = String::with_capacity(RC_PREFIX.len() + cmd.len());
+        k.push_str(RC_PREFIX);
+        k.push_str(&cmd);
+        m.0.push((Cow::Owned(k), EvValue::Str(code)));
+    }
+    m.finish()
+}
+
+fn pool_value(z: Zpool) -> EvValue {
+    merged(
+        z.extra,
+        [
+            ("alloc", z.alloc.map(EvValue::Str)),
+            ("altroot", z.altroot.map(EvValue::Str)),
+            ("capacity", z.capacity.map(EvValue::Str)),
+            ("dedup", z.dedup.map(EvValue::Str)),
+            ("expandsz", z.expandsz.map(EvValue::Str)),
+            ("frag", z.frag.map(EvValue::Str)),
+            ("free", z.free.map(EvValue::Str)),
+            ("health", z.health.map(EvValue::Str)),
+            ("size", z.size.map(EvValue::Str)),
+        ],
+    )
+}
+
+/// An event's `args` as a structured value, built from the typed payload: the same value as
+/// `json_to_value(&body.to_args())`, without the JSON value in between.
+pub(crate) fn body_to_value(body: &EventBody) -> EvValue {
+    body_into_value(body.clone())
+}
+
+/// [`body_to_value`] of a payload that is no longer needed: its strings move into the value.
+pub(crate) fn body_into_value(body: EventBody) -> EvValue {
+    match body {
+        EventBody::Dispatcher(Dispatcher::Job(l)) => log_value(l),
+        EventBody::Dispatcher(Dispatcher::Class(c)) => merged(
+            c.extras,
+            [
+                ("event_system", Some(EvValue::Str(c.event_system))),
+                ("process_details", c.process_details.map(log_value)),
+                ("state", c.state.map(|s| EvValue::from(s.as_str()))),
+            ],
+        ),
+        EventBody::LifePreserver(l) => merged(
+            l.extra,
+            [
+                ("class", l.class.map(|c| EvValue::from(c.as_str()))),
+                ("message", l.message.map(EvValue::Str)),
+                ("priority", l.priority.map(|p| EvValue::Str(p.0))),
+            ],
+        ),
+        EventBody::SystemState(st) => {
+            let zpools = st.zpools.map(|pools| {
+                let mut pm = Entries(Vec::with_capacity(pools.len()));
+                for (name, pool) in pools {
+                    pm.0.push((Cow::Owned(name), pool_value(pool)));
+                }
+                pm.finish()
+            });
+            merged(
+                st.extra,
+                [
+                    ("hostname", st.hostname.map(EvValue::Str)),
+                    ("hostnamechanged", st.hostname_changed.map(EvValue::Str)),
+                    ("priority", st.priority.map(|p| EvValue::Str(p.0))),
+                    (
+                        "updates",
+                        st.updates.map(|u| EvValue::Map(object_into_map(u))),
+                    ),
+                    ("zpools", zpools),
+                ],
+            )
+        }
+        EventBody::Bridge(b) => merged(
+            b.extra,
+            [(
+                "available_connections",
+                b.available_connections.map(str_list_value),
+            )],
+        ),
+        EventBody::Unknown { args, .. } => json_into_value(args),
+    }
+}
+
 /// An attribute value as JSON: the inverse of [`json_to_value`]. `attr` names it in errors.
 pub fn value_to_json(v: &EvValue, attr: &'static str) -> Result<Value, FromEventError> {
     to_json(v, attr, MAX_DEPTH)
@@ -215,18 +407,57 @@ fn to_json(v: &EvValue, attr: &'static str, depth: usize) -> Result<Value, FromE
 /// severity, subject and summary; requests, replies and errors as `other`/`failed` events named
 /// after the message. Secrets are redacted.
 pub fn to_event(message: &Message) -> Event {
-    let mut e = Event::new(Protocol::SysAdm, Kind::Other, message.name.clone());
     let secret = message.carries_secret();
+    let args = if secret {
+        Some(redacted_args(message))
+    } else {
+        match &message.body {
+            // Straight from the typed payload, with no JSON value in between.
+            Body::Event(body) => Some(body_to_value(body)),
+            _ => message.args().map(|a| json_to_value(&a)),
+        }
+    };
+    event_with(message, args, secret)
+}
+
+/// [`to_event`] of a message that is no longer needed: the same event, with the strings of an
+/// event's `args` moved into it instead of copied (what `monwire decode` does with each
+/// message it reads).
+///
+/// ```
+/// use monwire_sysadm::codec::{Limits, decode};
+/// use monwire_sysadm::event::{into_event, to_event};
+/// let m = decode(br#"{"args":{"class":"snapshot","message":"New snapshot of tank","priority":"1 - Information"},"id":"","name":"life-preserver","namespace":"events"}"#, &Limits::default())?;
+/// assert_eq!(to_event(&m), into_event(m));
+/// # Ok::<(), monwire_sysadm::error::DecodeError>(())
+/// ```
+pub fn into_event(mut message: Message) -> Event {
+    if message.carries_secret() || !matches!(message.body, Body::Event(_)) {
+        return to_event(&message);
+    }
+    // Everything else is read from the message first; then its payload moves into `args`,
+    // which keeps its place as the first attribute.
+    let mut e = event_with(&message, Some(EvValue::Bool(false)), false);
+    if let Body::Event(body) = std::mem::replace(&mut message.body, Body::NoArgs)
+        && let Some(slot) = e.attributes.get_mut("sysadm.args")
+    {
+        *slot = body_into_value(body);
+    }
+    e
+}
+
+/// The event of `message` with `args` as its `sysadm.args`.
+fn event_with(message: &Message, args: Option<EvValue>, secret: bool) -> Event {
+    let mut e = Event::new(Protocol::SysAdm, Kind::Other, message.name.clone());
+    e.attributes = EvMap::with_capacity(4);
     let what = match &message.body {
         Body::Event(_) => None,
         Body::Request(_) | Body::NoArgs => Some("request"),
         Body::Reply(_) => Some("reply"),
         Body::Error(_) => Some("error"),
     };
-    if secret {
-        e.attributes.insert("sysadm.args", redacted_args(message));
-    } else if let Some(args) = message.args() {
-        e.attributes.insert("sysadm.args", json_to_value(&args));
+    if let Some(args) = args {
+        e.attributes.push_unchecked("sysadm.args", args);
     }
     if !message.id.is_empty() {
         e.attributes.insert("sysadm.id", message.id.clone());
@@ -376,9 +607,20 @@ fn priority_attrs(p: Option<&Priority>, e: &mut Event) {
 
 /// One line of text: control characters (LF in a replication failure) become spaces.
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    push_line(&mut out, s);
+    out
+}
+
+/// Appends [`one_line`] of `s` to `out`.
+fn push_line(out: &mut String, s: &str) {
+    // The C0 controls, DEL and the C1 controls (U+0080..U+009F, encoded 0xC2 0x80..0x9F).
+    let plain = s.bytes().all(|b| b >= 0x20 && b != 0x7f && b != 0xc2);
+    if plain {
+        out.push_str(s);
+    } else {
+        out.extend(s.chars().map(|c| if c.is_control() { ' ' } else { c }));
+    }
 }
 
 /// The one-line summary of a message (what [`to_event`] puts in `Event::summary`, and what
@@ -438,24 +680,26 @@ pub fn event_summary(body: &EventBody) -> String {
     match body {
         EventBody::Dispatcher(d) => {
             let log = d.log();
-            let pid = log
-                .and_then(|l| l.process_id.as_deref())
-                .map_or_else(|| "(no id)".to_owned(), one_line);
-            let mut s = format!("job {pid}");
+            let mut s = String::with_capacity(96);
+            s.push_str("job ");
+            match log.and_then(|l| l.process_id.as_deref()) {
+                Some(pid) => push_line(&mut s, pid),
+                None => s.push_str("(no id)"),
+            }
             match d.state() {
                 Some(st) => {
                     s.push(' ');
-                    s.push_str(&one_line(st.as_str()));
+                    push_line(&mut s, st.as_str());
                 }
                 None => s.push_str(" (no state)"),
             }
             if let Some(l) = log {
                 if let Some(code) = return_code(l) {
                     s.push_str(", rc ");
-                    s.push_str(&one_line(code));
+                    push_line(&mut s, code);
                 } else if let Some(cmd) = &l.current_cmd {
                     s.push_str(": ");
-                    s.push_str(&one_line(cmd));
+                    push_line(&mut s, cmd);
                 }
             }
             if let Dispatcher::Class(c) = d {
@@ -469,38 +713,47 @@ pub fn event_summary(body: &EventBody) -> String {
         }
         EventBody::LifePreserver(l) => {
             let class = l.class.as_ref().map_or("life-preserver", LpClass::as_str);
-            match &l.message {
-                Some(m) => format!("{}: {}", one_line(class), one_line(m)),
-                None => one_line(class),
+            let mut s =
+                String::with_capacity(class.len() + 2 + l.message.as_ref().map_or(0, String::len));
+            push_line(&mut s, class);
+            if let Some(m) = &l.message {
+                s.push_str(": ");
+                push_line(&mut s, m);
             }
+            s
         }
         EventBody::SystemState(st) => {
-            let mut s = st
-                .hostname
-                .as_deref()
-                .map_or_else(|| "system state".to_owned(), one_line);
-            let mut parts = Vec::new();
+            let mut s = String::with_capacity(96);
+            match st.hostname.as_deref() {
+                Some(h) => push_line(&mut s, h),
+                None => s.push_str("system state"),
+            }
+            let mut first = true;
+            let mut part = |s: &mut String| {
+                s.push_str(if first { ": " } else { ", " });
+                first = false;
+            };
             if let Some(p) = &st.priority {
-                parts.push(one_line(&p.0));
+                part(&mut s);
+                push_line(&mut s, &p.0);
             }
             if let Some(pools) = &st.zpools {
                 for (name, pool) in pools {
-                    parts.push(format!(
-                        "pool {} {}",
-                        one_line(name),
-                        one_line(pool.health.as_deref().unwrap_or("?"))
-                    ));
+                    part(&mut s);
+                    s.push_str("pool ");
+                    push_line(&mut s, name);
+                    s.push(' ');
+                    push_line(&mut s, pool.health.as_deref().unwrap_or("?"));
                 }
             }
             if let Some(u) = st.update_status() {
-                parts.push(format!("updates {}", one_line(u)));
+                part(&mut s);
+                s.push_str("updates ");
+                push_line(&mut s, u);
             }
             if st.hostname_changed.is_some() {
-                parts.push("hostname changed".to_owned());
-            }
-            if !parts.is_empty() {
-                s.push_str(": ");
-                s.push_str(&parts.join(", "));
+                part(&mut s);
+                s.push_str("hostname changed");
             }
             s
         }
@@ -624,5 +877,54 @@ pub fn summary_keys(event: &Event) -> &'static [&'static str] {
             "sysadm.redacted",
         ],
         _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{ClassEvent, SystemState};
+
+    /// `body_to_value` is `json_to_value(&to_args())`, also where a typed field and an extra
+    /// key share a name (the typed one wins, as in `to_object`) and where pools or return codes
+    /// are not in key order.
+    #[test]
+    fn structured_args_match_the_json_args() {
+        let mut extra = Object::new();
+        extra.insert("hostname".into(), Value::from("shadowed"));
+        extra.insert("a".into(), Value::from(1));
+        extra.insert("zz".into(), Value::Null);
+        let pool = |h: &str| Zpool {
+            health: Some(h.into()),
+            extra: extra.clone(),
+            ..Zpool::default()
+        };
+        let st = EventBody::SystemState(SystemState {
+            hostname: Some("h".into()),
+            zpools: Some(vec![
+                ("tank".into(), pool("ONLINE")),
+                ("a".into(), pool("X")),
+            ]),
+            extra: extra.clone(),
+            ..SystemState::default()
+        });
+        let log = ProcessLog {
+            process_id: Some("p".into()),
+            state: Some(JobState::Finished),
+            cmd_list: Some(vec!["b".into(), "a".into()]),
+            outputs: vec![("b".into(), "out b".into()), ("a".into(), "out a".into())],
+            return_codes: vec![("b".into(), "1".into()), ("a".into(), "0".into())],
+            extra: extra.clone(),
+            ..ProcessLog::default()
+        };
+        let class = EventBody::Dispatcher(Dispatcher::Class(ClassEvent {
+            event_system: "sysadm/pkg".into(),
+            state: None,
+            process_details: Some(log.clone()),
+            extras: extra,
+        }));
+        for body in [st, class, EventBody::Dispatcher(Dispatcher::Job(log))] {
+            assert_eq!(body_to_value(&body), json_to_value(&body.to_args()));
+        }
     }
 }

@@ -134,48 +134,39 @@ fn guess_name(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(name).ok()
 }
 
-/// `args`: typed in the same pass when the name was guessed, else kept raw.
-// Built once per message and matched at once: boxing the typed body would cost an allocation.
-#[allow(clippy::large_enum_variant)]
-enum Args<'de> {
-    Typed(EventBody),
-    Raw(&'de RawValue),
-}
-
-/// The top level: the envelope strings, `args`, other keys as values.
+/// The top level, filled in place as the keys come (the typed payload is large: building it
+/// where it ends up saves copying it through every return on the way up).
 struct Envelope<'de> {
     namespace: Option<String>,
     name: Option<String>,
     id: Option<String>,
-    args: Option<Args<'de>>,
+    /// `args`, typed in the same pass when the name was guessed.
+    typed: Option<EventBody>,
+    /// `args` kept raw when the name could not be guessed.
+    raw: Option<&'de RawValue>,
     extra: Object,
 }
 
-struct EnvelopeSeed<'a> {
+struct EnvelopeSeed<'a, 'de> {
     guess: Option<&'a str>,
     max: usize,
+    out: &'a mut Envelope<'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
-    type Value = Envelope<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Envelope<'de>, D::Error> {
+impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
-    type Value = Envelope<'de>;
+impl<'de> Visitor<'de> for EnvelopeSeed<'_, 'de> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a message")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
-        let mut e = Envelope {
-            namespace: None,
-            name: None,
-            id: None,
-            args: None,
-            extra: Object::new(),
-        };
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let e = self.out;
         // The envelope is depth 1; `args` and the extra values are depth 2.
         let left = self.max - 1;
         while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
@@ -184,12 +175,16 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                 "name" => &mut e.name,
                 "id" => &mut e.id,
                 "args" => {
-                    let args = match self.guess {
-                        Some(name) => Args::Typed(map.next_value_seed(EventArgs { name, left })?),
-                        None => Args::Raw(map.next_value()?),
-                    };
-                    if e.args.replace(args).is_some() {
+                    if e.typed.is_some() || e.raw.is_some() {
                         return Err(bail());
+                    }
+                    match self.guess {
+                        Some(name) => map.next_value_seed(EventArgs {
+                            name,
+                            left,
+                            out: &mut e.typed,
+                        })?,
+                        None => e.raw = Some(map.next_value()?),
                     }
                     continue;
                 }
@@ -205,7 +200,7 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                 return Err(bail());
             }
         }
-        Ok(e)
+        Ok(())
     }
 }
 
@@ -216,11 +211,23 @@ pub(crate) fn decode(bytes: &[u8], max_depth: usize) -> Option<Message> {
     if max_depth < 4 {
         return None;
     }
-    let guess = guess_name(bytes);
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let env = EnvelopeSeed {
+    // UTF-8 is checked once for the whole text, so that serde_json need not check each string
+    // on its own (invalid text is the general path's to report).
+    let text = std::str::from_utf8(bytes).ok()?;
+    let guess = guess_name(text.as_bytes());
+    let mut env = Envelope {
+        namespace: None,
+        name: None,
+        id: None,
+        typed: None,
+        raw: None,
+        extra: Object::new(),
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    EnvelopeSeed {
         guess,
         max: max_depth,
+        out: &mut env,
     }
     .deserialize(&mut de)
     .ok()?;
@@ -236,19 +243,21 @@ pub(crate) fn decode(bytes: &[u8], max_depth: usize) -> Option<Message> {
     {
         return None;
     }
-    let body = match env.args? {
-        Args::Typed(body) if guess == Some(name.as_str()) => body,
-        Args::Typed(_) => return None,
-        Args::Raw(raw) => {
+    let body = match (env.typed, env.raw) {
+        (Some(body), _) if guess == Some(name.as_str()) => body,
+        (Some(_), _) | (None, None) => return None,
+        (None, Some(raw)) => {
             let mut de = serde_json::Deserializer::from_str(raw.get());
-            let body = EventArgs {
+            let mut body = None;
+            EventArgs {
                 name: &name,
                 left: max_depth - 1,
+                out: &mut body,
             }
             .deserialize(&mut de)
             .ok()?;
             de.end().ok()?;
-            body
+            body?
         }
     };
     Some(Message {
@@ -260,71 +269,89 @@ pub(crate) fn decode(bytes: &[u8], max_depth: usize) -> Option<Message> {
     })
 }
 
-/// An event's `args` for event `name`, typed; `left` levels of nesting allowed, its own
-/// included.
+/// An event's `args` for event `name`, typed into `out`; `left` levels of nesting allowed,
+/// its own included.
 struct EventArgs<'a> {
     name: &'a str,
     left: usize,
+    out: &'a mut Option<EventBody>,
 }
 
 impl<'de> DeserializeSeed<'de> for EventArgs<'_> {
-    type Value = EventBody;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<EventBody, D::Error> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl EventArgs<'_> {
-    fn unknown(&self, args: Value) -> EventBody {
-        EventBody::Unknown {
+    fn unknown(self, args: Value) {
+        *self.out = Some(EventBody::Unknown {
             name: self.name.to_owned(),
             args,
-        }
+        });
     }
 }
 
 impl<'de> Visitor<'de> for EventArgs<'_> {
-    type Value = EventBody;
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("event args")
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<EventBody, E> {
-        Ok(self.unknown(Deep(self.left).visit_bool(v)?))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        let v = Deep(self.left).visit_bool(v)?;
+        self.unknown(v);
+        Ok(())
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<EventBody, E> {
-        Ok(self.unknown(Deep(self.left).visit_i64(v)?))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        let v = Deep(self.left).visit_i64(v)?;
+        self.unknown(v);
+        Ok(())
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<EventBody, E> {
-        Ok(self.unknown(Deep(self.left).visit_u64(v)?))
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        let v = Deep(self.left).visit_u64(v)?;
+        self.unknown(v);
+        Ok(())
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<EventBody, E> {
-        Ok(self.unknown(Deep(self.left).visit_f64(v)?))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        let v = Deep(self.left).visit_f64(v)?;
+        self.unknown(v);
+        Ok(())
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<EventBody, E> {
-        Ok(self.unknown(Value::String(v.to_owned())))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.unknown(Value::String(v.to_owned()));
+        Ok(())
     }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<EventBody, E> {
-        Ok(self.unknown(Value::String(v)))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        self.unknown(Value::String(v));
+        Ok(())
     }
-    fn visit_unit<E: de::Error>(self) -> Result<EventBody, E> {
-        Ok(self.unknown(Value::Null))
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.unknown(Value::Null);
+        Ok(())
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<EventBody, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         let v = Deep(self.left).visit_seq(seq)?;
-        Ok(self.unknown(v))
+        self.unknown(v);
+        Ok(())
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<EventBody, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         let left = self.left;
-        Ok(match self.name {
-            names::DISPATCHER => EventBody::Dispatcher(dispatcher(map, left)?),
-            names::LIFE_PRESERVER => EventBody::LifePreserver(life_preserver(map, left)?),
-            names::SYSTEM_STATE => EventBody::SystemState(system_state(map, left)?),
-            names::BRIDGE => EventBody::Bridge(bridge(map, left)?),
+        match self.name {
+            names::DISPATCHER => dispatcher(map, left, self.out)?,
+            names::LIFE_PRESERVER => {
+                *self.out = Some(EventBody::LifePreserver(life_preserver(map, left)?));
+            }
+            names::SYSTEM_STATE => {
+                *self.out = Some(EventBody::SystemState(system_state(map, left)?));
+            }
+            names::BRIDGE => *self.out = Some(EventBody::Bridge(bridge(map, left)?)),
             _ => {
                 let v = Deep(left).visit_map(map)?;
-                self.unknown(v)
+                self.unknown(v);
             }
-        })
+        }
+        Ok(())
     }
 }
 
@@ -675,7 +702,11 @@ impl DispatcherArgs {
     }
 }
 
-fn dispatcher<'de, A: MapAccess<'de>>(mut map: A, left: usize) -> Result<Dispatcher, A::Error> {
+fn dispatcher<'de, A: MapAccess<'de>>(
+    mut map: A,
+    left: usize,
+    out: &mut Option<EventBody>,
+) -> Result<(), A::Error> {
     let mut a = DispatcherArgs {
         event_system: None,
         process_details: None,
@@ -695,7 +726,8 @@ fn dispatcher<'de, A: MapAccess<'de>>(mut map: A, left: usize) -> Result<Dispatc
             }
         }
     }
-    a.finish().ok_or_else(bail)
+    *out = Some(EventBody::Dispatcher(a.finish().ok_or_else(bail)?));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1379,7 +1379,7 @@ pub struct ProcessLog {
     pub extra: Object,
 }
 
-const RC_PREFIX: &str = "return_codes/";
+pub(crate) const RC_PREFIX: &str = "return_codes/";
 
 impl ProcessLog {
     /// Types a log object.
