@@ -440,8 +440,8 @@ fn unix_now() -> u64 {
 /// `serve sysadm --help`: the server's own rules, then examples.
 pub(crate) const SERVE_HELP: &str = "\
 Logins: with --user, that user and MONWIRE_SYSADM_PASSWORD; without it, any username and
-password. Certificate logins (auth_ssl): the server sends a 20-character test string, good for
-30 s on that connection, and accepts it signed (RSA PKCS#1 v1.5, no hash) by any key given
+password. Certificate logins (auth_ssl): the server (when it holds any key) sends a
+20-character test string, good for 30 s on that connection, and accepts it signed (RSA PKCS#1 v1.5, no hash) by any key given
 with --authorized-key or registered since the start by a logged-in user (rpc/settings
 register_ssl_cert; registrations live until the server stops), as that key's user. A user
 connecting from a loopback address who logged in with a password (or used the token of such a

@@ -660,8 +660,7 @@ impl Server {
             ] {
                 m.insert(api.to_owned(), Value::from("read"));
             }
-            #[cfg(feature = "ssl-auth")]
-            m.insert("rpc/settings".to_owned(), Value::from("read/write"));
+
             return self.reply(
                 conn,
                 &Message::reply(&namespace, &name, &id, Reply::Other(Value::Object(m))),
@@ -747,12 +746,19 @@ impl Server {
                     }
                     _ => None,
                 };
-                let Some(answer) = answer else {
-                    // Stage 1 (`""`, or any args without `encrypted_string`).
-                    return self.issue_challenge(now, conn, namespace, name, id);
-                };
-                method = "certificate";
-                self.check_challenge(now, conn, &answer)
+                match answer {
+                    // Stage 2.
+                    Some(answer) => {
+                        method = "certificate";
+                        self.check_challenge(now, conn, &answer)
+                    }
+                    // Stage 1 (`""`, or any args without `encrypted_string`); a server that
+                    // holds no key at all could accept no answer, and refuses at once.
+                    None if !self.keys.is_empty() => {
+                        return self.issue_challenge(now, conn, namespace, name, id);
+                    }
+                    None => None,
+                }
             }
             // auth_ssl (certificate challenge) without feature `ssl-auth`: 401.
             _ => None,

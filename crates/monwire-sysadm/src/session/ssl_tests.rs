@@ -374,3 +374,12 @@ fn debug_output_shows_no_key() {
     let server = key_server("alice", &key.public_key());
     assert!(!format!("{:?}", server.config()).contains(&key.public_key().registration()));
 }
+
+#[test]
+fn a_server_holding_no_key_refuses_stage_1_at_once() {
+    let now = Instant::now();
+    let mut server = Server::new(ServerConfig::default(), AllowAll);
+    let conn = server.accept(now, "127.0.0.1:1");
+    let stage1 = json!({"args":"","id":"a1","name":"auth_ssl","namespace":"rpc"});
+    assert_eq!(ask(now, &mut server, conn, stage1), unauthorized("a1"));
+}
