@@ -4,10 +4,11 @@
 //! - `nsm_udp`: the live path of `watch nsm` over a real loopback UDP socket pair: send a
 //!   `client_event` datagram, receive it, decode it, map it to an `Event` and write its JSON
 //!   line (the CLI's own `write_json_line`); `+record` adds what the recording tap does: take
-//!   the time, lock the recorder, and write the `datagram` record into a 64 KiB `BufWriter`
-//!   over a file.
-//! - `zmq_frames`: the same without a socket (decode + event + JSON line of a v1 monitor
-//!   message), the worst case for the relative cost since no syscall hides it.
+//!   the time and hand the `datagram` record to the CLI's `RecordWriter`, which packs it onto
+//!   a queue that its own thread encodes and writes (to `/dev/null` here).
+//! - `zmq_frames`: the same without a socket (decode + event refilled + JSON line of a v1
+//!   monitor message, as `watch zmq` does), the worst case for the relative cost since no
+//!   syscall hides it. With the recording, the tap's clock read stamps the event too.
 //! - `galaxy_chunk`: the Hub's 16 status messages of the golden capture, each written to a real
 //!   loopback TCP connection, read off it and fed to the GUI-server session, every event's
 //!   JSON line written.
@@ -22,14 +23,13 @@
 
 use std::fs::File;
 use std::hint::black_box;
-use std::io::BufWriter;
 use std::net::UdpSocket;
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use monwire_capture::record::{Direction, FramesRef, Header, PayloadRef, RecordRef, Writer};
+use monwire_capture::record::{Direction, FramesRef, Header, PayloadRef, RecordRef};
+use monwire_cli::recording::RecordWriter;
 use monwire_cli::view::write_json_line;
 
 fn vectors() -> std::path::PathBuf {
@@ -44,29 +44,25 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// The recorder as the CLI holds it: a lock around a writer into a buffered file.
-fn recorder(name: &str, protocol: &str) -> Mutex<Writer<BufWriter<File>>> {
-    let path =
-        std::env::temp_dir().join(format!("monwire-bench-{name}-{}.rec", std::process::id()));
-    let file = File::create(&path).unwrap();
-    let _ = std::fs::remove_file(&path); // the open file stays writable
-    Mutex::new(
-        Writer::new(
-            BufWriter::with_capacity(64 << 10, file),
-            &Header::new(protocol),
-        )
-        .unwrap(),
-    )
+/// The recorder the CLI uses (`monwire_cli::recording::RecordWriter`: a tap packs the record
+/// under a lock, the recording's own thread encodes and writes it). The file is `/dev/null`:
+/// the same `write` per batch, without filling the disk with the gigabytes a long run records.
+fn recorder(_name: &str, protocol: &str) -> RecordWriter {
+    let file = File::options().write(true).open("/dev/null").unwrap();
+    RecordWriter::new(file, &Header::new(protocol), |e| panic!("{e}")).unwrap()
 }
 
-fn record(rec: &Mutex<Writer<BufWriter<File>>>, peer: &str, payload: PayloadRef<'_>) {
-    let r = RecordRef {
-        time: SystemTime::now(),
+fn record(rec: &RecordWriter, peer: &str, payload: PayloadRef<'_>) {
+    record_at(rec, SystemTime::now(), peer, payload);
+}
+
+fn record_at(rec: &RecordWriter, time: SystemTime, peer: &str, payload: PayloadRef<'_>) {
+    rec.write(&RecordRef {
+        time,
         direction: Direction::In,
         peer: Some(peer),
         payload,
-    };
-    rec.lock().unwrap().write_ref(&r).unwrap();
+    });
 }
 
 fn bench(c: &mut Criterion) {
@@ -126,18 +122,26 @@ fn bench(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_secs(1))
         .throughput(Throughput::Elements(1));
+    // As `watch zmq` does: one event refilled per message; with a recording, the tap's time
+    // stamps the event too (one clock read either way).
+    let mut event =
+        monwire_event::Event::new(monwire_event::Protocol::Zmq, monwire_event::Kind::Other, "")
+            .with_source("dealer tcp://127.0.0.1:5555");
     let mut live = |with: bool| {
+        let m = monwire_zmq::codec::decode(black_box(&slices)).unwrap();
+        let now = SystemTime::now();
         if with {
-            record(
+            record_at(
                 &rec,
+                now,
                 "dealer tcp://127.0.0.1:5555",
                 PayloadRef::Frames(FramesRef::Slices(&slices)),
             );
         }
-        let m = monwire_zmq::codec::decode(black_box(&slices)).unwrap();
-        let e = monwire_zmq::event::to_event(&m).with_observed(SystemTime::now());
+        monwire_zmq::event::to_event_into(&m, &mut event);
+        event.observed = Some(now);
         json.clear();
-        write_json_line(&e, &mut json).unwrap();
+        write_json_line(&event, &mut json).unwrap();
         black_box(json.len())
     };
     g.bench_function("live", |b| b.iter(|| live(false)));

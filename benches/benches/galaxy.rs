@@ -101,6 +101,30 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // Issue 12: the per-event cost of `monwire decode galaxy` beside its decode: one Hub frame
+    // to its event (typed, summary, structured `galaxy.frame`), and the same frames' decode.
+    let mut g = c.benchmark_group("galaxy_event");
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements(fs.len() as u64));
+    g.bench_function("to_event_hub_frames", |b| {
+        b.iter(|| {
+            for f in &fs {
+                black_box(monwire_galaxy::event::to_event(black_box(f)));
+            }
+        })
+    });
+    g.bench_function("baseline_decode_same_messages", |b| {
+        b.iter(|| {
+            let mut at = 0;
+            while let Ok(Some((m, used))) = codec.decode(black_box(&one[at..])) {
+                black_box(m);
+                at += used;
+            }
+        })
+    });
+    g.finish();
+
     // Issue 10 §2: a 1 MB frame of 100,000 keys, read from text and decoded from XDR (linear
     // now; the text reader took 21 s before).
     let mut big = b"{c many".to_vec();

@@ -10,7 +10,9 @@
 //!   receive into reused `zmq::Message`s plus a borrowed decode (goal: keep up with 1 M
 //!   events/s, and report the ratio). The watch path is the lending read, `to_event`, the
 //!   observed time and source, a `Filter`, and the CLI's own JSON or text line writer
-//!   (`monwire_cli::view`) into a buffer written out when it fills.
+//!   (`monwire_cli::view`) into a buffer written out when it fills. `_reused_event` is what
+//!   the CLI does (one event refilled per message by `to_event_into`, its source set once);
+//!   `_owned_event` is the path it replaced (a new event and source string per message).
 //!
 //! libzmq's monitor endpoints are inproc-only, and no local peer can make a real socket emit a
 //! million monitor events a second (a connect storm gives tens of thousands), so the flood is
@@ -27,7 +29,7 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 use monwire_cli::view::{TextStyle, TextView, write_json_line};
 use monwire_event::{Filter, Severity};
 use monwire_zmq::codec::{ByteOrder, Codec};
-use monwire_zmq::event::to_event;
+use monwire_zmq::event::{to_event, to_event_into};
 use monwire_zmq::session::MonitorSession;
 use monwire_zmq::zmq::{AttachOptions, Monitor};
 use monwire_zmq::{EventMask, MonitorEvent, V1Message};
@@ -328,11 +330,29 @@ fn watch(c: &mut Criterion) {
         verbose: false,
         width: None,
     });
-    for format in ["json", "text"] {
-        g.bench_function(format!("watch_pipeline_{format}"), |b| {
+    // `reused`: what the CLI does, one event refilled per message (`to_event_into`), its
+    // source set once; `owned`: the earlier path, a new event (and source) per message.
+    for (format, reuse) in [
+        ("json", true),
+        ("text", true),
+        ("json", false),
+        ("text", false),
+    ] {
+        let name = format!(
+            "watch_pipeline_{format}_{}",
+            if reuse { "reused_event" } else { "owned_event" }
+        );
+        g.bench_function(name, |b| {
             let mut out = std::io::sink();
             let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
             let mut line = String::with_capacity(256);
+            let source = "dealer tcp://127.0.0.1:38317";
+            let mut event = monwire_event::Event::new(
+                monwire_event::Protocol::Zmq,
+                monwire_event::Kind::Other,
+                "",
+            )
+            .with_source(source);
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
@@ -340,18 +360,26 @@ fn watch(c: &mut Criterion) {
                     let start = Instant::now();
                     for _ in 0..DRAIN {
                         let m = mon.recv_ref().unwrap().unwrap();
-                        let mut e = to_event(&m).with_observed(SystemTime::now());
-                        e.source = Some("dealer tcp://127.0.0.1:38317".to_owned());
-                        if filter.matches(&e) {
+                        let owned;
+                        let e = if reuse {
+                            to_event_into(&m, &mut event);
+                            event.observed = Some(SystemTime::now());
+                            &event
+                        } else {
+                            let mut e = to_event(&m).with_observed(SystemTime::now());
+                            e.source = Some(source.to_owned());
+                            owned = e;
+                            &owned
+                        };
+                        if filter.matches(e) {
                             if format == "json" {
-                                write_json_line(&e, &mut buf).unwrap();
+                                write_json_line(e, &mut buf).unwrap();
                             } else {
                                 line.clear();
-                                view.write_line(&e, &mut line);
+                                view.write_line(e, &mut line);
                                 buf.extend_from_slice(line.as_bytes());
-                                buf.push(b'\n');
                             }
-                            if buf.len() >= 60 * 1024 {
+                            if buf.len() >= 64 * 1024 {
                                 out.write_all(&buf).unwrap();
                                 buf.clear();
                             }

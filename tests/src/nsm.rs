@@ -352,6 +352,11 @@ pub fn server_session(data: &[u8]) {
     let mut script = Script::new(data);
     // Per (peer, family): entries since the last end marker.
     let mut open_lists: HashMap<(u8, bool), i32> = HashMap::new();
+    // The server sends the same messages to every peer they concern, and the same state list
+    // again on every announce: the wire check is a pure function of the message, so each
+    // distinct message goes through it once per run.
+    // (`Message` is not `Hash`; a run has at most a few hundred distinct messages.)
+    let mut checked: Vec<Message> = Vec::new();
     while script.more() {
         match script.byte() % 12 {
             0..=5 => {
@@ -399,7 +404,10 @@ pub fn server_session(data: &[u8]) {
             _ => server.terminate(),
         }
         while let Some((to, m)) = server.poll_transmit() {
-            sendable(&m);
+            if !checked.contains(&m) {
+                sendable(&m);
+                checked.push(m.clone());
+            }
             match &m {
                 Message::ClientState { family, .. } => {
                     *open_lists.entry((to, *family == Family::Nsm)).or_default() += 1;

@@ -77,6 +77,10 @@ fn zmq_watch_record_then_decode_gives_the_same_events() {
     let (replayed, stderr, code) = decode("zmq", &file, &[]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_same(&watched, &replayed, &file);
+    // The watch stamps each event with the time its record was written: the replay prints
+    // the very observed times the watch printed.
+    let times = |evs: &[Value]| evs.iter().map(observed).collect::<Vec<u128>>();
+    assert_eq!(times(&watched), times(&replayed));
     let names: Vec<&str> = replayed
         .iter()
         .map(|e| e["name"].as_str().unwrap())

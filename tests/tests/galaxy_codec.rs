@@ -21,16 +21,16 @@ fn object_layouts_match_the_c_library() {
     let cases: [(Object, &str); 6] = [
         (Object::Int(-42), "00000003 ffffffd6"),
         (Object::Float(1.5), "00000004 3fc00000"),
-        (Object::List(vec![]), "00000006 00000000"),
+        (Object::List(vec![].into()), "00000006 00000000"),
         (
-            Object::Binary(vec![0, 1, 2, 0xff, 0x41]),
+            Object::Binary(vec![0, 1, 2, 0xff, 0x41].into()),
             "0000000b 00000005 000102ff 41000000",
         ),
         (
-            Object::Int16(vec![1, -2]),
+            Object::Int16(vec![1, -2].into()),
             "0000000c 00000002 00000001 fffffffe",
         ),
-        (Object::Int32(vec![]), "0000000d 00000000"),
+        (Object::Int32(vec![].into()), "0000000d 00000000"),
     ];
     for (obj, hex) in cases {
         assert_eq!(encode_object(&obj).unwrap(), unhex(hex), "{obj:?}");
@@ -40,7 +40,7 @@ fn object_layouts_match_the_c_library() {
 
 #[test]
 fn int64_width_is_an_explicit_option() {
-    let obj = Object::Int64(vec![1, 0x1_0000_0000]);
+    let obj = Object::Int64(vec![1, 0x1_0000_0000].into());
     let four = Codec::default().with_int64_width(Int64Width::Four);
     assert_eq!(
         four.encode_object(&obj).unwrap(),
@@ -49,7 +49,7 @@ fn int64_width_is_an_explicit_option() {
     assert_eq!(
         four.decode_object(&unhex("0000000e 00000001 ffffffff"))
             .unwrap(),
-        Object::Int64(vec![-1])
+        Object::Int64(vec![-1].into())
     );
     let eight = Codec::default().with_int64_width(Int64Width::Eight);
     let bytes = eight.encode_object(&obj).unwrap();
@@ -176,7 +176,7 @@ fn stream_decoder_needs_more_then_rejects_bad_headers_at_once() {
 fn frames_that_cannot_be_encoded_are_refused() {
     let unnamed = Object::from(read_frame(b"{c :a 1 }").unwrap());
     assert_eq!(encode_object(&unnamed), Err(EncodeError::NullName));
-    let nul = Object::List(vec![Object::Null]);
+    let nul = Object::List(vec![Object::Null].into());
     assert_eq!(encode_object(&nul), Err(EncodeError::NullObject));
     let body_less = Message {
         msg_type: MsgType::Reply,
@@ -229,7 +229,7 @@ fn reader_accepts_what_the_c_reader_accepts() {
     let f = read_frame(b"{c n :b % 5 8   $\"_T$  }").unwrap();
     assert_eq!(
         f.get(":b"),
-        Some(&Object::Binary(vec![0, 1, 2, 0xff, 0x41]))
+        Some(&Object::Binary(vec![0, 1, 2, 0xff, 0x41].into()))
     );
     // An early stop is reported, with the frame so far.
     let r = read_frame_report(b"{c n :a 1 :b 1a :c 3 }");
@@ -264,14 +264,14 @@ fn printers_match_the_c_printers() {
     }
     assert_eq!(uuencode(&[0, 1, 2, 0xff, 0x41]), b"  $\"_T$ ");
     assert_eq!(uudecode(b"  $\"_T$ ", 5), [0, 1, 2, 0xff, 0x41]);
-    assert_eq!(pr(&Object::Binary(vec![])), b"% 0 0 ");
+    assert_eq!(pr(&Object::Binary(vec![].into())), b"% 0 0 ");
     assert_eq!(
-        pr(&Object::Float64(vec![1.0])),
+        pr(&Object::Float64(vec![1.0].into())),
         b"\"[non-readable frame element: array of type GAL_FLOAT_64]\""
     );
     let arr = Frame::clause("a")
-        .with(":t", Object::Float64(vec![1.0, 2.0]))
-        .with(":b", Object::Binary(vec![1, 2]))
+        .with(":t", Object::Float64(vec![1.0, 2.0].into()))
+        .with(":b", Object::Binary(vec![1, 2].into()))
         .with(":x", 1);
     assert_eq!(
         pp_frame(&arr),
@@ -294,8 +294,11 @@ fn printers_match_the_c_printers() {
     assert_eq!(String::from_utf8(outline_frame(&o)).unwrap(), want);
     // Keywords and tokens: skipped as PR property values, printed in lists and by outline.
     let kw = Frame::clause("k")
-        .with(":a", Object::Keyword(b":z".to_vec()))
-        .with(":l", Object::List(vec![Object::Token(b"1a".to_vec())]));
+        .with(":a", Object::Keyword(b":z"[..].into()))
+        .with(
+            ":l",
+            Object::List(vec![Object::Token(b"1a"[..].into())].into()),
+        );
     assert_eq!(pr_frame(&kw), b"{c k :l ( 1a ) }");
     assert_eq!(outline_frame(&kw), b"{c k\n   :a :z\n   :l ( 1a ) }");
     let odd = Frame::new(FrameType::Other(9), "n");

@@ -27,19 +27,19 @@ fn key() -> impl Strategy<Value = Vec<u8>> {
 fn any_object() -> impl Strategy<Value = Object> + Clone {
     let bytes = proptest::collection::vec(any::<u8>(), 0..12);
     let leaf = prop_oneof![
-        bytes.clone().prop_map(Object::String),
+        bytes.clone().prop_map(|v| Object::String(v.into())),
         any::<i32>().prop_map(Object::Int),
         (-1e30f32..1e30).prop_map(Object::Float),
-        name().prop_map(Object::Symbol),
-        bytes.clone().prop_map(Object::Binary),
-        proptest::collection::vec(any::<i16>(), 0..4).prop_map(Object::Int16),
-        proptest::collection::vec(any::<i32>(), 0..4).prop_map(Object::Int32),
-        proptest::collection::vec(any::<i64>(), 0..4).prop_map(Object::Int64),
-        proptest::collection::vec(-1e30f32..1e30, 0..4).prop_map(Object::Float32),
-        proptest::collection::vec(-1e300f64..1e300, 0..4).prop_map(Object::Float64),
-        key().prop_map(Object::Keyword),
-        name().prop_map(Object::Tag),
-        bytes.clone().prop_map(Object::Token),
+        name().prop_map(|v| Object::Symbol(v.into())),
+        bytes.clone().prop_map(|v| Object::Binary(v.into())),
+        proptest::collection::vec(any::<i16>(), 0..4).prop_map(|v| Object::Int16(v.into())),
+        proptest::collection::vec(any::<i32>(), 0..4).prop_map(|v| Object::Int32(v.into())),
+        proptest::collection::vec(any::<i64>(), 0..4).prop_map(|v| Object::Int64(v.into())),
+        proptest::collection::vec(-1e30f32..1e30, 0..4).prop_map(|v| Object::Float32(v.into())),
+        proptest::collection::vec(-1e300f64..1e300, 0..4).prop_map(|v| Object::Float64(v.into())),
+        key().prop_map(|v| Object::Keyword(v.into())),
+        name().prop_map(|v| Object::Tag(v.into())),
+        bytes.clone().prop_map(|v| Object::Token(v.into())),
         (bytes.clone(), bytes, any::<i32>(), any::<i32>()).prop_map(|(c, h, p, t)| {
             Object::from(Proxy {
                 call_id: c,
@@ -51,7 +51,7 @@ fn any_object() -> impl Strategy<Value = Object> + Clone {
     ];
     leaf.prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..4).prop_map(Object::List),
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Object::from),
             frame_of(inner).prop_map(Object::from),
         ]
     })
@@ -80,17 +80,17 @@ fn frame_of(values: impl Strategy<Value = Object> + Clone) -> impl Strategy<Valu
 /// keyword/token property values).
 fn text_object() -> impl Strategy<Value = Object> + Clone {
     let leaf = prop_oneof![
-        proptest::collection::vec(1u8..=255, 0..12).prop_map(Object::String),
+        proptest::collection::vec(1u8..=255, 0..12).prop_map(|v| Object::String(v.into())),
         any::<i32>().prop_map(Object::Int),
         (-4000i32..4000).prop_map(|k| Object::Float(k as f32 / 8.0)),
         name()
             .prop_filter("a letter first", |n| n[0].is_ascii_alphabetic())
-            .prop_map(Object::Symbol),
-        proptest::collection::vec(any::<u8>(), 0..12).prop_map(Object::Binary),
+            .prop_map(|v| Object::Symbol(v.into())),
+        proptest::collection::vec(any::<u8>(), 0..12).prop_map(|v| Object::Binary(v.into())),
     ];
     leaf.prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..4).prop_map(Object::List),
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Object::from),
             text_frame(inner).prop_map(Object::from),
         ]
     })
@@ -186,8 +186,8 @@ fn as_four_bytes(obj: &Object) -> Object {
             for (k, v) in f.props() {
                 g.set(k.to_vec(), as_four_bytes(v));
             }
-            g.preds = f
-                .preds
+            *g.preds_mut() = f
+                .preds()
                 .iter()
                 .map(|p| match as_four_bytes(&Object::from(p.clone())) {
                     Object::Frame(p) => *p,
@@ -247,7 +247,7 @@ proptest! {
         let codec = Codec::default().with_int64_width(Int64Width::Eight);
         let bytes = codec.encode_object(&obj).unwrap();
         prop_assert!(same_object(&codec.decode_object(&bytes).unwrap(), &obj));
-        let deeper = Object::List(vec![obj]);
+        let deeper = Object::List(vec![obj].into());
         let unlimited = Codec::new(monwire_galaxy::codec::Limits::default().with_max_depth(65))
             .with_int64_width(Int64Width::Eight);
         let bytes = unlimited.encode_object(&deeper).unwrap();

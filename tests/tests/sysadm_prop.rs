@@ -44,6 +44,11 @@ fn key() -> impl Strategy<Value = String> {
             "code",
             "md5_key",
             "encrypted_string",
+            "action",
+            "pub_key",
+            "nickname",
+            "email",
+            "user",
         ])
         .prop_map(str::to_owned),
         "[a-z_/ é\u{1F600}]{0,8}",
@@ -75,6 +80,10 @@ fn leaf() -> impl Strategy<Value = Value> {
             "echo a",
             "server",
             "401",
+            "register_ssl_cert",
+            "list_ssl_certs",
+            "list_ssl_checksums",
+            "revoke_ssl_cert",
         ])
         .prop_map(Value::from),
         "[\\PC\n\t\"\\\\\u{1}]{0,12}".prop_map(Value::from),
@@ -109,6 +118,7 @@ fn envelope_name() -> impl Strategy<Value = String> {
             "system-state",
             "bridge",
             "monwire-zmq",
+            "settings",
         ])
         .prop_map(str::to_owned),
         "[a-z-]{0,8}",

@@ -1,6 +1,7 @@
 #![cfg(feature = "sysadm")]
 //! Secrets never reach `Debug`, `Display`, events or their JSON, whatever the shape of the
-//! message: redaction goes by namespace and name (`rpc/auth*` requests, `rpc` replies), so an
+//! message: redaction goes by namespace and name (`rpc/auth*` and `rpc/settings` requests,
+//! `rpc` replies), so an
 //! `auth` with array args, a numeric password, a token under an unexpected key, or an `auth`
 //! without `args` at all (the server then reads the whole object) are all covered.
 // Test code: a panic is a failed test.
@@ -42,12 +43,13 @@ fn shape(secret: String) -> impl Strategy<Value = Value> {
             "token",
             "encrypted_string",
             "md5_key",
+            "pub_key",
             "pass",
             "x",
             "",
         ]),
         filler(),
-        0usize..8,
+        0usize..9,
     )
         .prop_map(move |(leaf, key, fill, how)| match how {
             0 => leaf,
@@ -57,6 +59,7 @@ fn shape(secret: String) -> impl Strategy<Value = Value> {
             4 => json!([fill, [leaf]]),
             5 => json!({ "outer": { key: [leaf] } }),
             6 => json!({ secret.clone(): fill }),
+            7 => json!({ "action": "register_ssl_cert", "pub_key": leaf, "nickname": fill }),
             _ => json!({ "username": "alice", "password": leaf }),
         })
 }
@@ -70,6 +73,7 @@ fn auth_name() -> impl Strategy<Value = &'static str> {
         "authenticate",
         "AUTH",
         "response",
+        "settings",
     ])
 }
 
@@ -148,6 +152,10 @@ fn known_leaks_are_closed() {
         r#"{"args":["alice","QZTOKEN123"],"id":"a","name":"auth","namespace":"rpc"}"#,
         r#"{"args":{"password":123456789012,"username":"alice"},"id":"a","name":"auth","namespace":"rpc"}"#,
         r#"{"args":["QZTOKEN123",0],"id":"a","name":"response","namespace":"rpc"}"#,
+        r#"{"args":{"encrypted_string":"QZTOKEN123"},"id":"a","name":"auth_ssl","namespace":"rpc"}"#,
+        r#"{"args":{"action":"register_ssl_cert","email":"e","nickname":"n","pub_key":"QZTOKEN123"},"id":"a","name":"settings","namespace":"rpc"}"#,
+        r#"{"args":{"action":"revoke_ssl_cert","pub_key":"QZTOKEN123"},"id":"a","name":"settings","namespace":"RPC"}"#,
+        r#"{"args":{"action":"another","x":"QZTOKEN123"},"id":"a","name":"settings","namespace":"rpc"}"#,
     ];
     for text in cases {
         let m = decode(text.as_bytes(), &Limits::default()).unwrap();
@@ -218,5 +226,83 @@ fn sessions_never_report_credentials() {
     for r in &reports {
         assert!(!r.contains("QZPASSWORD9"), "password in {r}");
         assert!(!r.contains(&token), "token in {r}");
+    }
+}
+
+/// The certificate login reports neither the signature, the key, nor the token: the sessions'
+/// Debug and events, and every frame of the exchange decoded and printed.
+#[test]
+fn key_login_never_reports_signature_key_or_token() {
+    use monwire_sysadm::session::AuthorizedKey;
+    use monwire_sysadm::ssl::SigningKey;
+    let now = std::time::Instant::now();
+    let key = SigningKey::generate(1024).unwrap();
+    let mut client = Client::new(
+        ClientConfig {
+            signing_key: Some(key.clone()),
+            ..Default::default()
+        },
+        "wss://example:12150",
+    );
+    let mut server = Server::new(
+        ServerConfig {
+            authorized_keys: vec![AuthorizedKey::new("alice", key.public_key())],
+            ..Default::default()
+        },
+        AllowAll,
+    );
+    let conn = server.accept(now, "127.0.0.1:5000");
+    client.handle_connected(now);
+    let mut secrets = vec![key.public_key().registration()];
+    let mut reports = vec![
+        format!("{client:?}"),
+        format!("{server:?}"),
+        format!("{key:?}"),
+    ];
+    let report_frame = |t: &str, reports: &mut Vec<String>| {
+        let m = decode(t.as_bytes(), &Limits::default()).unwrap();
+        reports.push(format!("{m:?} {m} {:?}", m.body));
+        reports.push(serde_json::to_string(&to_event(&m)).unwrap());
+    };
+    for _ in 0..10 {
+        while let Some(t) = client.poll_transmit() {
+            if let monwire_sysadm::session::ClientTransmit::Text(t) = t {
+                if let Ok(v) = serde_json::from_str::<Value>(&t)
+                    && let Some(Value::String(sig)) = v["args"].get("encrypted_string")
+                {
+                    secrets.push(sig.clone());
+                }
+                report_frame(&t, &mut reports);
+                server.handle_text(now, conn, t.as_bytes());
+            }
+        }
+        while let Some(out) = server.poll_transmit(conn) {
+            if let monwire_sysadm::session::Outgoing::Text(t) = out {
+                if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&t)
+                    && let Some(Value::Array(a)) = m.get("args")
+                    && let Some(Value::String(tok)) = a.first()
+                {
+                    secrets.push(tok.clone());
+                }
+                report_frame(&t, &mut reports);
+                client.handle_text(now, t.as_bytes());
+            }
+        }
+        while let Some(e) = client.poll_event() {
+            reports.push(format!("{e:?}"));
+        }
+        while let Some(e) = server.poll_event() {
+            reports.push(format!("{e:?} {e}"));
+            reports.push(serde_json::to_string(&e).unwrap());
+        }
+    }
+    assert!(client.is_ready());
+    // The signature and the token were seen on the wire (the registration text was not sent
+    // in this exchange, and must not show up either).
+    assert_eq!(secrets.len(), 3, "{secrets:?}");
+    for r in &reports {
+        for s in &secrets {
+            assert!(!r.contains(s.as_str()), "secret in {r}");
+        }
     }
 }

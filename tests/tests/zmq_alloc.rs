@@ -110,3 +110,34 @@ fn decode_v2_does_not_allocate_for_libzmq_shapes() {
         msg.unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
+
+/// `to_event_into` over a reused event allocates nothing once the event has grown to fit, for
+/// every golden message of both versions but those whose attributes hold new text or lists
+/// (`HANDSHAKE_FAILED_PROTOCOL`'s error name, an unknown event's values): one each there.
+#[test]
+fn to_event_into_a_grown_event_does_not_allocate() {
+    use monwire_zmq::event::to_event_into;
+    let codec = zmq::codec();
+    let mut event =
+        monwire_event::Event::new(monwire_event::Protocol::Zmq, monwire_event::Kind::Other, "")
+            .with_source("dealer tcp://127.0.0.1:5555");
+    let golden = zmq::vectors("");
+    assert!(golden.len() >= 20, "expected the golden vectors");
+    let mut checked = 0;
+    for (name, frames) in &golden {
+        let msg = codec
+            .decode(frames)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        to_event_into(&msg, &mut event); // grow to fit
+        let (n, ()) = allocations(|| to_event_into(&msg, &mut event));
+        let fresh_text =
+            event.attr("zmq.protocol_error").is_some() || event.attr("zmq.values").is_some();
+        let allowed = usize::from(fresh_text);
+        assert!(n <= allowed, "{name}: to_event_into allocated {n} times");
+        checked += usize::from(!fresh_text);
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} vectors were allocation-free cases"
+    );
+}

@@ -146,3 +146,36 @@ proptest! {
         prop_assert_eq!(MonitorEvent::from_raw(e.code(), &e.values()), e);
     }
 }
+
+proptest! {
+    /// `to_event_into` over one reused event, through any run of v1 and v2 messages (UTF-8
+    /// endpoints and not), leaves exactly `to_event`'s event each time, with the source and
+    /// observed time it was given kept.
+    #[test]
+    fn to_event_into_a_reused_event_is_to_event(
+        msgs in proptest::collection::vec(
+            prop_oneof![
+                v1_message().prop_map(Message::V1),
+                v2_message().prop_map(Message::V2),
+            ],
+            1..8,
+        ),
+    ) {
+        let observed = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(1_700_000_000_123);
+        let mut reused = Event::new(monwire_event::Protocol::Nsm, monwire_event::Kind::Failed, "x")
+            .with_source("dealer tcp://127.0.0.1:5555")
+            .with_observed(observed)
+            .with_summary("stale")
+            .with_attr("stale", 1u64);
+        for msg in &msgs {
+            monwire_zmq::event::to_event_into(msg, &mut reused);
+            let want = to_event(msg)
+                .with_source("dealer tcp://127.0.0.1:5555")
+                .with_observed(observed);
+            prop_assert_eq!(&reused, &want);
+            let mut borrowed = reused.clone();
+            monwire_zmq::event::to_event_into(&msg.view(), &mut borrowed);
+            prop_assert_eq!(&borrowed, &want);
+        }
+    }
+}

@@ -6,21 +6,24 @@
 //! session the watcher ran, so it prints the same events in the same order, each observed at
 //! its recorded time.
 //!
-//! The file is written through a buffer: flushed every 200 ms while records arrive, and at
-//! the end of the run. A write error stops the recording with one stderr line; the watch goes
-//! on.
+//! The file is written by its own thread ([`monwire_cli::recording::RecordWriter`]): a tap
+//! only packs what it read onto a queue; the thread encodes and writes it, when 32 KiB are
+//! queued, when the source waits, every 200 ms while records arrive, and at the end of the
+//! run. A write error stops the recording with one stderr line; the watch goes on.
 
 use std::fs::File;
-use std::io::{BufRead, BufWriter};
+use std::io::BufRead;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use monwire_capture::record::{
-    Direction, FramesRef, Header, PayloadRef, Reader, Record, RecordRef, Writer,
+    Direction, FramesRef, Header, PayloadRef, Reader, Record, RecordRef,
 };
+use monwire_cli::recording::RecordWriter;
 use monwire_event::Event;
 
 use crate::diag;
@@ -36,100 +39,90 @@ pub(crate) fn set_path(path: PathBuf) {
 }
 
 struct Inner {
-    writer: Option<Writer<BufWriter<File>>>,
-    dirty: bool,
-    what: String,
+    writer: RecordWriter,
     /// Galaxy: the connection whose `open` was written last.
-    open_peer: Option<String>,
-}
-
-impl Inner {
-    fn write(&mut self, rec: &RecordRef<'_>) {
-        let Some(w) = self.writer.as_mut() else {
-            return;
-        };
-        if let Err(e) = w.write_ref(rec) {
-            diag::note("record", format!("{}: {e}; recording stopped", self.what));
-            self.writer = None;
-        }
-        self.dirty = true;
-    }
-
-    fn flush(&mut self) {
-        if !self.dirty {
-            return;
-        }
-        self.dirty = false;
-        if let Some(w) = self.writer.as_mut()
-            && let Err(e) = w.flush()
-        {
-            diag::note("record", format!("{}: {e}; recording stopped", self.what));
-            self.writer = None;
-        }
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.flush();
-    }
+    open_peer: Mutex<Option<String>>,
 }
 
 /// A recording being written; clones share the file. The taps of the live sources hold one.
 #[derive(Clone)]
 pub(crate) struct Recorder {
-    inner: Arc<Mutex<Inner>>,
+    inner: Arc<Inner>,
+}
+
+/// The time of the last record a zmq tap wrote, in nanoseconds since 1970, for the watch to
+/// stamp the event with: the replay then shows the very observed times the watch printed.
+#[derive(Clone, Default)]
+pub(crate) struct Stamp(Arc<AtomicU64>);
+
+impl Stamp {
+    fn set(&self, t: SystemTime) {
+        let nanos = t
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        self.0.store(nanos, Ordering::Relaxed);
+    }
+
+    /// The time of the last record written.
+    pub(crate) fn get(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.0.load(Ordering::Relaxed))
+    }
 }
 
 impl Recorder {
     /// Opens the `--record` file, if one was asked for, writes `header`, and adds the
-    /// recording to `out`'s sinks (so that it is flushed when the source waits and when the
-    /// run ends).
+    /// recording to `out`'s sinks (so that it is flushed when the source waits and finished
+    /// when the run ends).
     pub(crate) fn open(header: &Header, out: &mut Pipeline) -> Result<Option<Recorder>, Failure> {
         let Some(path) = PATH.get() else {
             return Ok(None);
         };
         let what = path.display().to_string();
         let file = File::create(path).map_err(|e| Failure::Runtime(format!("{what}: {e}")))?;
-        let writer = Writer::new(BufWriter::with_capacity(64 << 10, file), header)
-            .map_err(|e| Failure::Runtime(format!("{what}: {e}")))?;
-        let inner = Arc::new(Mutex::new(Inner {
-            writer: Some(writer),
-            dirty: true,
-            what,
-            open_peer: None,
-        }));
-        spawn_flusher(Arc::downgrade(&inner));
-        let rec = Recorder { inner };
+        let name = what.clone();
+        let writer = RecordWriter::new(file, header, move |e| {
+            diag::note("record", format!("{name}: {e}"));
+        })
+        .map_err(|e| Failure::Runtime(format!("{what}: {e}")))?;
+        let rec = Recorder {
+            inner: Arc::new(Inner {
+                writer,
+                open_peer: Mutex::new(None),
+            }),
+        };
         out.add_sink(Box::new(RecordSink(rec.clone())));
         Ok(Some(rec))
     }
 
-    fn with(&self, f: impl FnOnce(&mut Inner)) {
-        // A panic elsewhere while holding the lock leaves a usable recording.
-        let mut inner = match self.inner.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut inner);
+    fn write_at(
+        &self,
+        time: SystemTime,
+        direction: Direction,
+        peer: Option<&str>,
+        payload: PayloadRef<'_>,
+    ) {
+        self.inner.writer.write(&RecordRef {
+            time,
+            direction,
+            peer,
+            payload,
+        });
     }
 
     /// Writes one record stamped now.
     pub(crate) fn write(&self, direction: Direction, peer: Option<&str>, payload: PayloadRef<'_>) {
-        let rec = RecordRef {
-            time: SystemTime::now(),
-            direction,
-            peer,
-            payload,
-        };
-        self.with(|i| i.write(&rec));
+        self.write_at(SystemTime::now(), direction, peer, payload);
     }
 
-    /// The tap of `watch zmq`: every monitor message's frames, `peer` the watched socket.
-    pub(crate) fn zmq_tap(&self, peer: String) -> monwire_zmq::zmq::Tap {
+    /// The tap of `watch zmq`: every monitor message's frames, `peer` the watched socket;
+    /// `stamp` gets each record's time.
+    pub(crate) fn zmq_tap(&self, peer: String, stamp: Stamp) -> monwire_zmq::zmq::Tap {
         let rec = self.clone();
         Box::new(move |frames: &[&[u8]]| {
-            rec.write(
+            let now = SystemTime::now();
+            stamp.set(now);
+            rec.write_at(
+                now,
                 Direction::In,
                 Some(&peer),
                 PayloadRef::Frames(FramesRef::Slices(frames)),
@@ -156,41 +149,32 @@ impl Recorder {
         let rec = self.clone();
         monwire_galaxy::tokio::Tap(Arc::new(move |from: SocketAddr, chunk: &[u8]| {
             let peer = from.to_string();
-            rec.with(|i| {
-                let now = SystemTime::now();
-                if i.open_peer.as_deref() != Some(peer.as_str()) {
-                    i.open_peer = Some(peer.clone());
-                    i.write(&RecordRef {
-                        time: now,
-                        direction: Direction::In,
-                        peer: Some(&peer),
-                        payload: PayloadRef::Open,
-                    });
-                }
-                i.write(&RecordRef {
-                    time: now,
-                    direction: Direction::In,
-                    peer: Some(&peer),
-                    payload: PayloadRef::Bytes(chunk),
-                });
-            });
+            let now = SystemTime::now();
+            let mut open = rec
+                .inner
+                .open_peer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if open.as_deref() != Some(peer.as_str()) {
+                *open = Some(peer.clone());
+                rec.write_at(now, Direction::In, Some(&peer), PayloadRef::Open);
+            }
+            rec.write_at(now, Direction::In, Some(&peer), PayloadRef::Bytes(chunk));
         }))
     }
 
     /// Writes the `close` of the Galaxy connection with `peer`.
     pub(crate) fn galaxy_closed(&self, peer: SocketAddr) {
         let peer = peer.to_string();
-        self.with(|i| {
-            if i.open_peer.as_deref() == Some(peer.as_str()) {
-                i.open_peer = None;
-                i.write(&RecordRef {
-                    time: SystemTime::now(),
-                    direction: Direction::In,
-                    peer: Some(&peer),
-                    payload: PayloadRef::Close,
-                });
-            }
-        });
+        let mut open = self
+            .inner
+            .open_peer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if open.as_deref() == Some(peer.as_str()) {
+            *open = None;
+            self.write(Direction::In, Some(&peer), PayloadRef::Close);
+        }
     }
 
     /// The tap of `watch sysadm`: connections opened and closed, and every message received.
@@ -212,7 +196,7 @@ impl Recorder {
 }
 
 /// The recording as a pipeline sink: it takes no events (it records bytes, in the source's
-/// tap), it only flushes with the others.
+/// tap), it only flushes with the others, and is finished (everything written) at the end.
 struct RecordSink(Recorder);
 
 impl Sink for RecordSink {
@@ -221,34 +205,16 @@ impl Sink for RecordSink {
     }
 
     fn flush(&mut self) {
-        self.0.with(Inner::flush);
+        self.0.inner.writer.flush();
+    }
+
+    fn finish(&mut self) -> Result<(), Failure> {
+        self.0.inner.writer.finish();
+        Ok(())
     }
 
     fn name(&self) -> &str {
         "record"
-    }
-}
-
-/// Flushes the recording every 200 ms while it is alive.
-fn spawn_flusher(inner: Weak<Mutex<Inner>>) {
-    let spawned = std::thread::Builder::new()
-        .name("monwire-record-flush".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(Duration::from_millis(200));
-                let Some(inner) = inner.upgrade() else { return };
-                let mut g = match inner.lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                g.flush();
-            }
-        });
-    if let Err(e) = spawned {
-        diag::note(
-            "record",
-            format!("no flusher thread ({e}); flushed when the source waits"),
-        );
     }
 }
 

@@ -22,7 +22,16 @@
 //! # Passwords
 //!
 //! `watch sysadm --user U` reads the password from `MONWIRE_SYSADM_PASSWORD`, or prompts on the
-//! terminal (echo off through `stty`); it is never an argument.
+//! terminal (echo off through `stty`); it is never an argument. The passphrase of an encrypted
+//! `--key` is read the same way, from `MONWIRE_SYSADM_KEY_PASSPHRASE`.
+//!
+//! # Certificate login
+//!
+//! `watch sysadm --key FILE` logs in with SysAdm's `auth_ssl`: the server's 20-character test
+//! string signed with the RSA private key (PKCS#1 v1.5 type 1, no hash). `serve sysadm
+//! --authorized-key [USER=]FILE` (repeatable) holds the public keys it accepts; logged-in users
+//! add more with `rpc/settings` `register_ssl_cert` (`watch sysadm --user U --key FILE
+//! --register-key` does that).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
@@ -50,6 +59,7 @@ use crate::pipeline::Pipeline;
 use crate::{Failure, Run, Status};
 
 const PASSWORD_ENV: &str = "MONWIRE_SYSADM_PASSWORD";
+const PASSPHRASE_ENV: &str = "MONWIRE_SYSADM_KEY_PASSPHRASE";
 
 /// `monwire watch sysadm`.
 #[derive(Args, Debug)]
@@ -60,6 +70,15 @@ pub(crate) struct WatchArgs {
     /// Log in as this user (password from MONWIRE_SYSADM_PASSWORD or a terminal prompt).
     #[arg(long)]
     user: Option<String>,
+    /// Log in with this RSA private key (PEM: PKCS#1, PKCS#8 or encrypted PKCS#8; passphrase
+    /// from MONWIRE_SYSADM_KEY_PASSPHRASE or a terminal prompt) when there is no --user, and
+    /// after every reconnect.
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// After the --user login, register --key's public key with the server
+    /// (rpc/settings register_ssl_cert), so that later runs can log in with --key alone.
+    #[arg(long, requires_all = ["key", "user"])]
+    register_key: bool,
     /// Trust this CA or self-signed certificate (PEM) in addition to the system CAs.
     #[arg(long, conflicts_with = "insecure")]
     ca: Option<PathBuf>,
@@ -83,15 +102,25 @@ pub(crate) struct WatchArgs {
 }
 
 fn password(user: &str) -> Result<String, Failure> {
-    if let Ok(p) = std::env::var(PASSWORD_ENV) {
+    secret(
+        PASSWORD_ENV,
+        &format!("--user {user}"),
+        &format!("SysAdm password for {user}: "),
+        "the password",
+    )
+}
+
+/// A secret from `env`, or else from a prompt on the terminal (echo off); never an argument.
+fn secret(env: &str, option: &str, prompt: &str, what: &str) -> Result<String, Failure> {
+    if let Ok(p) = std::env::var(env) {
         return Ok(p);
     }
     if !std::io::stdin().is_terminal() {
         return Err(Failure::Usage(format!(
-            "--user {user}: set {PASSWORD_ENV} (no terminal to prompt on)"
+            "{option}: set {env} (no terminal to prompt on)"
         )));
     }
-    eprint!("SysAdm password for {user}: ");
+    eprint!("{prompt}");
     let _ = std::io::stderr().flush();
     let echo_off = std::process::Command::new("stty")
         .arg("-echo")
@@ -103,8 +132,61 @@ fn password(user: &str) -> Result<String, Failure> {
         let _ = std::process::Command::new("stty").arg("echo").status();
     }
     eprintln!();
-    read.map_err(|e| Failure::Runtime(format!("reading the password: {e}")))?;
+    read.map_err(|e| Failure::Runtime(format!("reading {what}: {e}")))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Reads `--key FILE`; asks for the passphrase only when the key is encrypted. A bad file or
+/// a wrong passphrase is one error line (exit 1).
+fn signing_key(path: &std::path::Path) -> Result<monwire_sysadm::ssl::SigningKey, Failure> {
+    use monwire_sysadm::error::KeyError;
+    use monwire_sysadm::ssl::SigningKey;
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Runtime(format!("sysadm: --key {shown}: {e}")))?;
+    let bad = |e: KeyError| Failure::Runtime(format!("sysadm: --key {shown}: {e}"));
+    match SigningKey::from_pem(&text, None) {
+        Err(KeyError::NeedsPassphrase) => {
+            let option = format!("--key {shown} (encrypted)");
+            let prompt = format!("Passphrase for {shown}: ");
+            let pass = secret(PASSPHRASE_ENV, &option, &prompt, "the passphrase")?;
+            SigningKey::from_pem(&text, Some(pass.as_bytes())).map_err(bad)
+        }
+        other => other.map_err(bad),
+    }
+}
+
+/// `--authorized-key [USER=]FILE`: a PEM public key and the user it logs in as (`USER`, else
+/// the --user of the server, else the file name up to its first dot).
+fn authorized_key(
+    spec: &str,
+    default_user: Option<&str>,
+) -> Result<monwire_sysadm::session::AuthorizedKey, Failure> {
+    let (user, file) = match spec.split_once('=') {
+        Some((u, f)) if !u.is_empty() && !u.contains('/') => (Some(u.to_owned()), f),
+        _ => (None, spec),
+    };
+    let path = std::path::Path::new(file);
+    let user = user
+        .or_else(|| default_user.map(str::to_owned))
+        .or_else(|| {
+            let name = path.file_name()?.to_str()?;
+            name.split('.')
+                .next()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "root".to_owned());
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Runtime(format!("sysadm: --authorized-key {file}: {e}")))?;
+    let key = monwire_sysadm::ssl::PublicKey::from_pem(&text)
+        .map_err(|e| Failure::Runtime(format!("sysadm: --authorized-key {file}: {e}")))?;
+    Ok(monwire_sysadm::session::AuthorizedKey {
+        user,
+        key,
+        nickname: path.display().to_string(),
+        email: String::new(),
+    })
 }
 
 /// The runtime the SysAdm parts run on.
@@ -146,9 +228,15 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
         Some(u) => Some((u.clone(), password(u)?)),
         None => None,
     };
+    let key = match &args.key {
+        Some(path) => Some(signing_key(path)?),
+        None => None,
+    };
     opts.config = ClientConfig {
         credentials,
         subscriptions: args.subscribe.clone(),
+        signing_key: key,
+        register_key: args.register_key,
         ..Default::default()
     };
     opts.allow_plain_credentials = args.force_plain;
@@ -218,7 +306,7 @@ fn watch_failure(e: &monwire_sysadm::tokio::Error, source: &str) -> String {
         ),
         Error::Client(ClientFailure::LoginRequired(why)) => format!(
             "sysadm: {source}: the server requires a login ({why}); use --user NAME \
-             (password from {PASSWORD_ENV})"
+             (password from {PASSWORD_ENV}) or --key FILE"
         ),
         Error::Client(f) => format!("sysadm: {source}: {f}"),
         other => format!("sysadm: {source}: {other}"),
@@ -281,7 +369,7 @@ pub(crate) struct ListenArgs {
     /// Certificate chain (PEM); with --key. Default: a self-signed certificate made at start.
     #[arg(long, requires = "key")]
     cert: Option<PathBuf>,
-    /// Private key (PEM).
+    /// The TLS private key (PEM) of --cert (login keys are --authorized-key).
     #[arg(long, requires = "cert")]
     key: Option<PathBuf>,
     /// Serve plain ws:// (loopback addresses only).
@@ -290,6 +378,11 @@ pub(crate) struct ListenArgs {
     /// Require this user (password from MONWIRE_SYSADM_PASSWORD); without it any login works.
     #[arg(long)]
     user: Option<String>,
+    /// Accept certificate logins (auth_ssl) with this PEM public key (`-----BEGIN PUBLIC
+    /// KEY-----` or `RSA PUBLIC KEY`), as USER (default: --user, else the file name up to its
+    /// first dot). Repeatable.
+    #[arg(long, value_name = "[USER=]FILE")]
+    authorized_key: Vec<String>,
     /// Write the generated self-signed certificate (PEM) here, for clients' --ca.
     #[arg(long)]
     cert_out: Option<PathBuf>,
@@ -347,24 +440,35 @@ fn unix_now() -> u64 {
 /// `serve sysadm --help`: the server's own rules, then examples.
 pub(crate) const SERVE_HELP: &str = "\
 Logins: with --user, that user and MONWIRE_SYSADM_PASSWORD; without it, any username and
-password. A user connecting from a loopback address who logged in with a password (or used
-the token of such a login) within the token lifetime (15 min) may log in again with an empty
-password, as the reference Qt client does after a reconnect; --no-loopback-relogin refuses it.
-With --login-state FILE this also holds across a restart of the server.
-After --max-login-failures failed logins from one address, each within --login-failure-window
-of the one before, its new connections are closed at once for --login-block seconds.
-Loopback is exempt. Every handshake (TLS, websocket) has a 10 s deadline, every write 10 s;
-a subscriber whose queue of 1024 frames overflows is disconnected. SIGINT or SIGTERM closes
-every connection with a websocket close frame (1001, going away). The same holds for `bridge`.
+password. Certificate logins (auth_ssl): the server sends a 20-character test string, good for
+30 s on that connection, and accepts it signed (RSA PKCS#1 v1.5, no hash) by any key given
+with --authorized-key or registered since the start by a logged-in user (rpc/settings
+register_ssl_cert; registrations live until the server stops), as that key's user. A user
+connecting from a loopback address who logged in with a password (or used the token of such a
+login) within the token lifetime (15 min) may log in again with an empty password, as the
+reference Qt client does after a reconnect; --no-loopback-relogin refuses it. With
+--login-state FILE this also holds across a restart of the server. After --max-login-failures
+failed logins from one address, each within --login-failure-window of the one before, its new
+connections are closed at once for --login-block seconds. Loopback is exempt; failed
+certificate logins count too. Every handshake (TLS, websocket) has a 10 s deadline, every
+write 10 s; a subscriber whose queue of 1024 frames overflows is disconnected. SIGINT or
+SIGTERM closes every connection with a websocket close frame (1001, going away). The same
+holds for `bridge`.
 
 Examples:
   monwire serve sysadm --listen 127.0.0.1:12150 --cert-out /tmp/sysadm.pem
-  MONWIRE_SYSADM_PASSWORD=pw monwire serve sysadm --listen 127.0.0.1:12150 --plain --user admin";
+  MONWIRE_SYSADM_PASSWORD=pw monwire serve sysadm --listen 127.0.0.1:12150 --plain --user admin
+  monwire serve sysadm --listen 127.0.0.1:12150 --plain --authorized-key alice=alice.pub.pem";
 
 /// Shown by `watch sysadm --help`.
 const WATCH_HELP: &str = "\
 The password of --user comes from MONWIRE_SYSADM_PASSWORD, or a prompt on the terminal; never
-from an argument. A refused login, a 401 (the server wants --user), an untrusted certificate
+from an argument. --key logs in with SysAdm's certificate login (auth_ssl) instead: the
+server's test string signed with the private key; an encrypted key's passphrase comes from
+MONWIRE_SYSADM_KEY_PASSPHRASE or a prompt, the same way. With both --user and --key the
+password is used, and --register-key registers the key for later runs. A key file that cannot
+be read, a wrong passphrase, a refused key (401: the server does not hold the public key), a
+refused login, a 401 (the server wants --user or --key), an untrusted certificate
 (give it with --ca, or --insecure) or a failed handshake end the run with one stderr line and
 exit 1. While the server cannot be reached, each attempt prints a stderr line with the delay
 before the next (1, 2, 4 ... 60 s); after a login, a lost connection is made again and every
@@ -372,7 +476,9 @@ subscription renewed. SIGINT or SIGTERM sends a websocket close frame and exits.
 
 Examples:
   MONWIRE_SYSADM_PASSWORD=pw monwire watch sysadm wss://trueos-box:12150 --ca server.pem --user me
-  monwire watch sysadm ws://127.0.0.1:12150 --user demo --subscribe dispatcher,monwire-zmq";
+  monwire watch sysadm ws://127.0.0.1:12150 --user demo --subscribe dispatcher,monwire-zmq
+  openssl genrsa -out me.pem 2048 && openssl rsa -in me.pem -pubout -out me.pub.pem
+  monwire watch sysadm wss://trueos-box:12150 --ca server.pem --key me.pem";
 
 /// How long the SysAdm goodbye (websocket close frames) may take after a signal.
 const GOODBYE: Duration = Duration::from_millis(1500);
@@ -406,6 +512,11 @@ pub(crate) async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Fail
         }
         None => Box::new(AllowAll),
     };
+    let authorized_keys = args
+        .authorized_key
+        .iter()
+        .map(|spec| authorized_key(spec, args.user.as_deref()))
+        .collect::<Result<Vec<_>, _>>()?;
     let hostname = std::env::var("HOSTNAME").unwrap_or_else(|_| "monwire".to_owned());
     let (srv, mut events) = spawn_server(ServerOptions {
         listen: args.listen,
@@ -419,6 +530,7 @@ pub(crate) async fn start_server(args: &ListenArgs) -> Result<ServerHandle, Fail
                 exempt_loopback: true,
             },
             loopback_relogin: !args.no_loopback_relogin,
+            authorized_keys,
             ..Default::default()
         },
         verifier,

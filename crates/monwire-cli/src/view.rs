@@ -392,16 +392,34 @@ fn json_value(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<(), NoJsonFo
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+/// "00", "01", … "99": two decimal digits per table lookup.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
 fn json_u64(out: &mut Vec<u8>, mut v: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
     out.extend_from_slice(&buf[i..]);
 }
@@ -419,6 +437,14 @@ fn needs_escape(b: u8) -> bool {
 
 fn json_str_body(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    // Most text has nothing to escape: find that out without branching on each byte (the
+    // compiler turns this fold into vector compares), then copy it whole.
+    if !bytes.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    }) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut from = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if !needs_escape(b) {
@@ -502,6 +528,55 @@ mod tests {
         v.write_line(&ev().with_source("wss://h"), &mut s);
         assert!(s.contains(" source=wss://h "), "{s}");
         assert!(s.contains(" sysadm.blob=0xdead "), "{s}");
+    }
+
+    #[test]
+    fn json_strings_and_numbers_are_serde_jsons_at_every_offset() {
+        // Every character that needs escaping (and some that do not), at every position of
+        // texts longer than the eight-byte fast path, both sides of each word boundary.
+        let specials = [
+            '"', '\\', '\n', '\r', '\t', '\u{8}', '\u{c}', '\u{0}', '\u{1f}', '\u{7f}', 'é', ' ',
+            '~',
+        ];
+        for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 23, 31] {
+            for at in 0..len.max(1) {
+                for c in specials {
+                    let mut text: Vec<char> = "abcdefghijklmnopqrstuvwxyz01234"
+                        .chars()
+                        .take(len)
+                        .collect();
+                    if at < text.len() {
+                        text[at] = c;
+                    }
+                    let text: String = text.into_iter().collect();
+                    let mut out = Vec::new();
+                    json_str(&mut out, &text);
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        serde_json::to_string(&text).unwrap(),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+        for v in [
+            0u64,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            12_345,
+            u64::from(u32::MAX),
+            1_700_000_000_000_000_001,
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            json_u64(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
     }
 
     #[test]

@@ -7,12 +7,13 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, ValueEnum};
 use monwire_event::Event;
 use monwire_zmq::codec::{ByteOrder, Codec};
-use monwire_zmq::event::to_event;
+use monwire_zmq::event::to_event_into;
 use monwire_zmq::zmq::{AttachOptions, Monitor, TryRecv};
 use monwire_zmq::{EventMask, V1MessageRef};
 
 use crate::output::note;
 use crate::pipeline::Pipeline;
+use crate::record::Stamp;
 use crate::{Failure, Run, Status, capture, diag};
 
 /// ZeroMQ socket types `watch zmq` can open.
@@ -97,10 +98,18 @@ fn parse_mask(text: &str) -> Result<EventMask, String> {
     Ok(mask)
 }
 
-fn observed(msg: &V1MessageRef<'_>, source: &str) -> Event {
-    let mut e = to_event(msg).with_observed(SystemTime::now());
-    e.source = Some(source.to_owned());
-    e
+/// The event of `msg` written over `event` (its source set once by the caller: the watch
+/// reuses one event, so a message costs no allocation), observed at `at`: the time its record
+/// was written when the watch records (so a replay prints the same times), else now.
+fn observed<'e>(msg: &V1MessageRef<'_>, event: &'e mut Event, at: Option<&Stamp>) -> &'e Event {
+    to_event_into(msg, event);
+    event.observed = Some(at.map_or_else(SystemTime::now, Stamp::get));
+    event
+}
+
+/// The event a zmq source refills for every message.
+fn empty_event() -> Event {
+    Event::new(monwire_event::Protocol::Zmq, monwire_event::Kind::Other, "")
 }
 
 /// The longest `watch zmq` waits between two looks at the shutdown token.
@@ -154,11 +163,15 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
         note(format!("{kind} socket connecting to {ep}"));
         source = format!("{kind} {ep}");
     }
+    let mut stamp = None;
     if let Some(rec) = crate::record::Recorder::open(&crate::record::header::zmq(), out)? {
-        monitor.set_tap(Some(rec.zmq_tap(source.clone())));
+        let s = Stamp::default();
+        monitor.set_tap(Some(rec.zmq_tap(source.clone(), s.clone())));
+        stamp = Some(s);
     }
     let mut seen = 0u64;
     let mut data = zmq::Message::new();
+    let mut event = empty_event().with_source(source);
     loop {
         // Everything the monitor has ready.
         loop {
@@ -170,7 +183,7 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
                 loop {
                     match monitor.recv_ref() {
                         Ok(Some(m)) => {
-                            let _ = out.event(&observed(&m, &source));
+                            let _ = out.event(observed(&m, &mut event, None));
                         }
                         Ok(None) => break,
                         Err(e) => diag::note("zmq", e),
@@ -184,7 +197,10 @@ pub(crate) fn watch(args: &WatchArgs, out: &mut Pipeline) -> Run {
             match monitor.try_recv_ref() {
                 Ok(TryRecv::Message(m)) => {
                     seen += 1;
-                    if out.event(&observed(&m, &source)).is_break() {
+                    if out
+                        .event(observed(&m, &mut event, stamp.as_ref()))
+                        .is_break()
+                    {
                         return end_quietly(&mut monitor, &mut socket);
                     }
                 }
@@ -309,23 +325,34 @@ fn unhex_frame(token: &str, frame: &mut Vec<u8>) -> Result<(), String> {
     capture::unhex_into(token, frame).map_err(|e| format!("frame {token:.40}: {e}"))
 }
 
-/// Decodes one message's frames and prints its event; `Err` is the message for stderr.
+/// Decodes one message's frames and prints its event, refilled into `event` (no allocation
+/// per message); `Err` is the message for stderr.
 fn decode_one(
     codec: &Codec,
     version: Version,
     frames: &[Vec<u8>],
+    event: &mut Event,
     out: &mut Pipeline,
 ) -> Result<ControlFlow<()>, String> {
-    let event = match version {
-        Version::Auto => to_event(&codec.decode(frames).map_err(|e| match frames.len() {
-            2 => format!("v1: {e}"),
-            n if n >= 4 => format!("v2: {e}"),
-            _ => e.to_string(),
-        })?),
-        Version::V1 => to_event(&codec.decode_v1(frames).map_err(|e| format!("v1: {e}"))?),
-        Version::V2 => to_event(&codec.decode_v2(frames).map_err(|e| format!("v2: {e}"))?),
-    };
-    Ok(out.event(&event))
+    match version {
+        Version::Auto => to_event_into(
+            &codec.decode(frames).map_err(|e| match frames.len() {
+                2 => format!("v1: {e}"),
+                n if n >= 4 => format!("v2: {e}"),
+                _ => e.to_string(),
+            })?,
+            event,
+        ),
+        Version::V1 => to_event_into(
+            &codec.decode_v1(frames).map_err(|e| format!("v1: {e}"))?,
+            event,
+        ),
+        Version::V2 => to_event_into(
+            &codec.decode_v2(frames).map_err(|e| format!("v2: {e}"))?,
+            event,
+        ),
+    }
+    Ok(out.event(event))
 }
 
 /// Runs `decode zmq`.
@@ -376,7 +403,8 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
         if status == Status::BadInput {
             return Ok(status);
         }
-        if let Err(e) = decode_one(&codec, args.monitor_version, &frames, out) {
+        let mut event = empty_event();
+        if let Err(e) = decode_one(&codec, args.monitor_version, &frames, &mut event, out) {
             diag::note(&what, e);
             status = Status::BadInput;
         }
@@ -384,6 +412,7 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     }
     let mut status = Status::Ok;
     let mut frames: Vec<Vec<u8>> = Vec::new();
+    let mut event = empty_event();
     let read = capture::for_each_line(input, &what, out, |out, n, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -402,9 +431,15 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
             }
             n_frames += 1;
         }
-        match parsed
-            .and_then(|()| decode_one(&codec, args.monitor_version, &frames[..n_frames], out))
-        {
+        match parsed.and_then(|()| {
+            decode_one(
+                &codec,
+                args.monitor_version,
+                &frames[..n_frames],
+                &mut event,
+                out,
+            )
+        }) {
             Ok(flow) => flow,
             Err(e) => {
                 diag::input(&what, n, None, e);

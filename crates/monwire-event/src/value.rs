@@ -276,6 +276,12 @@ impl Map {
         self.entries.iter().map(|(k, v)| (&**k, v))
     }
 
+    /// Removes every entry, keeping the room allocated for them (for a map refilled per
+    /// message).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
     /// How many entries there are.
     pub fn len(&self) -> usize {
         self.entries.len()

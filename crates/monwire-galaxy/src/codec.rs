@@ -11,11 +11,14 @@
 //! the counts of all the containers being read are checked *together*: each announced item is
 //! held to the smallest size an item can take (8 bytes for an object, 12 for a property, 20 for
 //! a predicate) until it starts, so a list nested in a list cannot claim bytes its parent's
-//! remaining items need. No capacity is ever reserved that the input cannot fill, and the peak
-//! heap of decoding a message is at most 4× its size plus 64 KiB, except for frames inside lists
-//! and properties (a boxed 80-byte [`Frame`] for 20 wire bytes: up to 5.6×). Strings are copied
-//! once, out of the input; a frame's duplicate-key check is linear (a hash index past 16 keys).
-//! `tests/tests/galaxy_alloc.rs` measures all of this with a counting allocator.
+//! remaining items need; and as soon as the bytes left are fewer than those minimums, the
+//! message is refused as truncated. No capacity is ever reserved that the input cannot fill, and
+//! every byte allocated is paid for by at most a quarter byte of input, read or still promised
+//! (see the [layout](crate::message#memory-layout)): the peak heap of decoding any message,
+//! valid or not, is at most 4× its size plus 64 KiB. Strings are copied once, out of the input
+//! (well-known keys not at all); a frame's duplicate-key check is linear (a hash index past 16
+//! keys, sized by the distinct keys seen). `tests/tests/galaxy_alloc.rs` measures all of this
+//! with a counting allocator.
 //!
 //! # The INT_64 width
 //!
@@ -28,6 +31,7 @@
 use crate::index::KeyIndex;
 
 use crate::error::{DecodeError, DecodeErrorKind as K, EncodeError};
+use crate::message::Key;
 use crate::message::{Frame, FrameType, Message, MsgType, Object, Proxy};
 
 /// The hard cap on [`Limits::max_depth`]: the decoder and printers recurse once per level, and
@@ -332,10 +336,18 @@ impl<'a> Reader<'a, '_> {
         let start = self.pos;
         let buf: &'a [u8] = self.buf;
         match start.checked_add(n).and_then(|end| buf.get(start..end)) {
-            Some(s) => {
+            Some(s) if buf.len() - (start + n) >= self.committed => {
                 self.pos += n;
                 Ok(s)
             }
+            Some(_) => Err(self.err(
+                start,
+                // The announced items that have not started cannot fit in what is left after
+                // this read: the message is short, and reading on would only hold memory.
+                K::Truncated {
+                    needed: (self.committed + start + n - buf.len()) as u64,
+                },
+            )),
             None => Err(self.err(
                 start,
                 K::Truncated {
@@ -444,7 +456,8 @@ impl<'a> Reader<'a, '_> {
                     self.start_item(MIN_OBJECT);
                     items.push(self.object(depth + 1)?);
                 }
-                Ok(Object::List(items))
+                // Exactly `n` items: no reallocation.
+                Ok(Object::List(items.into_boxed_slice()))
             }
             _ => self.leaf(at, code),
         }
@@ -455,11 +468,11 @@ impl<'a> Reader<'a, '_> {
     #[inline(never)]
     fn leaf(&mut self, at: usize, code: i32) -> Result<Object, DecodeError> {
         Ok(match code {
-            2 => Object::String(self.padded()?.to_vec()),
+            2 => Object::String(self.padded()?.into()),
             3 => Object::Int(self.i32()?),
             4 => Object::Float(f32::from_bits(self.u32()?)),
-            5 => Object::Symbol(self.name()?.to_vec()),
-            11 => Object::Binary(self.padded()?.to_vec()),
+            5 => Object::Symbol(self.name()?.into()),
+            11 => Object::Binary(self.padded()?.into()),
             12 => {
                 let n = self.array_len(4)?;
                 let b = self.take(n * 4)?;
@@ -523,9 +536,9 @@ impl<'a> Reader<'a, '_> {
                         .collect(),
                 )
             }
-            17 => Object::Keyword(self.name()?.to_vec()),
-            18 => Object::Tag(self.name()?.to_vec()),
-            19 => Object::Token(self.padded()?.to_vec()),
+            17 => Object::Keyword(self.name()?.into()),
+            18 => Object::Tag(self.name()?.into()),
+            19 => Object::Token(self.padded()?.into()),
             20 => Object::Proxy(Box::new(Proxy {
                 call_id: self.padded()?.to_vec(),
                 host: self.padded()?.to_vec(),
@@ -549,29 +562,29 @@ impl<'a> Reader<'a, '_> {
         self.enter(at, depth)?;
         let ftype = FrameType::from_code(self.i32()?);
         let name = self.name()?;
-        let mut frame = Frame::new(ftype, name);
+        let mut frame = Frame::with_name(ftype, name);
         let n = self.count(MIN_PROP)?;
         frame.reserve_exact(n);
         // Duplicate keys: the first position, the last value (C `Gal_SetProp`), in linear time
         // through a [`KeyIndex`].
-        let mut index = KeyIndex::new(n);
+        let mut index = KeyIndex::new();
         for _ in 0..n {
             self.start_item(MIN_PROP);
-            let key = self.name()?;
+            let key = Key::new(self.name()?);
             let value = self.object(depth + 1)?;
-            match index.find_or_insert(key, frame.len(), |j| frame.key_at(j)) {
+            match index.find_or_insert(&key, frame.len(), |j| frame.key_at(j)) {
                 Some(j) => frame.replace_at(j, value),
-                None => frame.push_unchecked(key.into(), value),
+                None => frame.push_unchecked(key, value),
             }
         }
         drop(index);
         let np = self.count(MIN_PRED)?;
-        frame.preds.reserve_exact(np);
+        frame.reserve_preds_exact(np);
         for _ in 0..np {
             self.start_item(MIN_PRED);
             let pat = self.pos;
             match self.object(depth + 1)? {
-                Object::Frame(p) => frame.preds.push(*p),
+                Object::Frame(p) => frame.preds_mut().push(*p),
                 other => {
                     return Err(self.err(
                         pat,
@@ -692,8 +705,8 @@ impl Writer<'_, '_> {
             self.bytes(k)?;
             self.object(v, depth + 1)?;
         }
-        self.len(f.preds.len())?;
-        for p in &f.preds {
+        self.len(f.preds().len())?;
+        for p in f.preds() {
             self.i32(1);
             if depth + 1 > self.codec.limits.depth() {
                 return Err(EncodeError::TooDeep {

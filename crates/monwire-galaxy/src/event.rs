@@ -67,12 +67,14 @@
 //! [`value_to_frame`] reads that form back; `frame → value → frame` is the identity for every
 //! frame, which `tests/tests/galaxy_prop.rs` proves.
 
+use std::borrow::Cow;
+
 use monwire_event::{Event, Kind, Map, Protocol, Severity, Value};
 
 use crate::codec::MAX_DEPTH_CAP;
 use crate::message::{Frame, FrameType, Object, Proxy, lossy};
 use crate::status::{
-    AlarmAction, ListenerAction, LockAction, SessionAction, StatusMessage, TokenAction,
+    AlarmAction, ListenerAction, LockAction, OtherLine, SessionAction, StatusMessage, TokenAction,
 };
 
 /// Why an event cannot be turned back into a frame.
@@ -94,34 +96,66 @@ pub enum EventError {
 
 /// One Hub → GUI frame as an event.
 pub fn to_event(frame: &Frame) -> Event {
-    status_to_event(&StatusMessage::from_frame(frame.clone()))
+    // Typed in place: the frame is neither copied nor rebuilt.
+    event_of(StatusMessage::typed_exact(frame).as_ref(), frame)
 }
 
 /// A typed status message as an event.
 pub fn status_to_event(msg: &StatusMessage) -> Event {
-    let frame = msg.to_frame();
+    match msg {
+        StatusMessage::Other(f) => event_of(None, f),
+        m => event_of(Some(m), &m.to_frame()),
+    }
+}
+
+/// The event of `frame`, typed as `msg` (`None`: no Hub status shape).
+fn event_of(msg: Option<&StatusMessage>, frame: &Frame) -> Event {
     let name = lossy(frame.name_bytes());
-    let (kind, subject) = classify(msg, &frame);
+    let (kind, subject, summary) = match msg {
+        Some(m) => {
+            let (kind, subject) = classify(m, frame);
+            (kind, subject, m.to_string())
+        }
+        None => (
+            classify_other(frame),
+            String::new(),
+            OtherLine(frame).to_string(),
+        ),
+    };
     let mut e = Event::new(Protocol::Galaxy, kind, name)
         .with_subject(subject)
-        .with_summary(msg.to_string());
+        .with_summary(summary);
+    // Room for the typed attributes, the frame and the two a reader adds (message type and
+    // offset) without growing.
+    e.attributes = Map::with_capacity(8);
+    if let Some(m) = msg {
+        typed_attrs(&mut e, m);
+    }
+    e.attributes
+        .push_unchecked("galaxy.frame", frame_to_value(frame));
+    e
+}
+
+/// The attributes of a typed message (`galaxy.frame` aside), each key once.
+fn typed_attrs(e: &mut Event, msg: &StatusMessage) {
     let s = |v: &[u8]| Value::Str(lossy(v));
+    let a = &mut e.attributes;
+    let mut debug = false;
     match msg {
         StatusMessage::ProviderStatus { providers } => {
             if let [p] = providers.as_slice() {
                 if let Some(id) = p.provider_id() {
-                    e = e.with_attr("galaxy.provider_id", s(id));
+                    a.push_unchecked("galaxy.provider_id", s(id));
                 }
                 if let Some(c) = p.connected() {
-                    e = e.with_attr("galaxy.connected", c);
+                    a.push_unchecked("galaxy.connected", c);
                 }
-                e = e.with_attr("galaxy.init", p.init());
+                a.push_unchecked("galaxy.init", p.init());
             }
         }
         StatusMessage::NewServiceType { name, port } => {
-            e = e
-                .with_attr("galaxy.service", s(name))
-                .with_attr("galaxy.port", *port);
+            a.push_unchecked("galaxy.service", s(name));
+            a.push_unchecked("galaxy.port", *port);
         }
         StatusMessage::MessageEvent {
             provider_id,
@@ -129,39 +163,38 @@ pub fn status_to_event(msg: &StatusMessage) -> Event {
             msg_type,
             destination,
         } => {
-            e = e
-                .with_attr("galaxy.provider_id", s(provider_id))
-                .with_attr("galaxy.msg_name", s(msg.name_bytes()))
-                .with_attr("galaxy.msg_type", *msg_type)
-                .with_attr("galaxy.destination", s(destination));
+            a.push_unchecked("galaxy.provider_id", s(provider_id));
+            a.push_unchecked("galaxy.msg_name", s(msg.name_bytes()));
+            a.push_unchecked("galaxy.msg_type", *msg_type);
+            a.push_unchecked("galaxy.destination", s(destination));
         }
         StatusMessage::SessionStatus {
             action,
-            debug,
+            debug: d,
             session_id,
             ..
         } => {
-            e = e.with_attr("galaxy.action", action.code());
+            a.push_unchecked("galaxy.action", action.code());
             if let Some(id) = session_id {
-                e = e.with_attr("galaxy.session_id", s(id));
+                a.push_unchecked("galaxy.session_id", s(id));
             }
-            e = debug_attr(e, *debug);
+            debug = *d;
         }
         StatusMessage::SessionLockStatus {
-            debug,
+            debug: d,
             action,
             lock_type,
             session_id,
             ..
         } => {
-            e = e.with_attr("galaxy.action", action.code());
+            a.push_unchecked("galaxy.action", action.code());
             if let Some(t) = lock_type {
-                e = e.with_attr("galaxy.lock_type", *t);
+                a.push_unchecked("galaxy.lock_type", *t);
             }
             if let Some(id) = session_id {
-                e = e.with_attr("galaxy.session_id", s(id));
+                a.push_unchecked("galaxy.session_id", s(id));
             }
-            e = debug_attr(e, *debug);
+            debug = *d;
         }
         StatusMessage::SessionAlarmStatus {
             action,
@@ -169,62 +202,61 @@ pub fn status_to_event(msg: &StatusMessage) -> Event {
             session_id,
             ..
         } => {
-            e = e
-                .with_attr("galaxy.action", action.code())
-                .with_attr("galaxy.alarm_key", s(alarm_key));
+            a.push_unchecked("galaxy.action", action.code());
+            a.push_unchecked("galaxy.alarm_key", s(alarm_key));
             if let Some(id) = session_id {
-                e = e.with_attr("galaxy.session_id", s(id));
+                a.push_unchecked("galaxy.session_id", s(id));
             }
         }
         StatusMessage::TokenStatus {
             action,
-            debug,
+            debug: d,
             tidx,
             ..
         } => {
-            e = e.with_attr("galaxy.action", action.code());
+            a.push_unchecked("galaxy.action", action.code());
             if let Some(t) = tidx {
-                e = e.with_attr("galaxy.tidx", *t);
+                a.push_unchecked("galaxy.tidx", *t);
             }
-            e = debug_attr(e, *debug);
+            debug = *d;
         }
         StatusMessage::ListenerStatus { action, port, .. } => {
-            e = e.with_attr("galaxy.action", action.code());
+            a.push_unchecked("galaxy.action", action.code());
             if let Some(p) = port {
-                e = e.with_attr("galaxy.port", *p);
+                a.push_unchecked("galaxy.port", *p);
+            }
+            if *action == ListenerAction::InitializationError {
+                e.severity = Severity::Error;
             }
         }
         StatusMessage::MessageQueueStatus { action, queue } => {
-            e = e.with_attr("galaxy.action", action.code()).with_attr(
+            a.push_unchecked("galaxy.action", action.code());
+            a.push_unchecked(
                 "galaxy.queue",
                 Value::List(queue.iter().map(|&t| Value::Int(t.into())).collect()),
             );
         }
         StatusMessage::HubDebugPrompt { admin } => {
             if let Some(t) = admin.get_int(":server_tidx") {
-                e = e.with_attr("galaxy.server_tidx", t);
+                a.push_unchecked("galaxy.server_tidx", t);
             }
         }
         _ => {}
     }
-    if matches!(
-        msg,
-        StatusMessage::ListenerStatus {
-            action: ListenerAction::InitializationError,
-            ..
-        }
-    ) {
-        e = e.with_severity(Severity::Error);
+    if debug {
+        e.attributes.push_unchecked("galaxy.debug", true);
+        e.severity = Severity::Debug;
     }
-    e.with_attr("galaxy.frame", frame_to_value(&frame))
 }
 
-fn debug_attr(e: Event, debug: bool) -> Event {
-    if debug {
-        e.with_attr("galaxy.debug", true)
-            .with_severity(Severity::Debug)
+/// The kind of a frame that is no Hub status shape.
+fn classify_other(frame: &Frame) -> Kind {
+    if frame.is_named("handshake") {
+        Kind::Connected
+    } else if frame.is_named("reinitialize") {
+        Kind::Ready
     } else {
-        e
+        Kind::Other
     }
 }
 
@@ -299,16 +331,7 @@ fn classify(msg: &StatusMessage, frame: &Frame) -> (Kind, String) {
         StatusMessage::MessageQueueStatus { .. } => (Kind::State, String::new()),
         StatusMessage::HubDebugPrompt { .. } => (Kind::Prompt, String::new()),
         StatusMessage::HubDebugInfo { info_type, .. } => (Kind::State, opt(info_type)),
-        StatusMessage::Other(_) => (
-            if frame.is_named("handshake") {
-                Kind::Connected
-            } else if frame.is_named("reinitialize") {
-                Kind::Ready
-            } else {
-                Kind::Other
-            },
-            String::new(),
-        ),
+        StatusMessage::Other(_) => (classify_other(frame), String::new()),
     }
 }
 
@@ -370,13 +393,13 @@ fn loose_object(v: &Value) -> Object {
     match v {
         Value::Bool(b) => Object::Int(i32::from(*b)),
         Value::Float(x) => Object::Float(*x as f32),
-        Value::Str(s) => Object::String(s.clone().into_bytes()),
-        Value::Bytes(b) => Object::Binary(b.clone()),
+        Value::Str(s) => Object::String(s.as_bytes().into()),
+        Value::Bytes(b) => Object::Binary(b.as_slice().into()),
         Value::List(l) => Object::List(l.iter().map(loose_object).collect()),
         Value::Map(_) => value_to_object(v).unwrap_or_else(|_| Object::string(v.to_string())),
         other => match other.as_i64().and_then(|i| i32::try_from(i).ok()) {
             Some(i) => Object::Int(i),
-            None => Object::String(other.to_string().into_bytes()),
+            None => Object::String(other.to_string().into_bytes().into_boxed_slice()),
         },
     }
 }
@@ -427,10 +450,18 @@ pub fn frame_to_value(frame: &Frame) -> Value {
     if let Some(name) = &frame.name {
         m.push_unchecked("name", text(name));
     }
-    if frame.props().all(|(k, _)| std::str::from_utf8(k).is_ok()) {
+    if frame
+        .keyed_props()
+        .all(|(k, _)| k.as_static().is_some() || std::str::from_utf8(k).is_ok())
+    {
         let mut keys = Map::with_capacity(frame.len());
-        for (k, v) in frame.props() {
-            keys.push_unchecked(String::from_utf8_lossy(k).into_owned(), object_to_value(v));
+        for (k, v) in frame.keyed_props() {
+            // Well-known keys are static text: no allocation.
+            let key: Cow<'static, str> = match k.as_static() {
+                Some(s) => Cow::Borrowed(s),
+                None => Cow::Owned(String::from_utf8_lossy(k).into_owned()),
+            };
+            keys.push_unchecked(key, object_to_value(v));
         }
         m.push_unchecked("keys", Value::Map(keys));
     } else {
@@ -440,10 +471,10 @@ pub fn frame_to_value(frame: &Frame) -> Value {
             .collect();
         m.push_unchecked("keys", Value::List(pairs));
     }
-    if !frame.preds.is_empty() {
+    if !frame.preds().is_empty() {
         m.push_unchecked(
             "preds",
-            Value::List(frame.preds.iter().map(frame_to_value).collect()),
+            Value::List(frame.preds().iter().map(frame_to_value).collect()),
         );
     }
     Value::Map(m)
@@ -489,14 +520,14 @@ pub fn object_to_value(obj: &Object) -> Value {
         Object::Frame(f) => frame_to_value(f),
         Object::String(s) => match std::str::from_utf8(s) {
             Ok(t) => Value::Str(t.to_owned()),
-            Err(_) => tagged("string", Value::Bytes(s.clone())),
+            Err(_) => tagged("string", Value::Bytes(s.to_vec())),
         },
         Object::Int(v) => Value::Int((*v).into()),
         Object::Float(x) if x.is_finite() => Value::Float(f64::from(*x)),
         Object::Float(x) => tagged("float_bits", Value::UInt(x.to_bits().into())),
         Object::Symbol(s) => tagged("symbol", text(s)),
         Object::List(items) => Value::List(items.iter().map(object_to_value).collect()),
-        Object::Binary(b) => Value::Bytes(b.clone()),
+        Object::Binary(b) => Value::Bytes(b.to_vec()),
         Object::Int16(v) => tagged("int16", ints(v)),
         Object::Int32(v) => tagged("int32", ints(v)),
         Object::Int64(v) => tagged("int64", ints(v)),
@@ -561,10 +592,10 @@ impl Reader<'_> {
         r
     }
 
-    fn bytes(&self, v: &Value) -> Result<Vec<u8>, EventError> {
+    fn bytes(&self, v: &Value) -> Result<Box<[u8]>, EventError> {
         match v {
-            Value::Str(s) => Ok(s.clone().into_bytes()),
-            Value::Bytes(b) => Ok(b.clone()),
+            Value::Str(s) => Ok(s.as_bytes().into()),
+            Value::Bytes(b) => Ok(b.as_slice().into()),
             _ => self.fail("expected text or bytes"),
         }
     }
@@ -621,7 +652,7 @@ impl Reader<'_> {
             Some(Value::Map(keys)) => {
                 for (k, val) in keys.iter() {
                     let obj = self.at(|| format!(".keys.{k:?}"), |r| r.object(val, depth + 1))?;
-                    frame.push_unchecked(k.as_bytes().into(), obj);
+                    frame.push_unchecked(crate::message::Key::new(k.as_bytes()), obj);
                 }
             }
             Some(Value::List(pairs)) => {
@@ -637,7 +668,7 @@ impl Reader<'_> {
                     if !seen.insert(key.clone()) {
                         return self.at(|| format!(".keys[{i}]"), |r| r.fail("duplicate key"));
                     }
-                    frame.push_unchecked(key.into_boxed_slice(), obj);
+                    frame.push_unchecked(crate::message::Key::from_vec(key.into_vec()), obj);
                 }
             }
             Some(_) => return self.at(|| ".keys".into(), |r| r.fail("expected a map or list")),
@@ -646,7 +677,7 @@ impl Reader<'_> {
             let preds = self.at(|| ".preds".into(), |r| r.list(p))?;
             for (i, p) in preds.iter().enumerate() {
                 let pred = self.at(|| format!(".preds[{i}]"), |r| r.frame(p, depth + 1))?;
-                frame.preds.push(pred);
+                frame.push_pred(pred);
             }
         }
         Ok(frame)
@@ -656,13 +687,13 @@ impl Reader<'_> {
         &mut self,
         v: &Value,
         conv: impl Fn(&Self, &Value) -> Result<T, EventError>,
-    ) -> Result<Vec<T>, EventError> {
+    ) -> Result<Box<[T]>, EventError> {
         let items = self.list(v)?;
         let mut out = Vec::with_capacity(items.len());
         for (i, x) in items.iter().enumerate() {
             out.push(self.at(|| format!("[{i}]"), |r| conv(r, x))?);
         }
-        Ok(out)
+        Ok(out.into_boxed_slice())
     }
 
     fn object(&mut self, v: &Value, depth: usize) -> Result<Object, EventError> {
@@ -670,17 +701,17 @@ impl Reader<'_> {
             return self.fail("nested too deep");
         }
         Ok(match v {
-            Value::Str(s) => Object::String(s.clone().into_bytes()),
+            Value::Str(s) => Object::String(s.as_bytes().into()),
             Value::Int(_) | Value::UInt(_) => Object::Int(self.int(v)?),
             Value::Float(x) => Object::Float(*x as f32),
-            Value::Bytes(b) => Object::Binary(b.clone()),
+            Value::Bytes(b) => Object::Binary(b.as_slice().into()),
             Value::Bool(_) => return self.fail("a boolean has no Galaxy type"),
             Value::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     out.push(self.at(|| format!("[{i}]"), |r| r.object(item, depth + 1))?);
                 }
-                Object::List(out)
+                Object::List(out.into_boxed_slice())
             }
             Value::Map(m) if m.get("type").is_some() => Object::from(self.frame(v, depth)?),
             Value::Map(m) => {
@@ -735,8 +766,8 @@ impl Reader<'_> {
                                         .map_or_else(|| r.fail("a proxy field is missing"), Ok)
                                 };
                                 Object::from(Proxy {
-                                    call_id: r.bytes(field(r, "call_id")?)?,
-                                    host: r.bytes(field(r, "host")?)?,
+                                    call_id: r.bytes(field(r, "call_id")?)?.into_vec(),
+                                    host: r.bytes(field(r, "host")?)?.into_vec(),
                                     port: r.int(field(r, "port")?)?,
                                     object_type: r.int(field(r, "object_type")?)?,
                                 })

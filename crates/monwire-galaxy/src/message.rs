@@ -1,7 +1,16 @@
 //! The Galaxy object model and the wire message.
 //!
-//! Strings, names and keys are **bytes** (`Vec<u8>`): the C library uses `strlen` and Java uses
+//! Strings, names and keys are **bytes** (`Box<[u8]>`): the C library uses `strlen` and Java uses
 //! ISO-8859-1, so nothing on the wire is known to be UTF-8. Use [`lossy`] to show them.
+//!
+//! # Memory layout
+//!
+//! The types are laid out so that decoding a message never takes more than 4× its wire size
+//! (issue 10 §2; `tests/tests/galaxy_alloc.rs` measures it): an [`Object`] is 24 bytes (its
+//! heap payloads are boxed slices, not `Vec`s: the smallest object on the wire is 8 bytes), a
+//! [`Frame`] is 56 (its rare predicates sit behind one pointer; the smallest frame is 20
+//! bytes), a property 40 (the smallest is 12). Keys that the Hub GUI protocol uses (`:action`,
+//! `:provider_id`, …) are shared static bytes, not copies.
 
 use std::fmt;
 
@@ -59,16 +68,27 @@ impl FrameType {
 /// Properties keep the order the wire (or the program) gave them, with the C library's
 /// semantics: [`set`](Frame::set) replaces an existing key's value **in place** and appends a
 /// new key; keys compare as exact bytes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Frame {
     /// Topic, clause or predicate.
     pub ftype: FrameType,
     /// The name. `None` is the text reader's NULL name (printed `NO_NAME`), which cannot be
     /// encoded; a wire frame always has a name, possibly empty.
-    pub name: Option<Vec<u8>>,
-    props: Vec<(Box<[u8]>, Object)>,
-    /// The predicate frames, in order.
-    pub preds: Vec<Frame>,
+    pub name: Option<Box<[u8]>>,
+    props: Vec<(Key, Object)>,
+    /// The predicates: rare, so behind one pointer (`None` when there are none), which keeps
+    /// a frame at 56 bytes where a bare `Vec` would make it 72. See [`preds`](Frame::preds).
+    #[allow(clippy::box_collection)]
+    preds: Option<Box<Vec<Frame>>>,
+}
+
+impl PartialEq for Frame {
+    fn eq(&self, other: &Frame) -> bool {
+        self.ftype == other.ftype
+            && self.name == other.name
+            && self.props == other.props
+            && self.preds() == other.preds()
+    }
 }
 
 impl Frame {
@@ -76,9 +96,19 @@ impl Frame {
     pub fn new(ftype: FrameType, name: impl Into<Vec<u8>>) -> Frame {
         Frame {
             ftype,
-            name: Some(name.into()),
+            name: Some(name.into().into_boxed_slice()),
             props: Vec::new(),
-            preds: Vec::new(),
+            preds: None,
+        }
+    }
+
+    /// An empty frame named by a slice, allocated exactly (the decoders' path).
+    pub(crate) fn with_name(ftype: FrameType, name: &[u8]) -> Frame {
+        Frame {
+            ftype,
+            name: Some(Box::from(name)),
+            props: Vec::new(),
+            preds: None,
         }
     }
 
@@ -93,7 +123,36 @@ impl Frame {
             ftype,
             name: None,
             props: Vec::new(),
-            preds: Vec::new(),
+            preds: None,
+        }
+    }
+
+    /// The predicate frames, in order.
+    pub fn preds(&self) -> &[Frame] {
+        self.preds.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// The predicate frames, to change them.
+    pub fn preds_mut(&mut self) -> &mut Vec<Frame> {
+        self.preds.get_or_insert_with(Box::default)
+    }
+
+    /// Appends a predicate frame.
+    pub fn push_pred(&mut self, pred: Frame) {
+        self.preds_mut().push(pred);
+    }
+
+    /// Builder form of [`push_pred`](Frame::push_pred).
+    #[must_use]
+    pub fn with_pred(mut self, pred: Frame) -> Frame {
+        self.push_pred(pred);
+        self
+    }
+
+    /// Makes room for exactly `n` predicates (nothing is allocated for none).
+    pub(crate) fn reserve_preds_exact(&mut self, n: usize) {
+        if n > 0 {
+            self.preds_mut().reserve_exact(n);
         }
     }
 
@@ -114,7 +173,9 @@ impl Frame {
         let value = value.into();
         match self.props.iter_mut().find(|(k, _)| **k == *key) {
             Some(slot) => slot.1 = value,
-            None => self.props.push((key.into_boxed_slice(), value)),
+            None => {
+                self.props.push((Key::from_vec(key), value));
+            }
         }
     }
 
@@ -127,8 +188,13 @@ impl Frame {
 
     /// Appends a property without looking for an existing key. The caller guarantees the key is
     /// new (the decoders use it after their own duplicate check).
-    pub(crate) fn push_unchecked(&mut self, key: Box<[u8]>, value: Object) {
+    pub(crate) fn push_unchecked(&mut self, key: Key, value: Object) {
         self.props.push((key, value));
+    }
+
+    /// Replaces all properties (the caller guarantees the keys are distinct).
+    pub(crate) fn set_props(&mut self, props: Vec<(Key, Object)>) {
+        self.props = props;
     }
 
     /// Makes room for `n` more properties.
@@ -142,8 +208,8 @@ impl Frame {
     }
 
     /// The key at `index` (which must exist).
-    pub(crate) fn key_at(&self, index: usize) -> &[u8] {
-        self.props.get(index).map(|(k, _)| &**k).unwrap_or_default()
+    pub(crate) fn key_at(&self, index: usize) -> &Key {
+        self.props.get(index).map_or(&NO_KEY, |(k, _)| k)
     }
 
     /// Replaces the value at `index` (which must exist).
@@ -206,6 +272,11 @@ impl Frame {
         self.props.iter().map(|(k, v)| (&**k, v))
     }
 
+    /// The properties in order, with their keys as stored.
+    pub(crate) fn keyed_props(&self) -> impl ExactSizeIterator<Item = (&Key, &Object)> {
+        self.props.iter().map(|(k, v)| (k, v))
+    }
+
     /// How many properties there are.
     pub fn len(&self) -> usize {
         self.props.len()
@@ -216,6 +287,212 @@ impl Frame {
         self.props.is_empty()
     }
 }
+
+/// The Hub GUI protocol's well-known keys, shared by every frame that has them.
+const KNOWN_KEYS: [&str; 57] = [
+    ":msg",
+    ":icon",
+    ":init",
+    ":msgs",
+    ":name",
+    ":port",
+    ":tidx",
+    ":type",
+    ":debug",
+    ":errno",
+    ":frame",
+    ":queue",
+    ":state",
+    ":action",
+    ":domain",
+    ":reused",
+    ":call_id",
+    ":history",
+    ":user_id",
+    ":msg_type",
+    ":settings",
+    ":alarm_key",
+    ":available",
+    ":conn_type",
+    ":connected",
+    ":debug_cmd",
+    ":lock_mask",
+    ":lock_type",
+    ":timestamp",
+    ":initialize",
+    ":lock_value",
+    ":menu_items",
+    ":properties",
+    ":scriptless",
+    ":session_id",
+    ":signatures",
+    ":destination",
+    ":provider_id",
+    ":screen_name",
+    ":server_tidx",
+    ":server_type",
+    ":gui_invisible",
+    ":hub_is_client",
+    ":invoked_stype",
+    ":provider_list",
+    ":reset_session",
+    ":remaining_secs",
+    ":err_description",
+    ":expiration_secs",
+    ":hub_opaque_data",
+    ":reply_requested",
+    ":hub_program_info",
+    ":protocol_version",
+    ":providers_sessions",
+    ":extra_service_types",
+    ":providers_sessions_readers",
+    ":providers_sessions_writers",
+];
+
+/// A property key: one of [`KNOWN_KEYS`] (no allocation; `to_event` uses it as a static map
+/// key), or owned bytes. 16 bytes, like a boxed slice: the index lives beside the pointer's
+/// niche.
+#[derive(Clone)]
+pub(crate) enum Key {
+    /// `KNOWN_KEYS[i]`.
+    Known(u8),
+    /// Any other key.
+    Owned(Box<[u8]>),
+}
+
+impl Key {
+    /// The key for these bytes, shared when it is well known, else copied.
+    pub(crate) fn new(k: &[u8]) -> Key {
+        match known_key(k) {
+            Some(i) => Key::Known(i),
+            None => Key::Owned(k.into()),
+        }
+    }
+
+    /// The key for these bytes, taking them when it is not well known.
+    pub(crate) fn from_vec(k: Vec<u8>) -> Key {
+        match known_key(&k) {
+            Some(i) => Key::Known(i),
+            None => Key::Owned(k.into_boxed_slice()),
+        }
+    }
+
+    /// The static text of a well-known key.
+    pub(crate) fn as_static(&self) -> Option<&'static str> {
+        match self {
+            Key::Known(i) => KNOWN_KEYS.get(usize::from(*i)).copied(),
+            Key::Owned(_) => None,
+        }
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Key::Known(i) => KNOWN_KEYS
+                .get(usize::from(*i))
+                .map_or(&[], |k| k.as_bytes()),
+            Key::Owned(b) => b,
+        }
+    }
+}
+
+/// Keys compare as bytes. A well-known key is never `Owned` (every key is made by
+/// [`Key::new`] or [`Key::from_vec`]), so two keys of different kinds differ and two known keys
+/// compare by index: the decoders' duplicate check costs one byte compare for them.
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        match (self, other) {
+            (Key::Known(a), Key::Known(b)) => a == b,
+            (Key::Owned(a), Key::Owned(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A key that is never looked at (what [`Frame::key_at`] gives past the end).
+pub(crate) static NO_KEY: Key = Key::Known(u8::MAX);
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// The index of a well-known key in [`KNOWN_KEYS`].
+fn known_key(k: &[u8]) -> Option<u8> {
+    // Every known key starts with `:` and is 4 to 27 bytes long: most other keys are
+    // refused by two compares.
+    if k.len() < 4 || k.len() > 27 || k.first() != Some(&b':') {
+        return None;
+    }
+    Some(match k {
+        b":msg" => 0,
+        b":icon" => 1,
+        b":init" => 2,
+        b":msgs" => 3,
+        b":name" => 4,
+        b":port" => 5,
+        b":tidx" => 6,
+        b":type" => 7,
+        b":debug" => 8,
+        b":errno" => 9,
+        b":frame" => 10,
+        b":queue" => 11,
+        b":state" => 12,
+        b":action" => 13,
+        b":domain" => 14,
+        b":reused" => 15,
+        b":call_id" => 16,
+        b":history" => 17,
+        b":user_id" => 18,
+        b":msg_type" => 19,
+        b":settings" => 20,
+        b":alarm_key" => 21,
+        b":available" => 22,
+        b":conn_type" => 23,
+        b":connected" => 24,
+        b":debug_cmd" => 25,
+        b":lock_mask" => 26,
+        b":lock_type" => 27,
+        b":timestamp" => 28,
+        b":initialize" => 29,
+        b":lock_value" => 30,
+        b":menu_items" => 31,
+        b":properties" => 32,
+        b":scriptless" => 33,
+        b":session_id" => 34,
+        b":signatures" => 35,
+        b":destination" => 36,
+        b":provider_id" => 37,
+        b":screen_name" => 38,
+        b":server_tidx" => 39,
+        b":server_type" => 40,
+        b":gui_invisible" => 41,
+        b":hub_is_client" => 42,
+        b":invoked_stype" => 43,
+        b":provider_list" => 44,
+        b":reset_session" => 45,
+        b":remaining_secs" => 46,
+        b":err_description" => 47,
+        b":expiration_secs" => 48,
+        b":hub_opaque_data" => 49,
+        b":reply_requested" => 50,
+        b":hub_program_info" => 51,
+        b":protocol_version" => 52,
+        b":providers_sessions" => 53,
+        b":extra_service_types" => 54,
+        b":providers_sessions_readers" => 55,
+        b":providers_sessions_writers" => 56,
+        _ => return None,
+    })
+}
+
+// The layout the memory bound rests on (see the module docs).
+const _: () = assert!(std::mem::size_of::<Object>() == 24);
+const _: () = assert!(std::mem::size_of::<Frame>() == 56);
+const _: () = assert!(std::mem::size_of::<(Key, Object)>() == 40);
 
 /// A broker proxy (`GAL_PROXY`, wire type 20).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -233,37 +510,37 @@ pub struct Proxy {
 /// Any Galaxy object.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Object {
-    /// A frame (`GAL_FRAME`, 1), boxed so that an object stays 32 bytes (a list of small
+    /// A frame (`GAL_FRAME`, 1), boxed so that an object stays 24 bytes (a list of small
     /// objects then costs at most 4× its wire size).
     Frame(Box<Frame>),
     /// A string (`GAL_STRING`, 2), as bytes.
-    String(Vec<u8>),
+    String(Box<[u8]>),
     /// A 32-bit integer (`GAL_INT`, 3).
     Int(i32),
     /// A 32-bit float (`GAL_FLOAT`, 4).
     Float(f32),
     /// A symbol (`GAL_SYMBOL`, 5).
-    Symbol(Vec<u8>),
+    Symbol(Box<[u8]>),
     /// A list (`GAL_LIST`, 6).
-    List(Vec<Object>),
+    List(Box<[Object]>),
     /// Binary data (`GAL_BINARY`, 11).
-    Binary(Vec<u8>),
+    Binary(Box<[u8]>),
     /// 16-bit integers (`GAL_INT_16`, 12; 4 bytes each on the wire).
-    Int16(Vec<i16>),
+    Int16(Box<[i16]>),
     /// 32-bit integers (`GAL_INT_32`, 13).
-    Int32(Vec<i32>),
+    Int32(Box<[i32]>),
     /// 64-bit integers (`GAL_INT_64`, 14; see [`Int64Width`](crate::codec::Int64Width)).
-    Int64(Vec<i64>),
+    Int64(Box<[i64]>),
     /// 32-bit floats (`GAL_FLOAT_32`, 15).
-    Float32(Vec<f32>),
+    Float32(Box<[f32]>),
     /// 64-bit floats (`GAL_FLOAT_64`, 16).
-    Float64(Vec<f64>),
+    Float64(Box<[f64]>),
     /// A keyword (`GAL_KEYWORD`, 17).
-    Keyword(Vec<u8>),
+    Keyword(Box<[u8]>),
     /// A tag (`GAL_TAG`, 18).
-    Tag(Vec<u8>),
+    Tag(Box<[u8]>),
     /// A token (`GAL_TOKEN`, 19): what the text reader makes of a word it cannot classify.
-    Token(Vec<u8>),
+    Token(Box<[u8]>),
     /// A broker proxy (`GAL_PROXY`, 20), boxed like frames.
     Proxy(Box<Proxy>),
     /// A NULL list element (`NULLObject` / `NULLFrame` in text). Never encodable: the C
@@ -305,7 +582,7 @@ impl Object {
 
     /// A string object from text.
     pub fn string(s: impl Into<Vec<u8>>) -> Object {
-        Object::String(s.into())
+        Object::String(s.into().into_boxed_slice())
     }
 }
 
@@ -358,17 +635,23 @@ impl From<f32> for Object {
 }
 impl From<&str> for Object {
     fn from(v: &str) -> Self {
-        Object::String(v.as_bytes().to_vec())
+        Object::String(v.as_bytes().into())
+    }
+}
+impl From<&[u8]> for Object {
+    /// A string object of these bytes.
+    fn from(v: &[u8]) -> Self {
+        Object::String(v.into())
     }
 }
 impl From<String> for Object {
     fn from(v: String) -> Self {
-        Object::String(v.into_bytes())
+        Object::String(v.into_bytes().into_boxed_slice())
     }
 }
 impl From<Vec<Object>> for Object {
     fn from(v: Vec<Object>) -> Self {
-        Object::List(v)
+        Object::List(v.into_boxed_slice())
     }
 }
 

@@ -149,7 +149,7 @@ pub fn default_script() -> Vec<Step> {
         if let Step::Send(f) = s
             && f.is_named("message_queue_status")
         {
-            f.set(":queue", crate::message::Object::Int32(vec![]));
+            f.set(":queue", crate::message::Object::Int32(Box::default()));
         }
     }
     steps

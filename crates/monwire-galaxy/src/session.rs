@@ -60,12 +60,12 @@ pub const MAX_DEBUG_CMD: usize = 255;
 /// our replies byte-identical to the C GUI's.
 pub fn sample_info_frame() -> Frame {
     let sig = |op: &str| {
-        Object::List(vec![
+        Object::from(vec![
             Object::from(op),
-            Object::List(vec![]),
+            Object::List(Box::default()),
             Object::Int(2),
             Object::Int(6),
-            Object::List(vec![]),
+            Object::List(Box::default()),
             Object::Int(2),
         ])
     };
@@ -75,16 +75,16 @@ pub fn sample_info_frame() -> Frame {
             Object::List(SAMPLE_GUI_OPS.iter().map(|op| sig(op)).collect()),
         )
         .with(":properties", Frame::clause("server_properties"))
-        .with(":extra_service_types", Object::List(vec![]))
+        .with(":extra_service_types", Object::List(Box::default()))
         .with(":protocol_version", 1)
 }
 
 /// The smallest information frame the Hub accepts.
 pub fn minimal_info_frame() -> Frame {
     Frame::clause("__gui__")
-        .with(":signatures", Object::List(vec![]))
+        .with(":signatures", Object::List(Box::default()))
         .with(":properties", Frame::clause("server_properties"))
-        .with(":extra_service_types", Object::List(vec![]))
+        .with(":extra_service_types", Object::List(Box::default()))
         .with(":protocol_version", 1)
 }
 
@@ -344,7 +344,7 @@ impl Core {
             .ok_or(SessionError::State("no hub_debug_prompt is waiting"))?;
         let cmd = cmd.get(..MAX_DEBUG_CMD).unwrap_or(cmd).to_vec();
         let f = Frame::clause("hub_debug_cmd")
-            .with(":debug_cmd", Object::String(cmd))
+            .with(":debug_cmd", Object::String(cmd.into()))
             .with(":hub_opaque_data", admin);
         self.send(MsgType::Reply, f)
     }
@@ -568,7 +568,7 @@ impl HubSide {
         }
         let mut admin = Frame::clause("admin_info").with(":reply_requested", 1);
         if let Some(s) = &self.gui_session {
-            admin.set(":session_id", Object::String(s.clone()));
+            admin.set(":session_id", Object::from(&s[..]));
         }
         f.set(":hub_opaque_data", admin);
         f
@@ -634,7 +634,7 @@ impl HubSide {
                 let named = f.is_named("__gui__")
                     || f.get_list(":extra_service_types").is_some_and(|l| {
                         l.iter()
-                            .any(|o| matches!(o, Object::String(s) if s == b"__gui__"))
+                            .any(|o| matches!(o, Object::String(s) if **s == *b"__gui__"))
                     });
                 if m.msg_type != MsgType::Message {
                     return Err(self.unexpected(&m, "awaiting the GUI's announcement"));

@@ -245,8 +245,8 @@ fn pairs(f: &Frame, k: &str) -> Option<Vec<LockPair>> {
     let mut out = Vec::with_capacity(list.len());
     for item in list {
         match item {
-            Object::List(p) => match p.as_slice() {
-                [Object::String(a), Object::String(b)] => out.push((a.clone(), b.clone())),
+            Object::List(p) => match &**p {
+                [Object::String(a), Object::String(b)] => out.push((a.to_vec(), b.to_vec())),
                 _ => return None,
             },
             _ => return None,
@@ -257,7 +257,7 @@ fn pairs(f: &Frame, k: &str) -> Option<Vec<LockPair>> {
 fn pairs_obj(v: &[LockPair]) -> Object {
     Object::List(
         v.iter()
-            .map(|(a, b)| Object::List(vec![Object::String(a.clone()), Object::String(b.clone())]))
+            .map(|(a, b)| Object::from(vec![Object::from(&a[..]), Object::from(&b[..])]))
             .collect(),
     )
 }
@@ -265,6 +265,15 @@ fn opt<T>(f: &mut Frame, k: &str, v: Option<T>, conv: impl FnOnce(T) -> Object) 
     if let Some(v) = v {
         f.set(k, conv(v));
     }
+}
+
+/// Up to seven keys, the rest `None`.
+fn kk(keys: &[&'static str]) -> [Option<&'static str>; 7] {
+    let mut k = [None; 7];
+    for (slot, key) in k.iter_mut().zip(keys) {
+        *slot = Some(*key);
+    }
+    k
 }
 
 impl StatusMessage {
@@ -289,10 +298,130 @@ impl StatusMessage {
 
     /// Types a frame; a frame that is not exactly one of the Hub's shapes is `Other`.
     pub fn from_frame(f: Frame) -> StatusMessage {
-        match Self::typed(&f) {
-            Some(t) if t.to_frame() == f => t,
-            _ => StatusMessage::Other(f),
+        match Self::typed_exact(&f) {
+            Some(t) => t,
+            None => StatusMessage::Other(f),
         }
+    }
+
+    /// The typed message when `f` is exactly one of the Hub's shapes (what
+    /// [`to_frame`](Self::to_frame) gives back `f` for), without building that frame: the
+    /// values come from `f` itself, so the property keys in order (and no predicates) decide.
+    pub(crate) fn typed_exact(f: &Frame) -> Option<StatusMessage> {
+        let t = Self::typed(f)?;
+        let exact = f.preds().is_empty() && f.props().map(|(k, _)| k).eq(t.keys());
+        debug_assert_eq!(exact, t.to_frame() == *f, "the shape check disagrees: {f}");
+        exact.then_some(t)
+    }
+
+    /// The property keys [`to_frame`](Self::to_frame) writes, in its order (`Other` excluded).
+    fn keys(&self) -> impl Iterator<Item = &'static [u8]> {
+        let mut k: [Option<&'static str>; 7] = [None; 7];
+        let some = |b: bool, key: &'static str| b.then_some(key);
+        match self {
+            StatusMessage::ProviderStatus { .. } => k[0] = Some(":provider_list"),
+            StatusMessage::AddMenuItems { .. } => k[0] = Some(":menu_items"),
+            StatusMessage::NewServiceType { .. } => k = kk(&[":name", ":port"]),
+            StatusMessage::MessageEvent { .. } => {
+                k = kk(&[":provider_id", ":msg", ":msg_type", ":destination"]);
+            }
+            StatusMessage::SessionStatus {
+                debug,
+                session_id,
+                settings,
+                history,
+                ..
+            } => {
+                k = [
+                    Some(":action"),
+                    some(*debug, ":debug"),
+                    some(session_id.is_some(), ":session_id"),
+                    some(settings.is_some(), ":settings"),
+                    some(history.is_some(), ":history"),
+                    None,
+                    None,
+                ];
+            }
+            StatusMessage::SessionLockStatus {
+                debug,
+                providers_sessions,
+                readers,
+                writers,
+                lock_type,
+                session_id,
+                ..
+            } => {
+                k = [
+                    some(*debug, ":debug"),
+                    Some(":action"),
+                    some(providers_sessions.is_some(), ":providers_sessions"),
+                    some(readers.is_some(), ":providers_sessions_readers"),
+                    some(writers.is_some(), ":providers_sessions_writers"),
+                    some(lock_type.is_some(), ":lock_type"),
+                    some(session_id.is_some(), ":session_id"),
+                ];
+            }
+            StatusMessage::SessionAlarmStatus {
+                session_id,
+                expiration_secs,
+                remaining_secs,
+                ..
+            } => {
+                k = [
+                    Some(":action"),
+                    Some(":alarm_key"),
+                    some(session_id.is_some(), ":session_id"),
+                    some(expiration_secs.is_some(), ":expiration_secs"),
+                    some(remaining_secs.is_some(), ":remaining_secs"),
+                    None,
+                    None,
+                ];
+            }
+            StatusMessage::TokenStatus {
+                debug, state, tidx, ..
+            } => {
+                k = [
+                    Some(":action"),
+                    some(*debug, ":debug"),
+                    some(state.is_some(), ":state"),
+                    some(tidx.is_some(), ":tidx"),
+                    None,
+                    None,
+                    None,
+                ];
+            }
+            StatusMessage::ListenerStatus { port, reused, .. } => {
+                k = [
+                    Some(":action"),
+                    some(port.is_some(), ":port"),
+                    some(reused.is_some(), ":reused"),
+                    None,
+                    None,
+                    None,
+                    None,
+                ];
+            }
+            StatusMessage::MessageQueueStatus { .. } => k = kk(&[":action", ":queue"]),
+            StatusMessage::HubDebugPrompt { .. } => k[0] = Some(":hub_opaque_data"),
+            StatusMessage::HubDebugInfo {
+                info_type,
+                frame,
+                msg,
+                admin,
+            } => {
+                k = [
+                    some(info_type.is_some(), ":type"),
+                    some(frame.is_some(), ":frame"),
+                    some(msg.is_some(), ":msg"),
+                    some(admin.is_some(), ":hub_opaque_data"),
+                    None,
+                    None,
+                    None,
+                ];
+            }
+            StatusMessage::Other(_) => {}
+        }
+        k.into_iter().flatten().map(str::as_bytes)
     }
 
     fn typed(f: &Frame) -> Option<StatusMessage> {
@@ -313,9 +442,9 @@ impl StatusMessage {
                     .get_list(":menu_items")?
                     .iter()
                     .map(|o| match o {
-                        Object::List(p) => match p.as_slice() {
+                        Object::List(p) => match &**p {
                             [Object::String(l), Object::Frame(fr)] => Some(MenuItem {
-                                label: l.clone(),
+                                label: l.to_vec(),
                                 frame: Frame::clone(fr),
                             }),
                             _ => None,
@@ -371,7 +500,7 @@ impl StatusMessage {
             b"message_queue_status" => StatusMessage::MessageQueueStatus {
                 action: QueueAction::from_code(int(f, ":action")?),
                 queue: match f.get(":queue")? {
-                    Object::Int32(v) => v.clone(),
+                    Object::Int32(v) => v.to_vec(),
                     _ => return None,
                 },
             },
@@ -407,8 +536,8 @@ impl StatusMessage {
                     items
                         .iter()
                         .map(|i| {
-                            Object::List(vec![
-                                Object::String(i.label.clone()),
+                            Object::from(vec![
+                                Object::from(&i.label[..]),
                                 Object::from(i.frame.clone()),
                             ])
                         })
@@ -416,7 +545,7 @@ impl StatusMessage {
                 ),
             ),
             StatusMessage::NewServiceType { name, port } => {
-                f.set(":name", Object::String(name.clone()));
+                f.set(":name", Object::from(&name[..]));
                 f.set(":port", *port);
             }
             StatusMessage::MessageEvent {
@@ -425,10 +554,10 @@ impl StatusMessage {
                 msg_type,
                 destination,
             } => {
-                f.set(":provider_id", Object::String(provider_id.clone()));
+                f.set(":provider_id", Object::from(&provider_id[..]));
                 f.set(":msg", msg.clone());
                 f.set(":msg_type", *msg_type);
-                f.set(":destination", Object::String(destination.clone()));
+                f.set(":destination", Object::from(&destination[..]));
             }
             StatusMessage::SessionStatus {
                 action,
@@ -441,7 +570,7 @@ impl StatusMessage {
                 if *debug {
                     f.set(":debug", 1);
                 }
-                opt(&mut f, ":session_id", session_id.clone(), Object::String);
+                opt(&mut f, ":session_id", session_id.as_deref(), Object::from);
                 opt(&mut f, ":settings", settings.clone(), Object::from);
                 opt(&mut f, ":history", history.clone(), |h| h);
             }
@@ -477,7 +606,7 @@ impl StatusMessage {
                     pairs_obj,
                 );
                 opt(&mut f, ":lock_type", *lock_type, Object::Int);
-                opt(&mut f, ":session_id", session_id.clone(), Object::String);
+                opt(&mut f, ":session_id", session_id.as_deref(), Object::from);
             }
             StatusMessage::SessionAlarmStatus {
                 action,
@@ -487,8 +616,8 @@ impl StatusMessage {
                 remaining_secs,
             } => {
                 f.set(":action", action.code());
-                f.set(":alarm_key", Object::String(alarm_key.clone()));
-                opt(&mut f, ":session_id", session_id.clone(), Object::String);
+                f.set(":alarm_key", Object::from(&alarm_key[..]));
+                opt(&mut f, ":session_id", session_id.as_deref(), Object::from);
                 opt(&mut f, ":expiration_secs", *expiration_secs, Object::Int);
                 opt(&mut f, ":remaining_secs", *remaining_secs, Object::Int);
             }
@@ -516,7 +645,7 @@ impl StatusMessage {
             }
             StatusMessage::MessageQueueStatus { action, queue } => {
                 f.set(":action", action.code());
-                f.set(":queue", Object::Int32(queue.clone()));
+                f.set(":queue", Object::Int32(queue.as_slice().into()));
             }
             StatusMessage::HubDebugPrompt { admin } => f.set(":hub_opaque_data", admin.clone()),
             StatusMessage::HubDebugInfo {
@@ -525,9 +654,9 @@ impl StatusMessage {
                 msg,
                 admin,
             } => {
-                opt(&mut f, ":type", info_type.clone(), Object::String);
+                opt(&mut f, ":type", info_type.as_deref(), Object::from);
                 opt(&mut f, ":frame", frame.clone(), Object::from);
-                opt(&mut f, ":msg", msg.clone(), Object::String);
+                opt(&mut f, ":msg", msg.as_deref(), Object::from);
                 opt(&mut f, ":hub_opaque_data", admin.clone(), Object::from);
             }
             StatusMessage::Other(frame) => return frame.clone(),
@@ -699,7 +828,21 @@ impl fmt::Display for StatusMessage {
                 (None, Some(t)) => write!(f, "debug info {}", l(t)),
                 (None, None) => f.write_str("debug info"),
             },
-            StatusMessage::Other(fr) => {
+            StatusMessage::Other(fr) => OtherLine(fr).fmt(f),
+        }
+    }
+}
+
+/// The summary line of a frame that is no Hub status shape, borrowed ([`StatusMessage::Other`]
+/// prints this).
+pub(crate) struct OtherLine<'a>(pub(crate) &'a Frame);
+
+impl fmt::Display for OtherLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = lossy;
+        let fr = self.0;
+        {
+            {
                 let name = l(fr.name_bytes());
                 if fr.is_named("handshake") {
                     match fr.get_int(":conn_type") {

@@ -20,7 +20,7 @@
 
 use crate::codec::{Limits, MAX_DEPTH_CAP};
 use crate::index::KeyIndex;
-use crate::message::{Frame, FrameType, Object, type_name};
+use crate::message::{Frame, FrameType, Key, NO_KEY, Object, type_name};
 
 const TOKEN_MAX: usize = 1023;
 const STOPS: &[u8] = b"}){(\"";
@@ -57,15 +57,9 @@ pub fn read_frame_report(text: &[u8]) -> TextRead {
 
 /// Reads a frame with these limits (only `max_depth` applies).
 pub fn read_frame_with(text: &[u8], limits: &Limits) -> TextRead {
-    // C strings end at the first NUL.
-    let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
-    let mut r = TextReader {
-        s: text.get(..end).unwrap_or_default(),
-        pos: 0,
-        stop: None,
-        max_depth: limits.max_depth.min(MAX_DEPTH_CAP),
-    };
+    let mut r = TextReader::new(text, limits.max_depth.min(MAX_DEPTH_CAP));
     let frame = r.frame(1);
+    r.finish();
     TextRead {
         frame,
         stop: r.stop,
@@ -76,18 +70,30 @@ pub fn read_frame_with(text: &[u8], limits: &Limits) -> TextRead {
 /// Reads one object (a value: string, frame, list, number, …) from text, as C
 /// `Gal_ReadObjectFromString` does; `None` where C returns NULL.
 pub fn read_object(text: &[u8]) -> Option<Object> {
-    let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
-    let mut r = TextReader {
-        s: text.get(..end).unwrap_or_default(),
-        pos: 0,
-        stop: None,
-        max_depth: Limits::default().max_depth,
-    };
-    match r.object(1) {
+    let mut r = TextReader::new(text, Limits::default().max_depth);
+    let v = match r.object(1) {
         Value::Obj(o) => Some(o),
-        Value::Keyword(k) => Some(Object::Keyword(k.to_vec())),
+        Value::Keyword(k) => Some(Object::Keyword(k.into())),
         _ => None,
-    }
+    };
+    r.finish();
+    v
+}
+
+/// The readers' working vectors, kept per thread between reads so that reading a frame does
+/// not grow them again each time.
+#[derive(Default)]
+struct Scratch {
+    props: Vec<(Key, Object)>,
+    items: Vec<Object>,
+}
+
+/// Scratch vectors larger than this many entries are not kept (a huge frame's would stay
+/// allocated for the thread's life).
+const SCRATCH_KEEP: usize = 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::default();
 }
 
 fn is_space(b: u8) -> bool {
@@ -137,9 +143,43 @@ struct TextReader<'a> {
     pos: usize,
     stop: Option<TextStop>,
     max_depth: usize,
+    /// The properties of the frames being read, innermost last: each frame's are moved into
+    /// one exact allocation when it ends (no growth of its own vector).
+    props: Vec<(Key, Object)>,
+    /// The items of the lists being read, innermost last (as `props`).
+    items: Vec<Object>,
 }
 
 impl<'a> TextReader<'a> {
+    fn new(text: &'a [u8], max_depth: usize) -> TextReader<'a> {
+        // C strings end at the first NUL.
+        let end = memchr::memchr(0, text).unwrap_or(text.len());
+        let scratch = SCRATCH.try_with(std::cell::Cell::take).unwrap_or_default();
+        TextReader {
+            s: text.get(..end).unwrap_or_default(),
+            pos: 0,
+            stop: None,
+            max_depth,
+            props: scratch.props,
+            items: scratch.items,
+        }
+    }
+
+    /// Gives the (empty) working vectors back to the thread for the next read.
+    fn finish(&mut self) {
+        let mut props = std::mem::take(&mut self.props);
+        let mut items = std::mem::take(&mut self.items);
+        props.clear();
+        items.clear();
+        if props.capacity() > SCRATCH_KEEP {
+            props = Vec::new();
+        }
+        if items.capacity() > SCRATCH_KEEP {
+            items = Vec::new();
+        }
+        let _ = SCRATCH.try_with(|s| s.set(Scratch { props, items }));
+    }
+
     fn warn(&mut self, reason: impl Into<String>) {
         if self.stop.is_none() {
             self.stop = Some(TextStop {
@@ -212,12 +252,14 @@ impl<'a> TextReader<'a> {
             Some(b'}') => return Some(Frame::unnamed(ftype)),
             _ => {
                 let mut f = Frame::unnamed(ftype);
-                f.name = Some(name.to_vec());
+                f.name = Some(name.into());
                 f
             }
         };
         let mut done = false;
-        let mut index = KeyIndex::new(0);
+        let mut index = KeyIndex::new();
+        // This frame's properties are `self.props[base..]` until it ends.
+        let base = self.props.len();
         loop {
             let key = match pending_key.take() {
                 Some(k) => k,
@@ -265,20 +307,26 @@ impl<'a> TextReader<'a> {
             };
             if key == b":pred" || key == b":PRED" {
                 if let Object::Frame(p) = obj {
-                    frame.preds.push(*p);
+                    frame.push_pred(*p);
                 }
                 // C `fr_add_pred` ignores a non-frame.
             } else {
                 // `Frame::set` in linear time: an existing key keeps its place.
-                match index.find_or_insert(key, frame.len(), |j| frame.key_at(j)) {
-                    Some(j) => frame.replace_at(j, obj),
-                    None => frame.push_unchecked(key.into(), obj),
+                let key = Key::new(key);
+                let mine = self.props.get(base..).unwrap_or_default();
+                let found = index.find_or_insert(&key, mine.len(), |j| {
+                    mine.get(j).map_or(&NO_KEY, |(k, _)| k)
+                });
+                match found.and_then(|j| self.props.get_mut(base + j)) {
+                    Some(slot) => slot.1 = obj,
+                    None => self.props.push((key, obj)),
                 }
             }
         }
         if !done {
             self.warn("Frame terminated abnormally while reading");
         }
+        frame.set_props(self.props.drain(base..).collect());
         Some(frame)
     }
 
@@ -322,7 +370,7 @@ impl<'a> TextReader<'a> {
                 } else if tok == b"%" {
                     self.pos = start + 1;
                     match self.binary() {
-                        Some(b) => Value::Obj(Object::Binary(b)),
+                        Some(b) => Value::Obj(Object::Binary(b.into_boxed_slice())),
                         None => Value::Nothing,
                     }
                 } else if tok == b"NULLObject" {
@@ -339,21 +387,36 @@ impl<'a> TextReader<'a> {
                     .first()
                     .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'$')
                 {
-                    Value::Obj(Object::Symbol(tok.to_vec()))
+                    Value::Obj(Object::Symbol(tok.into()))
                 } else {
-                    Value::Obj(Object::Token(tok.to_vec()))
+                    Value::Obj(Object::Token(tok.into()))
                 }
             }
         }
     }
 
     /// After the opening quote.
-    fn string(&mut self) -> Vec<u8> {
+    fn string(&mut self) -> Box<[u8]> {
+        let s: &'a [u8] = self.s;
+        let rest = s.get(self.pos..).unwrap_or_default();
+        // The common case, no backslash: one exact copy.
+        if let Some(i) = memchr::memchr2(b'"', b'\\', rest)
+            && rest.get(i) == Some(&b'"')
+        {
+            self.pos += i + 1;
+            return rest.get(..i).unwrap_or_default().into();
+        }
+        self.escaped_string().into_boxed_slice()
+    }
+
+    /// [`string`](Self::string) with backslashes (or without its closing quote).
+    #[inline(never)]
+    fn escaped_string(&mut self) -> Vec<u8> {
         let s: &'a [u8] = self.s;
         let mut out = Vec::new();
         loop {
             let rest = s.get(self.pos..).unwrap_or_default();
-            let Some(i) = rest.iter().position(|&b| b == b'"' || b == b'\\') else {
+            let Some(i) = memchr::memchr2(b'"', b'\\', rest) else {
                 out.extend_from_slice(rest);
                 self.pos = s.len();
                 self.warn("String terminated unexpectedly while reading");
@@ -379,14 +442,15 @@ impl<'a> TextReader<'a> {
     }
 
     /// After the opening parenthesis.
-    fn list(&mut self, depth: usize) -> Vec<Object> {
-        let mut items = Vec::new();
+    fn list(&mut self, depth: usize) -> Box<[Object]> {
+        // This list's items are `self.items[base..]` until it ends.
+        let base = self.items.len();
         loop {
             match self.object(depth + 1) {
-                Value::Obj(o) => items.push(o),
-                Value::Keyword(k) => items.push(Object::Keyword(k.to_vec())),
-                Value::Last(")") => return items,
-                Value::Last("NULLObject" | "NULLFrame") => items.push(Object::Null),
+                Value::Obj(o) => self.items.push(o),
+                Value::Keyword(k) => self.items.push(Object::Keyword(k.into())),
+                Value::Last(")") => return self.items.drain(base..).collect(),
+                Value::Last("NULLObject" | "NULLFrame") => self.items.push(Object::Null),
                 Value::Last("...") => continue,
                 Value::Last(_) => {
                     self.warn("Read illegal object in list");
@@ -396,7 +460,7 @@ impl<'a> TextReader<'a> {
             }
         }
         self.warn("List terminated abnormally while reading");
-        items
+        self.items.drain(base..).collect()
     }
 
     /// After the `%`.
@@ -670,7 +734,7 @@ fn pr_frame_into(frame: &Frame, out: &mut Vec<u8>) {
         out.push(b' ');
         pr_object(v, out);
     }
-    for p in &frame.preds {
+    for p in frame.preds() {
         out.extend_from_slice(b" :pred ");
         pr_frame_into(p, out);
     }
@@ -780,7 +844,7 @@ fn pp_frame_into(frame: &Frame, col: usize, style: Style, out: &mut Vec<u8>) {
         out.push(b' ');
         pp_object(v, col + 3 + k.len() + 1, style, out);
     }
-    for p in &frame.preds {
+    for p in frame.preds() {
         out.push(b'\n');
         spaces(col + 3, out);
         out.extend_from_slice(b":pred ");

@@ -10,7 +10,6 @@ use tokio::task::JoinHandle;
 use crate::batch::{BatchId, Batcher, Counters, Notice, Outcome, Transmit};
 use crate::config::ExporterConfig;
 use crate::error::Error;
-use crate::map;
 use crate::resource::ResourceInfo;
 use crate::transport::{Prepared, Transport};
 
@@ -181,7 +180,7 @@ async fn run(shared: Arc<Shared>, transport: Transport, resource: ResourceInfo) 
         match transmit {
             Some(Transmit::Send(batch)) => {
                 let id = batch.id;
-                match transport.prepare(map::to_request(&resource, batch.events)) {
+                match transport.prepare(&resource, batch.events) {
                     Ok(p) => current = Some((id, p)),
                     Err(e) => {
                         reject(&shared, id, &e);
@@ -225,8 +224,7 @@ async fn run(shared: Arc<Shared>, transport: Transport, resource: ResourceInfo) 
         // The next batch, if one is ready, is encoded meanwhile on another thread.
         let next = shared.core().poll_prefetch(Instant::now()).map(|batch| {
             let (t, r, nid) = (transport.clone(), resource.clone(), batch.id);
-            let job =
-                tokio::task::spawn_blocking(move || t.prepare(map::to_request(&r, batch.events)));
+            let job = tokio::task::spawn_blocking(move || t.prepare(&r, batch.events));
             (nid, job)
         });
         let outcome = match deadline {

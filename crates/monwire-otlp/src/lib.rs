@@ -87,6 +87,7 @@ mod error;
 #[cfg(feature = "transport")]
 mod exporter;
 pub mod map;
+mod protobuf;
 pub mod resource;
 #[cfg(feature = "transport")]
 mod transport;

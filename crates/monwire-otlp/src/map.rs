@@ -195,7 +195,12 @@ pub fn record_count(request: &ExportLogsServiceRequest) -> usize {
         .sum()
 }
 
+pub use crate::protobuf::{encode_events, encode_events_into};
+
 /// The request as OTLP protobuf bytes (the body of OTLP/HTTP `application/x-protobuf`).
+///
+/// To encode events, [`encode_events`] writes the same bytes straight from them, several
+/// times faster, without building the request.
 pub fn encode_protobuf(request: &ExportLogsServiceRequest) -> Vec<u8> {
     prost::Message::encode_to_vec(request)
 }

@@ -179,4 +179,59 @@ pub enum ClientFailure {
     /// login (its own text).
     #[error("{0}")]
     Handshake(String),
+    /// The server refused the key login (`auth_ssl`): the challenge or the signature was
+    /// refused, usually because the server does not hold the public key.
+    #[error("key login refused: {0} (is the public key registered on the server?)")]
+    KeyRefused(String),
+    /// The challenge could not be signed with the configured key.
+    #[error("cannot sign the login challenge: {0}")]
+    Signing(String),
+}
+
+/// An RSA key for the certificate login (`auth_ssl`) could not be read or used (see
+/// `ssl`, feature `ssl-auth`). Never holds key material or a passphrase.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The text holds no PEM block of a kind this reads.
+    #[error("no PEM {0} found (expected -----BEGIN …-----)")]
+    NoPem(&'static str),
+    /// The PEM block is not a valid key of its label (the parser's reason).
+    #[error("not a valid {label}: {reason}")]
+    Invalid {
+        /// The PEM label (`PRIVATE KEY`, `RSA PRIVATE KEY`, `PUBLIC KEY`, …).
+        label: String,
+        /// Why.
+        reason: String,
+    },
+    /// The key is encrypted and no passphrase was given.
+    #[error("the key is encrypted and no passphrase was given")]
+    NeedsPassphrase,
+    /// The passphrase does not decrypt the key (or the encrypted key is damaged).
+    #[error("wrong passphrase (or a damaged encrypted key)")]
+    WrongPassphrase,
+    /// A PKCS#1 key encrypted the old OpenSSL way (`Proc-Type: 4,ENCRYPTED`), which this does
+    /// not read.
+    #[error(
+        "legacy encrypted PEM (Proc-Type: 4,ENCRYPTED) is not supported; convert it with \
+         `openssl pkcs8 -topk8 -in OLD -out NEW` (encrypted PKCS#8)"
+    )]
+    LegacyEncryption,
+    /// `register_ssl_cert`'s `pub_key` is not base64 of a PEM public key.
+    #[error("the registration is not base64 of a PEM public key: {0}")]
+    BadRegistration(String),
+    /// The text to sign does not fit the key (it must be at most the key size less 11 bytes).
+    #[error("{len} bytes cannot be signed with a {bits}-bit key")]
+    TooLong {
+        /// The text's length.
+        len: usize,
+        /// The key size.
+        bits: usize,
+    },
+    /// The system's random number generator failed.
+    #[error("the system random number generator failed: {0}")]
+    Random(String),
+    /// The RSA operation failed (the crate's reason).
+    #[error("RSA: {0}")]
+    Rsa(String),
 }

@@ -113,6 +113,11 @@ pub mod session {
     pub const OVERFLOW: &str = "overflow";
     /// A frame could not be decoded (`sysadm.error`).
     pub const DECODE_ERROR: &str = "decode_error";
+    /// A public key was registered for the certificate login (`rpc/settings`
+    /// `register_ssl_cert`; server: `sysadm.user`, `sysadm.nickname`).
+    pub const KEY_REGISTERED: &str = "key_registered";
+    /// A registered public key was revoked (`revoke_ssl_cert`; server: `sysadm.user`).
+    pub const KEY_REVOKED: &str = "key_revoked";
 }
 
 /// The prefix of bridged event names.

@@ -9,10 +9,11 @@
 //!
 //! # Roles
 //!
-//! - **Client**: identify → authenticate (password, then token on reconnect; the certificate
-//!   challenge is optional) → subscribe → typed events, with keepalive, and reconnection with
-//!   back-off that resubscribes to everything.
-//! - **Server**: a SysAdm-compatible event server: identify, auth with a pluggable verifier,
+//! - **Client**: identify → authenticate (token when it holds a live one, else password, else
+//!   the certificate login `auth_ssl` with feature `ssl-auth`) → subscribe → typed events,
+//!   with keepalive, and reconnection with back-off that resubscribes to everything.
+//! - **Server**: a SysAdm-compatible event server: identify, auth with a pluggable verifier
+//!   (and `auth_ssl` against registered public keys with feature `ssl-auth`),
 //!   sliding tokens, `auth_clear`, the 30 s unauthenticated deadline and idle timeout,
 //!   subscribe/unsubscribe with SysAdm's reply rules, replay of the latest `system-state` and
 //!   `life-preserver` on subscribe, and publishing of any event through bounded per-subscriber
@@ -29,12 +30,16 @@
 //!   in, messages and events out, no sockets, no clock (time is passed in).
 //! - [`event`]: lossless mapping to and from [`monwire_event::Event`], and the bridged form of
 //!   any other protocol's events.
+//! - `ssl` (feature `ssl-auth`): the certificate login's keys, challenge and raw PKCS#1 v1.5
+//!   signatures.
 //! - `tokio` (feature `tokio`): the thin adapter over `tokio-tungstenite`, `ws://` and `wss://`
 //!   (rustls with the ring provider), client and server.
 //!
 //! # Features
 //!
 //! - `tokio`: the IO adapter. Without it the crate needs no runtime.
+//! - `ssl-auth`: the certificate login (`rsa`, `pkcs8`, `base64`); without it `auth_ssl` gets a
+//!   401 from the server and the client has no key option.
 //!
 //! # Example
 //!
@@ -66,6 +71,9 @@ mod fast;
 mod json;
 pub mod message;
 pub mod session;
+#[cfg(feature = "ssl-auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+pub mod ssl;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;

@@ -115,6 +115,13 @@ pub fn is_auth_request(namespace: &str, name: &str) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case("auth"))
 }
 
+/// Whether a request `namespace/name` is `rpc/settings` (namespace any case, as the server
+/// reads it): certificate registration, listing and revocation, whose arguments hold key
+/// material and are redacted like passwords.
+pub fn is_settings_request(namespace: &str, name: &str) -> bool {
+    namespace.eq_ignore_ascii_case(ns::RPC) && name == "settings"
+}
+
 /// The typed `args` of a [`Message`].
 // Events are the common case on the wire; boxing them would cost an allocation per event.
 #[allow(clippy::large_enum_variant)]
@@ -214,6 +221,50 @@ impl Message {
         )
     }
 
+    /// `rpc/auth_ssl` stage 1: `args` `""` (what the reference client sends); the reply is a
+    /// [`Reply::Challenge`].
+    pub fn auth_ssl_challenge(id: &str) -> Message {
+        Message::request(
+            ns::RPC,
+            "auth_ssl",
+            id,
+            Request::AuthSsl(AuthSsl::Challenge),
+        )
+    }
+
+    /// `rpc/auth_ssl` stage 2: `{"encrypted_string": <base64 signature of the test string>}`;
+    /// the reply is a [`Reply::Token`] or the 401 error.
+    pub fn auth_ssl_response(id: &str, encrypted_string: &str) -> Message {
+        Message::request(
+            ns::RPC,
+            "auth_ssl",
+            id,
+            Request::AuthSsl(AuthSsl::Response {
+                encrypted_string: encrypted_string.to_owned(),
+                extra: Object::new(),
+            }),
+        )
+    }
+
+    /// `rpc/settings` `register_ssl_cert`, as the reference client sends it: `pub_key` is the
+    /// base64 of the PEM public key, `nickname` and `email` describe it.
+    pub fn register_ssl_cert(id: &str, pub_key: &str, nickname: &str, email: &str) -> Message {
+        Message::settings(
+            id,
+            Settings::RegisterSslCert(CertRegistration {
+                pub_key: pub_key.to_owned(),
+                nickname: Some(nickname.to_owned()),
+                email: Some(email.to_owned()),
+                extra: Object::new(),
+            }),
+        )
+    }
+
+    /// An `rpc/settings` request.
+    pub fn settings(id: &str, settings: Settings) -> Message {
+        Message::request(ns::RPC, "settings", id, Request::Settings(settings))
+    }
+
     /// `rpc/query` with `args` `""` (the reference client's keepalive).
     pub fn query(id: &str) -> Message {
         Message::request(ns::RPC, "query", id, Request::Query(Value::from("")))
@@ -266,14 +317,16 @@ impl Message {
         }
     }
 
-    /// Whether this message may carry a password, token or signature, decided by its names
-    /// (never by the shape of its `args`): an `rpc/auth*` request (or the id-less reply the
-    /// server names after it), and every reply in the `rpc` namespace except the identify and
+    /// Whether this message may carry a password, token, signature or key, decided by its
+    /// names (never by the shape of its `args`): an `rpc/auth*` or `rpc/settings` request (or
+    /// the id-less reply the server names after it), and every reply in the `rpc` namespace except the identify and
     /// challenge replies (a `response` does not say which request it answers, and an `auth`
     /// reply carries the token). `Debug`, `Display` and [`crate::event::to_event`] redact the
     /// `args` and extra keys of these.
     pub fn carries_secret(&self) -> bool {
-        if is_auth_request(&self.namespace, &self.name) {
+        if is_auth_request(&self.namespace, &self.name)
+            || is_settings_request(&self.namespace, &self.name)
+        {
             return true;
         }
         self.namespace.eq_ignore_ascii_case(ns::RPC)
@@ -401,6 +454,8 @@ pub enum Request {
     Subscribe(Targets),
     /// `events/unsubscribe`.
     Unsubscribe(Targets),
+    /// `rpc/settings`: certificate registration, listing, revocation (redacted in `Debug`).
+    Settings(Settings),
     /// An `rpc/auth*` request whose args have another shape (or another `auth…` name): it
     /// may still hold a secret, so it is kept [`Redacted`].
     AuthOther(Redacted<Value>),
@@ -423,6 +478,7 @@ impl fmt::Debug for Request {
             Request::Query(v) => f.debug_tuple("Query").field(v).finish(),
             Request::Subscribe(t) => f.debug_tuple("Subscribe").field(t).finish(),
             Request::Unsubscribe(t) => f.debug_tuple("Unsubscribe").field(t).finish(),
+            Request::Settings(s) => f.debug_tuple("Settings").field(s).finish(),
             Request::AuthOther(r) => f.debug_tuple("AuthOther").field(r).finish(),
             Request::Other(v) => f.debug_tuple("Other").field(v).finish(),
         }
@@ -488,6 +544,146 @@ impl fmt::Debug for AuthSsl {
                 .field("extra_keys", &extra.len())
                 .finish(),
         }
+    }
+}
+
+/// The `args` of `rpc/settings`, typed by `action` as the real server reads them
+/// (`WebBackend.cpp`, `EvaluateSysadmSettingsRequest`). `Debug` hides every key (`pub_key` is
+/// key material) and shows only the action.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Settings {
+    /// `register_ssl_cert`: register a public key for the logged-in user's `auth_ssl` logins.
+    RegisterSslCert(CertRegistration),
+    /// `list_ssl_certs`: the user's registered keys (other keys of `args` kept).
+    ListSslCerts(Object),
+    /// `list_ssl_checksums`: base64 MD5 of every registered PEM key (what a bridge asks).
+    ListSslChecksums(Object),
+    /// `revoke_ssl_cert`: forget a registered key.
+    RevokeSslCert {
+        /// The key as registered (base64 of the PEM public key).
+        pub_key: String,
+        /// Whose key (default: the logged-in user).
+        user: Option<String>,
+        /// Other keys of `args`.
+        extra: Object,
+    },
+    /// Any other `args` (another action, or a known one of another shape), kept
+    /// [`Redacted`].
+    Other(Redacted<Value>),
+}
+
+impl Settings {
+    /// The `action` as written, for the known actions.
+    pub fn action(&self) -> Option<&'static str> {
+        Some(match self {
+            Settings::RegisterSslCert(_) => "register_ssl_cert",
+            Settings::ListSslCerts(_) => "list_ssl_certs",
+            Settings::ListSslChecksums(_) => "list_ssl_checksums",
+            Settings::RevokeSslCert { .. } => "revoke_ssl_cert",
+            Settings::Other(_) => return None,
+        })
+    }
+
+    fn from_args(args: Value) -> Settings {
+        let Value::Object(mut m) = args else {
+            return Settings::Other(Redacted(args));
+        };
+        let action = m.get("action").and_then(Value::as_str).unwrap_or_default();
+        match action {
+            "register_ssl_cert" if m.get("pub_key").is_some_and(Value::is_string) => {
+                m.remove("action");
+                let pub_key = take_str(&mut m, "pub_key").unwrap_or_default();
+                let nickname = take_str(&mut m, "nickname");
+                let email = take_str(&mut m, "email");
+                Settings::RegisterSslCert(CertRegistration {
+                    pub_key,
+                    nickname,
+                    email,
+                    extra: m,
+                })
+            }
+            "revoke_ssl_cert" if m.get("pub_key").is_some_and(Value::is_string) => {
+                m.remove("action");
+                let pub_key = take_str(&mut m, "pub_key").unwrap_or_default();
+                let user = take_str(&mut m, "user");
+                Settings::RevokeSslCert {
+                    pub_key,
+                    user,
+                    extra: m,
+                }
+            }
+            "list_ssl_certs" => {
+                m.remove("action");
+                Settings::ListSslCerts(m)
+            }
+            "list_ssl_checksums" => {
+                m.remove("action");
+                Settings::ListSslChecksums(m)
+            }
+            _ => Settings::Other(Redacted(Value::Object(m))),
+        }
+    }
+
+    fn to_args(&self) -> Value {
+        let (mut m, action) = match self {
+            Settings::Other(v) => return v.0.clone(),
+            Settings::RegisterSslCert(r) => {
+                let mut m = r.extra.clone();
+                m.insert("pub_key".into(), Value::String(r.pub_key.clone()));
+                put_str(&mut m, "nickname", &r.nickname);
+                put_str(&mut m, "email", &r.email);
+                (m, "register_ssl_cert")
+            }
+            Settings::ListSslCerts(extra) => (extra.clone(), "list_ssl_certs"),
+            Settings::ListSslChecksums(extra) => (extra.clone(), "list_ssl_checksums"),
+            Settings::RevokeSslCert {
+                pub_key,
+                user,
+                extra,
+            } => {
+                let mut m = extra.clone();
+                m.insert("pub_key".into(), Value::String(pub_key.clone()));
+                put_str(&mut m, "user", user);
+                (m, "revoke_ssl_cert")
+            }
+        };
+        m.insert("action".into(), Value::from(action));
+        Value::Object(m)
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.action() {
+            Some(action) => f
+                .debug_struct("Settings")
+                .field("action", &action)
+                .finish_non_exhaustive(),
+            None => f.debug_tuple("Settings").field(&REDACTED).finish(),
+        }
+    }
+}
+
+/// The arguments of `register_ssl_cert`. `Debug` hides the key.
+#[derive(Clone, PartialEq)]
+pub struct CertRegistration {
+    /// Base64 of the PEM public key (`-----BEGIN PUBLIC KEY-----`, as OpenSSL's
+    /// `PEM_read_bio_RSA_PUBKEY` reads it on the server).
+    pub pub_key: String,
+    /// A name for the key (the reference client sends its certificate's common name).
+    pub nickname: Option<String>,
+    /// An e-mail address (the reference client sends its certificate's).
+    pub email: Option<String>,
+    /// Other keys of `args`.
+    pub extra: Object,
+}
+
+impl fmt::Debug for CertRegistration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertRegistration")
+            .field("pub_key", &REDACTED)
+            .finish_non_exhaustive()
     }
 }
 
@@ -566,6 +762,7 @@ impl Request {
                         other => Request::AuthOther(Redacted(other)),
                     };
                 }
+                "settings" => return Request::Settings(Settings::from_args(args)),
                 _ if is_auth_request(namespace, name) => {
                     return Request::AuthOther(Redacted(args));
                 }
@@ -605,6 +802,7 @@ impl Request {
             | Request::Query(v)
             | Request::Other(v) => v.clone(),
             Request::AuthOther(v) => v.0.clone(),
+            Request::Settings(s) => s.to_args(),
             Request::Auth(c) => {
                 let mut m = c.extra.clone();
                 m.insert("password".into(), Value::String(c.password.clone()));
@@ -1625,6 +1823,10 @@ impl fmt::Display for Request {
             Request::Query(_) => f.write_str("query"),
             Request::Subscribe(t) => write!(f, "subscribe {t}"),
             Request::Unsubscribe(t) => write!(f, "unsubscribe {t}"),
+            Request::Settings(s) => match s.action() {
+                Some(action) => write!(f, "settings {action} (arguments redacted)"),
+                None => f.write_str("settings (arguments redacted)"),
+            },
             Request::AuthOther(_) => f.write_str("authentication request (redacted)"),
             Request::Other(_) => f.write_str("request"),
         }

@@ -78,13 +78,6 @@ pub fn classify(code: EventCode) -> (Kind, Severity) {
     }
 }
 
-fn endpoint_value(bytes: &[u8]) -> Value {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Value::from(s),
-        Err(_) => Value::from(bytes),
-    }
-}
-
 fn endpoint_from(v: &Value, key: &'static str) -> Result<Vec<u8>, EventError> {
     match v {
         Value::Str(s) => Ok(s.as_bytes().to_vec()),
@@ -93,17 +86,85 @@ fn endpoint_from(v: &Value, key: &'static str) -> Result<Vec<u8>, EventError> {
     }
 }
 
-fn base(event: &MonitorEvent, version: u64, subject: &[u8], summary: String) -> Event {
+/// Fills `e` with the fields every zmq event has, reusing its allocations: `source` and
+/// `observed` are left as they are, everything else is overwritten. The attributes are
+/// cleared; `spare` receives the text buffers of the endpoint attributes they held, for reuse.
+fn base_into(
+    e: &mut Event,
+    event: &MonitorEvent,
+    version: u64,
+    subject: &[u8],
+    summary: &dyn std::fmt::Display,
+    spare: &mut Spare,
+) {
+    use std::fmt::Write;
     let code = event.code();
     let (kind, severity) = classify(code);
-    let mut e = Event::new(Protocol::Zmq, kind, code.name().unwrap_or("UNKNOWN"))
-        .with_subject(String::from_utf8_lossy(subject))
-        .with_severity(severity)
-        .with_summary(summary);
-    e.attributes = Attributes::with_capacity(6);
+    e.protocol = Protocol::Zmq;
+    e.kind = kind;
+    e.severity = severity;
+    e.time = None;
+    e.name.clear();
+    e.name.push_str(code.name().unwrap_or("UNKNOWN"));
+    e.subject.clear();
+    push_lossy(&mut e.subject, subject);
+    let text = e.summary.get_or_insert_with(String::new);
+    text.clear();
+    let _ = write!(text, "{summary}"); // writing to a String cannot fail
+    spare.take_from(&mut e.attributes);
+    e.attributes.clear();
     e.attributes.push_unchecked("zmq.version", version);
     e.attributes.push_unchecked("zmq.code", code.0);
-    e
+}
+
+/// `bytes` as text, invalid UTF-8 replaced as `String::from_utf8_lossy` does.
+fn push_lossy(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
+    }
+}
+
+/// Text buffers taken from the endpoint attributes of an event being refilled (on the stack:
+/// taking them allocates nothing).
+#[derive(Default)]
+struct Spare {
+    bufs: [String; 3],
+    len: usize,
+}
+
+impl Spare {
+    const KEYS: [&'static str; 3] = ["zmq.endpoint", "zmq.local", "zmq.remote"];
+
+    fn take_from(&mut self, attrs: &mut Attributes) {
+        for key in Self::KEYS {
+            if let Some(Value::Str(s)) = attrs.get_mut(key)
+                && let Some(slot) = self.bufs.get_mut(self.len)
+            {
+                *slot = std::mem::take(s);
+                self.len += 1;
+            }
+        }
+    }
+
+    /// The endpoint's value: text in a reused buffer when it is UTF-8, else bytes.
+    fn endpoint_value(&mut self, bytes: &[u8]) -> Value {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => {
+                let mut buf = match self.len.checked_sub(1) {
+                    Some(i) => {
+                        self.len = i;
+                        self.bufs.get_mut(i).map(std::mem::take).unwrap_or_default()
+                    }
+                    None => String::new(),
+                };
+                buf.clear();
+                buf.push_str(s);
+                Value::Str(buf)
+            }
+            Err(_) => Value::from(bytes),
+        }
+    }
 }
 
 fn typed_attrs(event: &MonitorEvent, attrs: &mut Attributes) {
@@ -144,42 +205,46 @@ fn typed_attrs(event: &MonitorEvent, attrs: &mut Attributes) {
     }
 }
 
-/// The summary, written into a string sized for it once (`to_string` would grow it by
-/// doubling from empty).
-fn summary(msg: &dyn std::fmt::Display, endpoints: usize) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(endpoints + 48);
-    let _ = write!(s, "{msg}"); // writing to a String cannot fail
-    s
-}
-
-fn v1_event(msg: &V1MessageRef<'_>) -> Event {
-    let mut e = base(
-        &msg.event,
-        1,
-        msg.endpoint,
-        summary(msg, msg.endpoint.len()),
-    );
-    e.attributes
-        .push_unchecked("zmq.endpoint", endpoint_value(msg.endpoint));
+fn v1_event_into(msg: &V1MessageRef<'_>, e: &mut Event) {
+    let mut spare = Spare::default();
+    base_into(e, &msg.event, 1, msg.endpoint, msg, &mut spare);
+    let endpoint = spare.endpoint_value(msg.endpoint);
+    e.attributes.push_unchecked("zmq.endpoint", endpoint);
     typed_attrs(&msg.event, &mut e.attributes);
-    e
 }
 
-fn v2_event(msg: &V2MessageRef<'_>) -> Event {
+fn v2_event_into(msg: &V2MessageRef<'_>, e: &mut Event) {
     let subject = if msg.remote.is_empty() {
         msg.local
     } else {
         msg.remote
     };
-    let text = summary(msg, msg.local.len() + msg.remote.len() + 8);
-    let mut e = base(&msg.event, 2, subject, text);
-    e.attributes
-        .push_unchecked("zmq.local", endpoint_value(msg.local));
-    e.attributes
-        .push_unchecked("zmq.remote", endpoint_value(msg.remote));
+    let mut spare = Spare::default();
+    base_into(e, &msg.event, 2, subject, msg, &mut spare);
+    let local = spare.endpoint_value(msg.local);
+    e.attributes.push_unchecked("zmq.local", local);
+    let remote = spare.endpoint_value(msg.remote);
+    e.attributes.push_unchecked("zmq.remote", remote);
     typed_attrs(&msg.event, &mut e.attributes);
+}
+
+/// A fresh event, filled by `fill`, with room for the summary and attributes made once.
+fn fresh(endpoints: usize, fill: impl FnOnce(&mut Event)) -> Event {
+    let mut e = Event::new(Protocol::Zmq, Kind::Other, String::new());
+    e.summary = Some(String::with_capacity(endpoints + 48));
+    e.attributes = Attributes::with_capacity(6);
+    fill(&mut e);
     e
+}
+
+fn v1_event(msg: &V1MessageRef<'_>) -> Event {
+    fresh(msg.endpoint.len(), |e| v1_event_into(msg, e))
+}
+
+fn v2_event(msg: &V2MessageRef<'_>) -> Event {
+    fresh(msg.local.len() + msg.remote.len() + 8, |e| {
+        v2_event_into(msg, e)
+    })
 }
 
 mod sealed {
@@ -197,20 +262,27 @@ mod sealed {
 pub trait ToEvent: sealed::Sealed {
     /// The event for this message (see the [module docs](self) for the mapping).
     fn to_event(&self) -> Event;
+
+    /// This message's event written over `event`, reusing its allocations; see
+    /// [`to_event_into`].
+    fn to_event_into(&self, event: &mut Event);
 }
 
 impl ToEvent for V1MessageRef<'_> {
     fn to_event(&self) -> Event {
         v1_event(self)
     }
+    fn to_event_into(&self, event: &mut Event) {
+        v1_event_into(self, event)
+    }
 }
 
 impl ToEvent for V1Message {
     fn to_event(&self) -> Event {
-        v1_event(&V1MessageRef {
-            event: self.event.clone(),
-            endpoint: &self.endpoint,
-        })
+        v1_event(&self.view())
+    }
+    fn to_event_into(&self, event: &mut Event) {
+        v1_event_into(&self.view(), event)
     }
 }
 
@@ -218,11 +290,17 @@ impl ToEvent for V2MessageRef<'_> {
     fn to_event(&self) -> Event {
         v2_event(self)
     }
+    fn to_event_into(&self, event: &mut Event) {
+        v2_event_into(self, event)
+    }
 }
 
 impl ToEvent for V2Message {
     fn to_event(&self) -> Event {
         v2_event(&self.view())
+    }
+    fn to_event_into(&self, event: &mut Event) {
+        v2_event_into(&self.view(), event)
     }
 }
 
@@ -231,6 +309,12 @@ impl ToEvent for MessageRef<'_> {
         match self {
             MessageRef::V1(m) => v1_event(m),
             MessageRef::V2(m) => v2_event(m),
+        }
+    }
+    fn to_event_into(&self, event: &mut Event) {
+        match self {
+            MessageRef::V1(m) => v1_event_into(m, event),
+            MessageRef::V2(m) => v2_event_into(m, event),
         }
     }
 }
@@ -242,11 +326,46 @@ impl ToEvent for Message {
             Message::V2(m) => m.to_event(),
         }
     }
+    fn to_event_into(&self, event: &mut Event) {
+        match self {
+            Message::V1(m) => m.to_event_into(event),
+            Message::V2(m) => m.to_event_into(event),
+        }
+    }
 }
 
 /// The event for a monitor message of either version, owned or borrowed.
 pub fn to_event<M: ToEvent + ?Sized>(msg: &M) -> Event {
     msg.to_event()
+}
+
+/// The event for `msg` written over `event`, reusing its strings and attribute list: for a
+/// reader that handles one message at a time (a live watch), it makes no allocation once the
+/// event has grown to fit (but for the attributes that hold new text or a list:
+/// `HANDSHAKE_FAILED_PROTOCOL`'s error name, an unknown event's values, an endpoint that is not
+/// UTF-8).
+///
+/// Afterwards `event` is `to_event(msg)` except for [`source`](Event::source) and
+/// [`observed`](Event::observed), which `to_event` leaves empty for the adapter to fill: they
+/// are kept as they were, so a watch sets its source once.
+///
+/// ```
+/// use monwire_event::{Event, Kind, Protocol};
+/// use monwire_zmq::event::{to_event, to_event_into};
+/// use monwire_zmq::{MonitorEvent, V1Message};
+///
+/// let mut event = Event::new(Protocol::Zmq, Kind::Other, "").with_source("dealer");
+/// for fd in [25, 26] {
+///     let msg = V1Message::new(MonitorEvent::Connected { fd }, "tcp://127.0.0.1:5555");
+///     to_event_into(&msg, &mut event);
+///     assert_eq!(event.source.as_deref(), Some("dealer"));
+///     let mut fresh = to_event(&msg);
+///     fresh.source = event.source.clone();
+///     assert_eq!(event, fresh);
+/// }
+/// ```
+pub fn to_event_into<M: ToEvent + ?Sized>(msg: &M, event: &mut Event) {
+    msg.to_event_into(event)
 }
 
 fn uint(e: &Event, key: &'static str) -> Result<u64, EventError> {

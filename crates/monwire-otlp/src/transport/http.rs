@@ -15,9 +15,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 
+use monwire_event::Event;
+
 use crate::batch::Outcome;
 use crate::config::{Compression, ExporterConfig};
 use crate::error::Error;
+use crate::resource::ResourceInfo;
 
 /// The largest response body read (a collector's answer is a few bytes).
 const MAX_RESPONSE: usize = 1 << 20;
@@ -93,11 +96,15 @@ impl HttpTransport {
         })
     }
 
-    pub(crate) fn prepare(&self, request: &ExportLogsServiceRequest) -> Result<Bytes, Error> {
+    pub(crate) fn prepare(
+        &self,
+        resource: &ResourceInfo,
+        events: Vec<Event>,
+    ) -> Result<Bytes, Error> {
         let body = if self.json {
-            json_body(request)?
+            json_body(&crate::map::to_request(resource, events))?
         } else {
-            crate::map::encode_protobuf(request)
+            crate::map::encode_events(resource, &events)
         };
         if !self.gzip {
             return Ok(Bytes::from(body));

@@ -1,11 +1,14 @@
 //! The IO adapters: one request out, one [`Outcome`] back. Everything else (what to send, when,
 //! whether to retry) is decided by the sans-IO [`Batcher`](crate::batch::Batcher).
 
+use monwire_event::Event;
+#[cfg(feature = "grpc")]
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 
 use crate::batch::Outcome;
 use crate::config::{ExporterConfig, OtlpProtocol};
 use crate::error::Error;
+use crate::resource::ResourceInfo;
 
 #[cfg(feature = "grpc")]
 mod grpc;
@@ -56,13 +59,20 @@ impl Transport {
         }
     }
 
-    /// Encode a request once, for every attempt.
-    pub(crate) fn prepare(&self, request: ExportLogsServiceRequest) -> Result<Prepared, Error> {
+    /// Encode a batch once, for every attempt. OTLP/HTTP protobuf is written straight from
+    /// the events ([`crate::map::encode_events`]); JSON and gRPC go through the request tree.
+    pub(crate) fn prepare(
+        &self,
+        resource: &ResourceInfo,
+        events: Vec<Event>,
+    ) -> Result<Prepared, Error> {
         match self {
             #[cfg(feature = "http")]
-            Transport::Http(t) => t.prepare(&request).map(Prepared::Body),
+            Transport::Http(t) => t.prepare(resource, events).map(Prepared::Body),
             #[cfg(feature = "grpc")]
-            Transport::Grpc(_) => Ok(Prepared::Message(Box::new(request))),
+            Transport::Grpc(_) => Ok(Prepared::Message(Box::new(crate::map::to_request(
+                resource, events,
+            )))),
         }
     }
 

@@ -35,6 +35,18 @@ pub struct ClientConfig {
     pub accept_bridge: bool,
     /// Decode/encode limits.
     pub limits: Limits,
+    /// The private key for the certificate login (`auth_ssl`), used when there is no live
+    /// token and no [`credentials`](ClientConfig::credentials): also after a reconnect, as
+    /// the reference client does. Never shown by `Debug`.
+    #[cfg(feature = "ssl-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+    pub signing_key: Option<crate::ssl::SigningKey>,
+    /// After the first password login, register [`signing_key`](ClientConfig::signing_key)'s
+    /// public half with the server (see [`Client::register_key`]; nickname `monwire`), so
+    /// that later runs can log in with the key alone.
+    #[cfg(feature = "ssl-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+    pub register_key: bool,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -47,7 +59,18 @@ impl fmt::Debug for ClientConfig {
             .field("reconnect_min", &self.reconnect_min)
             .field("reconnect_max", &self.reconnect_max)
             .field("accept_bridge", &self.accept_bridge)
+            .field("signing_key", &self.has_key().then_some("<redacted>"))
             .finish()
+    }
+}
+
+impl ClientConfig {
+    /// Whether a key for the certificate login is configured.
+    pub fn has_key(&self) -> bool {
+        #[cfg(feature = "ssl-auth")]
+        return self.signing_key.is_some();
+        #[cfg(not(feature = "ssl-auth"))]
+        false
     }
 }
 
@@ -66,6 +89,10 @@ impl Default for ClientConfig {
             reply_timeout: Duration::from_secs(30),
             accept_bridge: false,
             limits: Limits::default(),
+            #[cfg(feature = "ssl-auth")]
+            signing_key: None,
+            #[cfg(feature = "ssl-auth")]
+            register_key: false,
         }
     }
 }
@@ -97,9 +124,14 @@ enum Pending {
     Identify,
     AuthPassword,
     AuthToken,
+    AuthSslChallenge,
+    #[cfg_attr(not(feature = "ssl-auth"), allow(dead_code))]
+    AuthSslResponse,
     Subscribe(String),
     Unsubscribe(String),
     Keepalive,
+    #[cfg_attr(not(feature = "ssl-auth"), allow(dead_code))]
+    RegisterKey,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,7 +151,8 @@ enum State {
 /// after it opens call [`handle_connected`](Client::handle_connected), feed every received
 /// text frame to [`handle_text`](Client::handle_text), and call
 /// [`handle_disconnected`](Client::handle_disconnected) when it closes or fails to open. The
-/// client identifies, authenticates (token first when it holds a live one, then password),
+/// client identifies, authenticates (token first when it holds a live one, then password, then
+/// the certificate login with `ClientConfig::signing_key`, feature `ssl-auth`),
 /// subscribes to every configured type, keeps the connection alive, and after a loss schedules
 /// a reconnect with exponential back-off and resubscribes.
 pub struct Client {
@@ -139,6 +172,8 @@ pub struct Client {
     failure: Option<ClientFailure>,
     peer_close: Option<(u16, String)>,
     reply_due: Option<(Instant, &'static str)>,
+    #[cfg(feature = "ssl-auth")]
+    key_registered: bool,
 }
 
 impl fmt::Debug for Client {
@@ -171,6 +206,8 @@ impl Client {
             failure: None,
             peer_close: None,
             reply_due: None,
+            #[cfg(feature = "ssl-auth")]
+            key_registered: false,
         }
     }
 
@@ -377,6 +414,31 @@ impl Client {
         }
     }
 
+    /// Registers the configured key's public half with the server (`rpc/settings`
+    /// `register_ssl_cert`, as the reference client's "register certificate"), so that later
+    /// logins can use it. Needs a login ([`is_ready`](Client::is_ready) after a password or
+    /// token login); returns false when not ready or no key is configured. The outcome is a
+    /// `key_registered` session event (`failed` when refused).
+    #[cfg(feature = "ssl-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+    pub fn register_key(&mut self, now: Instant, nickname: &str, email: &str) -> bool {
+        let Some(key) = &self.config.signing_key else {
+            return false;
+        };
+        if self.state != State::Ready || self.token.is_none() {
+            return false;
+        }
+        let pub_key = key.public_key().registration();
+        let id = self.id("cert-register");
+        self.send(
+            now,
+            &Message::register_ssl_cert(&id, &pub_key, nickname, email),
+            Some(Pending::RegisterKey),
+        );
+        self.touch_token(now);
+        true
+    }
+
     fn send_subscribe(&mut self, now: Instant, name: &str) {
         let id = self.id("event");
         self.send(
@@ -416,10 +478,40 @@ impl Client {
                 &Message::auth(&id, &u, &p),
                 Some(Pending::AuthPassword),
             );
+        } else if self.config.has_key() {
+            self.token = None;
+            self.state = State::Authenticating;
+            self.send(
+                now,
+                &Message::auth_ssl_challenge(&id),
+                Some(Pending::AuthSslChallenge),
+            );
         } else {
             self.token = None;
             self.ready(now);
         }
+    }
+
+    /// Stage 2 of the certificate login: sign the test string and send it.
+    fn answer_challenge(&mut self, now: Instant, test_string: &str) {
+        #[cfg(feature = "ssl-auth")]
+        if let Some(key) = &self.config.signing_key {
+            match key.sign_challenge(test_string) {
+                Ok(signature) => {
+                    let id = self.id("auth");
+                    self.reply_due = Some((now + self.config.reply_timeout, "auth"));
+                    self.send(
+                        now,
+                        &Message::auth_ssl_response(&id, &signature),
+                        Some(Pending::AuthSslResponse),
+                    );
+                }
+                Err(e) => self.fail(ClientFailure::Signing(e.to_string())),
+            }
+            return;
+        }
+        let _ = (now, test_string);
+        self.fail(ClientFailure::Signing("no key".into()));
     }
 
     fn ready(&mut self, now: Instant) {
@@ -463,12 +555,37 @@ impl Client {
                     self.authenticate(now);
                 }
             }
-            (Pending::AuthPassword | Pending::AuthToken, Body::Reply(Reply::Token(t))) => {
+            (Pending::AuthSslChallenge, Body::Reply(Reply::Challenge { test_string, .. })) => {
+                let test_string = test_string.clone();
+                self.answer_challenge(now, &test_string);
+            }
+            (
+                p @ (Pending::AuthPassword | Pending::AuthToken | Pending::AuthSslResponse),
+                Body::Reply(Reply::Token(t)),
+            ) => {
                 self.token = Some((t.token.clone(), now));
-                let what = format!("logged in to {}", self.peer);
-                self.session(Kind::Authenticated, session::AUTHENTICATED, what, |e| e);
+                let method = match p {
+                    Pending::AuthPassword => "password",
+                    Pending::AuthSslResponse => "certificate",
+                    _ => "token",
+                };
+                let what = format!("logged in to {} ({method})", self.peer);
+                self.session(Kind::Authenticated, session::AUTHENTICATED, what, |e| {
+                    e.with_attr("sysadm.method", method)
+                });
                 self.logged_in_once = true;
                 self.ready(now);
+                #[cfg(feature = "ssl-auth")]
+                if p == Pending::AuthPassword && self.config.register_key && !self.key_registered {
+                    self.key_registered = self.register_key(now, "monwire", "");
+                }
+            }
+            (Pending::AuthSslChallenge | Pending::AuthSslResponse, other) => {
+                let why = match other {
+                    Body::Error(e) => e.describe(),
+                    _ => "unexpected reply".to_owned(),
+                };
+                self.fail(ClientFailure::KeyRefused(why));
             }
             (Pending::AuthToken, Body::Error(_)) => {
                 // The token lapsed: fall back to the password.
@@ -504,8 +621,24 @@ impl Client {
                         .with_attr("sysadm.subscriptions", subs)
                 });
             }
+            (Pending::RegisterKey, body) => {
+                let (kind, what) = match body {
+                    Body::Error(e) => (
+                        Kind::Failed,
+                        format!(
+                            "{} refused the key registration: {}",
+                            self.peer,
+                            e.describe()
+                        ),
+                    ),
+                    _ => (Kind::Updated, format!("key registered with {}", self.peer)),
+                };
+                self.session(kind, session::KEY_REGISTERED, what, |e| e);
+            }
             (Pending::Subscribe(_), Body::Error(err))
-                if err.code() == Some(401) && self.config.credentials.is_none() =>
+                if err.code() == Some(401)
+                    && self.config.credentials.is_none()
+                    && !self.config.has_key() =>
             {
                 self.fail(ClientFailure::LoginRequired(err.describe()));
             }

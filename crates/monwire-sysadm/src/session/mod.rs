@@ -16,6 +16,9 @@ mod client;
 mod server;
 
 pub use client::{Client, ClientConfig, ClientEvent, ClientTransmit};
+#[cfg(feature = "ssl-auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+pub use server::AuthorizedKey;
 pub use server::{
     AllowAll, ConnId, LoginGuard, Outgoing, OverflowAction, Server, ServerConfig, StaticUser,
     Verifier,
@@ -36,3 +39,6 @@ pub(crate) fn human_delay(d: std::time::Duration) -> String {
         format!("{} min {} s", d.as_secs() / 60, d.as_secs() % 60)
     }
 }
+
+#[cfg(all(test, feature = "ssl-auth"))]
+mod ssl_tests;

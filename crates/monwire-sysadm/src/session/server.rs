@@ -99,6 +99,56 @@ pub struct ServerConfig {
     /// The tokio adapter's deadline for each write to a connection; a connection that does not
     /// take a frame in this time is closed (10 s).
     pub write_timeout: Duration,
+    /// Public keys that may log in with `auth_ssl`, each as its user (from configuration;
+    /// users add more at run time with `rpc/settings` `register_ssl_cert`).
+    #[cfg(feature = "ssl-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+    pub authorized_keys: Vec<AuthorizedKey>,
+    /// How long an `auth_ssl` test string may be answered (30 s, as SysAdm).
+    #[cfg(feature = "ssl-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+    pub challenge_lifetime: Duration,
+    /// At most this many keys are registered at once (1024); `register_ssl_cert` beyond it
+    /// gets a 403.
+    #[cfg(feature = "ssl-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+    pub max_registered_keys: usize,
+}
+
+/// A public key that logs in as `user` (feature `ssl-auth`).
+#[cfg(feature = "ssl-auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizedKey {
+    /// Who logs in with it.
+    pub user: String,
+    /// The key.
+    pub key: crate::ssl::PublicKey,
+    /// A name for it (shown by `list_ssl_certs`).
+    pub nickname: String,
+    /// An e-mail address (shown by `list_ssl_certs`).
+    pub email: String,
+}
+
+#[cfg(feature = "ssl-auth")]
+impl AuthorizedKey {
+    /// `key` logging in as `user`, without nickname or e-mail.
+    pub fn new(user: impl Into<String>, key: crate::ssl::PublicKey) -> AuthorizedKey {
+        AuthorizedKey {
+            user: user.into(),
+            key,
+            nickname: String::new(),
+            email: String::new(),
+        }
+    }
+}
+
+/// A registered key and the `pub_key` text it is known by (`list_ssl_certs`,
+/// `revoke_ssl_cert`).
+#[cfg(feature = "ssl-auth")]
+struct Registered {
+    registration: String,
+    entry: AuthorizedKey,
 }
 
 /// The failed-login guard: after [`max_failures`](LoginGuard::max_failures) failed `auth` or
@@ -164,6 +214,12 @@ impl Default for ServerConfig {
             loopback_relogin: true,
             handshake_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
+            #[cfg(feature = "ssl-auth")]
+            authorized_keys: Vec::new(),
+            #[cfg(feature = "ssl-auth")]
+            challenge_lifetime: crate::ssl::CHALLENGE_LIFETIME,
+            #[cfg(feature = "ssl-auth")]
+            max_registered_keys: 1024,
         }
     }
 }
@@ -214,6 +270,9 @@ struct Conn {
     closing: bool,
     label: String,
     ip: Option<IpAddr>,
+    /// The outstanding `auth_ssl` test string and when it was issued.
+    #[cfg(feature = "ssl-auth")]
+    challenge: Option<(String, Instant)>,
 }
 
 struct TokenInfo {
@@ -253,6 +312,8 @@ pub struct Server {
     counter: u64,
     failures: HashMap<IpAddr, Failures>,
     password_logins: HashMap<String, Instant>,
+    #[cfg(feature = "ssl-auth")]
+    keys: Vec<Registered>,
 }
 
 impl fmt::Debug for Server {
@@ -275,7 +336,18 @@ impl Server {
 
     /// A server checking passwords with a boxed `verifier`.
     pub fn new_boxed(config: ServerConfig, verifier: Box<dyn Verifier>) -> Server {
+        #[cfg(feature = "ssl-auth")]
+        let keys = config
+            .authorized_keys
+            .iter()
+            .map(|k| Registered {
+                registration: k.key.registration(),
+                entry: k.clone(),
+            })
+            .collect();
         Server {
+            #[cfg(feature = "ssl-auth")]
+            keys,
             config,
             verifier,
             conns: HashMap::new(),
@@ -390,6 +462,8 @@ impl Server {
                 closing: false,
                 label: peer.to_owned(),
                 ip: peer.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()),
+                #[cfg(feature = "ssl-auth")]
+                challenge: None,
             },
         );
         let what = format!("{peer} connected");
@@ -565,6 +639,17 @@ impl Server {
         if namespace.eq_ignore_ascii_case(ns::EVENTS) {
             return self.handle_events(conn, &namespace, &name, &id, args);
         }
+        #[cfg(feature = "ssl-auth")]
+        if rpc && name == "settings" {
+            let user = self
+                .conns
+                .get(&conn)
+                .and_then(|c| c.token.as_ref())
+                .and_then(|t| self.tokens.get(t))
+                .map(|t| t.user.clone())
+                .unwrap_or_default();
+            return self.handle_settings(conn, &user, &namespace, &name, &id, args);
+        }
         if rpc && name == "query" {
             let mut m = Object::new();
             for api in [
@@ -575,6 +660,8 @@ impl Server {
             ] {
                 m.insert(api.to_owned(), Value::from("read"));
             }
+            #[cfg(feature = "ssl-auth")]
+            m.insert("rpc/settings".to_owned(), Value::from("read/write"));
             return self.reply(
                 conn,
                 &Message::reply(&namespace, &name, &id, Reply::Other(Value::Object(m))),
@@ -647,7 +734,27 @@ impl Server {
                     _ => None,
                 }
             }
-            // auth_ssl (certificate challenge) is not supported by this server: 401.
+            #[cfg(feature = "ssl-auth")]
+            ("auth_ssl", _) => {
+                let answer = match &args {
+                    Value::Object(m) if m.contains_key("encrypted_string") => {
+                        // The real server reads a non-string value as its text form.
+                        Some(match m.get("encrypted_string") {
+                            Some(Value::String(s)) => s.clone(),
+                            Some(other) => other.to_string(),
+                            None => String::new(),
+                        })
+                    }
+                    _ => None,
+                };
+                let Some(answer) = answer else {
+                    // Stage 1 (`""`, or any args without `encrypted_string`).
+                    return self.issue_challenge(now, conn, namespace, name, id);
+                };
+                method = "certificate";
+                self.check_challenge(now, conn, &answer)
+            }
+            // auth_ssl (certificate challenge) without feature `ssl-auth`: 401.
             _ => None,
         };
         let Some(user) = user else {
@@ -714,6 +821,178 @@ impl Server {
             token,
             lifetime: 0.into(),
         });
+        self.reply(conn, &Message::reply(namespace, name, id, reply));
+    }
+
+    #[cfg(feature = "ssl-auth")]
+    fn issue_challenge(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        namespace: &str,
+        name: &str,
+        id: &str,
+    ) {
+        let Ok(test_string) = crate::ssl::new_challenge() else {
+            // No randomness, no challenge.
+            return self.error(conn, id, ErrorCode::Unauthorized);
+        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.challenge = Some((test_string.clone(), now));
+        }
+        let reply = Reply::Challenge {
+            test_string,
+            new_ssl_key: None,
+            extra: Object::new(),
+        };
+        self.reply(conn, &Message::reply(namespace, name, id, reply));
+    }
+
+    /// Stage 2: the user of the first registered key that signed this connection's
+    /// outstanding, unexpired test string. The test string is used up either way.
+    #[cfg(feature = "ssl-auth")]
+    fn check_challenge(&mut self, now: Instant, conn: ConnId, answer: &str) -> Option<String> {
+        let (test_string, issued) = self.conns.get_mut(&conn)?.challenge.take()?;
+        if now.saturating_duration_since(issued) >= self.config.challenge_lifetime {
+            return None;
+        }
+        self.keys
+            .iter()
+            .find(|k| k.entry.key.verify_challenge(&test_string, answer))
+            .map(|k| k.entry.user.clone())
+    }
+
+    /// Registers `key` for `user` as if `register_ssl_cert` had (replacing the nickname and
+    /// e-mail of a key already registered for that user). Returns false when
+    /// [`max_registered_keys`](ServerConfig::max_registered_keys) are already registered.
+    #[cfg(feature = "ssl-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+    pub fn register_key(&mut self, key: AuthorizedKey) -> bool {
+        let registration = key.key.registration();
+        if let Some(k) = self
+            .keys
+            .iter_mut()
+            .find(|k| k.entry.user == key.user && k.entry.key == key.key)
+        {
+            k.entry = key;
+            return true;
+        }
+        if self.keys.len() >= self.config.max_registered_keys {
+            return false;
+        }
+        self.keys.push(Registered {
+            registration,
+            entry: key,
+        });
+        true
+    }
+
+    /// The keys that may log in now (configured and registered).
+    #[cfg(feature = "ssl-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ssl-auth")))]
+    pub fn authorized_keys(&self) -> impl Iterator<Item = &AuthorizedKey> {
+        self.keys.iter().map(|k| &k.entry)
+    }
+
+    /// `rpc/settings` from a logged-in `user`, as the real server answers it
+    /// (`WebBackend.cpp`): `register_ssl_cert` and `revoke_ssl_cert` reply `{}`,
+    /// `list_ssl_certs` the user's keys; anything else, a key that does not parse, or another
+    /// user's key is a 400.
+    #[cfg(feature = "ssl-auth")]
+    fn handle_settings(
+        &mut self,
+        conn: ConnId,
+        user: &str,
+        namespace: &str,
+        name: &str,
+        id: &str,
+        args: Value,
+    ) {
+        use crate::message::{Request, Settings};
+        let label = self
+            .conns
+            .get(&conn)
+            .map(|c| c.label.clone())
+            .unwrap_or_default();
+        let settings = match Request::from_args(namespace, name, args) {
+            Request::Settings(s) => s,
+            _ => return self.error(conn, id, ErrorCode::BadRequest),
+        };
+        let out = match settings {
+            Settings::RegisterSslCert(r) => {
+                let Ok(key) = crate::ssl::PublicKey::from_registration(&r.pub_key) else {
+                    return self.error(conn, id, ErrorCode::BadRequest);
+                };
+                let bits = key.bits();
+                let entry = AuthorizedKey {
+                    user: user.to_owned(),
+                    key,
+                    nickname: r.nickname.unwrap_or_default(),
+                    email: r.email.unwrap_or_default(),
+                };
+                let nickname = entry.nickname.clone();
+                if !self.register_key(entry) {
+                    return self.error(conn, id, ErrorCode::Forbidden);
+                }
+                let what = format!("{label}: {user} registered a {bits}-bit key {nickname:?}");
+                self.session(
+                    Kind::Updated,
+                    session::KEY_REGISTERED,
+                    &label,
+                    conn,
+                    what,
+                    |e| {
+                        e.with_attr("sysadm.user", user.to_owned())
+                            .with_attr("sysadm.nickname", nickname)
+                    },
+                );
+                Object::new()
+            }
+            Settings::ListSslCerts(_) => {
+                let mut mine = Object::new();
+                for k in self.keys.iter().filter(|k| k.entry.user == user) {
+                    let info = format!("Nickname: {}\nEmail: {}", k.entry.nickname, k.entry.email);
+                    mine.insert(k.registration.clone(), Value::String(info));
+                }
+                let mut out = Object::new();
+                if !mine.is_empty() {
+                    out.insert(user.to_owned(), Value::Object(mine));
+                }
+                out
+            }
+            Settings::RevokeSslCert {
+                pub_key,
+                user: whose,
+                ..
+            } => {
+                let whose = whose
+                    .filter(|w| !w.is_empty())
+                    .unwrap_or_else(|| user.to_owned());
+                // Only one's own keys (the real server lets full-access users revoke others').
+                let found = self
+                    .keys
+                    .iter()
+                    .position(|k| k.entry.user == whose && k.registration == pub_key);
+                match found {
+                    Some(i) if whose == user => {
+                        self.keys.remove(i);
+                        let what = format!("{label}: {user} revoked a key");
+                        self.session(
+                            Kind::Updated,
+                            session::KEY_REVOKED,
+                            &label,
+                            conn,
+                            what,
+                            |e| e.with_attr("sysadm.user", user.to_owned()),
+                        );
+                        Object::new()
+                    }
+                    _ => return self.error(conn, id, ErrorCode::BadRequest),
+                }
+            }
+            _ => return self.error(conn, id, ErrorCode::BadRequest),
+        };
+        let reply = Reply::RpcOther(crate::message::Redacted(Value::Object(out)));
         self.reply(conn, &Message::reply(namespace, name, id, reply));
     }
 

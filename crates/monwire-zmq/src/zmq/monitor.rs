@@ -391,6 +391,17 @@ impl Monitor {
                 }
             }
         };
+        if timeout.is_zero() {
+            // Only what is ready: no clock read (a watch asks this once per message).
+            loop {
+                match self.read(::zmq::DONTWAIT)? {
+                    Step::Message(event) => return Ok(TryRecv::Message(event)),
+                    Step::Ended => return Ok(TryRecv::Ended),
+                    Step::Filtered => continue,
+                    Step::Empty => return Ok(TryRecv::Empty),
+                }
+            }
+        }
         let deadline = Instant::now() + timeout;
         loop {
             match self.read(::zmq::DONTWAIT)? {
