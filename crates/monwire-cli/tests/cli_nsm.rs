@@ -210,7 +210,7 @@ fn a_bad_script_is_a_usage_error_naming_the_line() {
 
 /// `decode nsm` reads the project's own golden vectors (`.hex`, one datagram spread over
 /// several lines), as `decode zmq --layout` does; `--layout lines` still reads one datagram per
-/// line. Before, every `.hex` vector was rejected line by line.
+/// line (a bundle's messages in order). Before, every `.hex` vector was rejected line by line.
 #[test]
 fn decode_nsm_reads_the_golden_hex_vectors_and_line_captures() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/nsm");
@@ -266,8 +266,14 @@ fn decode_nsm_reads_the_golden_hex_vectors_and_line_captures() {
             .split_whitespace()
             .collect()
     };
+    // A bundle of two messages: each element is its length (4 bytes, big-endian) and its bytes.
+    let mut bundle = String::from("2362756e646c65000000000000000001");
+    for f in ["ray-client-event-okr-ready.hex", "ray-monitor-announce.hex"] {
+        let h = hex(f);
+        bundle.push_str(&format!("{:08x}{h}", h.len() / 2));
+    }
     let input = format!(
-        "# two datagrams and a bad line\n{}\nzz\n{}\n",
+        "# two datagrams, a bad line, a bundle\n{}\nzz\n{bundle}\n{}\n",
         hex("ray-client-event-okr-started.hex"),
         hex("ray-monitor-quit.hex")
     );
@@ -294,7 +300,10 @@ fn decode_nsm_reads_the_golden_hex_vectors_and_line_captures() {
                 .name
         })
         .collect();
-    assert_eq!(names, ["started", "monitor_quit"]);
+    assert_eq!(
+        names,
+        ["started", "ready", "monitor_announce", "monitor_quit"]
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("<stdin>:3: "), "{err}");
