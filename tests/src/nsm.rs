@@ -353,10 +353,10 @@ pub fn server_session(data: &[u8]) {
     // Per (peer, family): entries since the last end marker.
     let mut open_lists: HashMap<(u8, bool), i32> = HashMap::new();
     // The server sends the same messages to every peer they concern, and the same state list
-    // again on every announce: the wire check is a pure function of the message, so each
-    // distinct message goes through it once per run.
-    // (`Message` is not `Hash`; a run has at most a few hundred distinct messages.)
-    let mut checked: Vec<Message> = Vec::new();
+    // again on every announce: the wire check is a pure function of the message, so a message
+    // equal to one of the last few checked needs no second check. (`Message` is not `Hash`; a
+    // short window keeps the look-up cheap and still catches a fan-out's repeats.)
+    let mut checked: std::collections::VecDeque<Message> = std::collections::VecDeque::new();
     while script.more() {
         match script.byte() % 12 {
             0..=5 => {
@@ -406,7 +406,10 @@ pub fn server_session(data: &[u8]) {
         while let Some((to, m)) = server.poll_transmit() {
             if !checked.contains(&m) {
                 sendable(&m);
-                checked.push(m.clone());
+                if checked.len() == 32 {
+                    checked.pop_front();
+                }
+                checked.push_back(m.clone());
             }
             match &m {
                 Message::ClientState { family, .. } => {
