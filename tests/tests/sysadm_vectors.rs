@@ -140,8 +140,12 @@ fn requests() {
     envelope(&m, "rpc", "settings", "bridge_request_list_keys");
     assert_eq!(
         m.body,
-        Body::Request(Request::Other(json!({"action":"list_ssl_checksums"})))
+        Body::Request(Request::Settings(
+            monwire_sysadm::message::Settings::ListSslChecksums(Default::default())
+        ))
     );
+    // Typed, it writes back the same object.
+    assert_eq!(m.args(), Some(json!({"action":"list_ssl_checksums"})));
 }
 
 #[test]
