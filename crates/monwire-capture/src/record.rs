@@ -397,19 +397,35 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// Appends `n` in decimal, zero-padded to `width` digits.
+/// "00" to "99".
+const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
+/// Appends `n` in decimal, zero-padded to `width` digits (at most 20), two digits per step.
 fn push_decimal(out: &mut Vec<u8>, mut n: u64, width: usize) {
     let mut digits = [b'0'; 20];
     let mut i = digits.len();
-    while n > 0 || i == digits.len() {
+    while n >= 100 {
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[(n % 100) as usize]);
+        n /= 100;
+    }
+    if n >= 10 {
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[n as usize]);
+    } else {
         i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
+        digits[i] = b'0' + n as u8;
     }
     let start = i.min(digits.len().saturating_sub(width));
-    out.extend_from_slice(digits.get(start..).unwrap_or_default());
+    out.extend_from_slice(&digits[start..]);
 }
 
 fn push_token(out: &mut Vec<u8>, text: &str) {
@@ -455,9 +471,70 @@ pub fn encode_header(header: &Header, out: &mut Vec<u8>) {
 }
 
 /// Appends one record line to `out`. Times before 1970 are written as `0.000000000`.
+///
+/// A writer of many records uses a [`RecordEncoder`], which writes the same bytes faster.
 pub fn encode_record(rec: &RecordRef<'_>, out: &mut Vec<u8>) {
+    encode_line(rec, out, None);
+}
+
+/// Encodes record lines ([`encode_record`]'s bytes) on a live path: it keeps the last peer's
+/// token and the last second's digits, so a stream of records from one peer escapes the peer
+/// once and writes each second once.
+///
+/// ```
+/// use monwire_capture::record::{Direction, PayloadRef, RecordEncoder, RecordRef, encode_record};
+///
+/// let rec = RecordRef {
+///     time: std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_500),
+///     direction: Direction::In,
+///     peer: Some("127.0.0.1:5555"),
+///     payload: PayloadRef::Datagram(b"\x01\x02"),
+/// };
+/// let (mut fast, mut plain) = (Vec::new(), Vec::new());
+/// let mut enc = RecordEncoder::new();
+/// enc.encode(&rec, &mut fast);
+/// enc.encode(&rec, &mut fast);
+/// encode_record(&rec, &mut plain);
+/// encode_record(&rec, &mut plain);
+/// assert_eq!(fast, plain);
+/// assert_eq!(&plain[..33], b"1.500000000 in datagram 127.0.0.1");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RecordEncoder {
+    /// The last peer seen, and its token.
+    peer: String,
+    peer_token: Vec<u8>,
+    /// The last second seen, and its digits (empty before the first record).
+    secs: u64,
+    secs_text: Vec<u8>,
+}
+
+impl RecordEncoder {
+    /// An encoder that has seen no record yet.
+    pub fn new() -> RecordEncoder {
+        RecordEncoder::default()
+    }
+
+    /// Appends one record line to `out`: the bytes [`encode_record`] writes.
+    pub fn encode(&mut self, rec: &RecordRef<'_>, out: &mut Vec<u8>) {
+        encode_line(rec, out, Some(self));
+    }
+}
+
+fn encode_line(rec: &RecordRef<'_>, out: &mut Vec<u8>, cache: Option<&mut RecordEncoder>) {
     let d = rec.time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    push_decimal(out, d.as_secs(), 1);
+    let mut cache = cache;
+    match cache.as_deref_mut() {
+        Some(c) => {
+            if d.as_secs() != c.secs || c.secs_text.is_empty() {
+                c.secs = d.as_secs();
+                c.secs_text.clear();
+                push_decimal(&mut c.secs_text, d.as_secs(), 1);
+            }
+            out.extend_from_slice(&c.secs_text);
+        }
+        None => push_decimal(out, d.as_secs(), 1),
+    }
     out.push(b'.');
     push_decimal(out, u64::from(d.subsec_nanos()), 9);
     out.push(b' ');
@@ -465,9 +542,18 @@ pub fn encode_record(rec: &RecordRef<'_>, out: &mut Vec<u8>) {
     out.push(b' ');
     out.extend_from_slice(rec.payload.kind().as_bytes());
     out.push(b' ');
-    match rec.peer {
-        Some(p) => push_token(out, p),
-        None => out.push(b'-'),
+    match (rec.peer, cache) {
+        (Some(p), Some(c)) => {
+            if p != c.peer || c.peer_token.is_empty() {
+                c.peer.clear();
+                c.peer.push_str(p);
+                c.peer_token.clear();
+                push_token(&mut c.peer_token, p);
+            }
+            out.extend_from_slice(&c.peer_token);
+        }
+        (Some(p), None) => push_token(out, p),
+        (None, _) => out.push(b'-'),
     }
     match rec.payload {
         PayloadRef::Frames(frames) => {
@@ -497,6 +583,7 @@ pub fn encode_record(rec: &RecordRef<'_>, out: &mut Vec<u8>) {
 pub struct Writer<W: Write> {
     out: W,
     line: Vec<u8>,
+    enc: RecordEncoder,
 }
 
 impl<W: Write> Writer<W> {
@@ -505,7 +592,11 @@ impl<W: Write> Writer<W> {
         let mut line = Vec::with_capacity(256);
         encode_header(header, &mut line);
         out.write_all(&line)?;
-        Ok(Writer { out, line })
+        Ok(Writer {
+            out,
+            line,
+            enc: RecordEncoder::new(),
+        })
     }
 
     /// Writes one record.
@@ -516,7 +607,7 @@ impl<W: Write> Writer<W> {
     /// Writes one borrowed record (no copy of the payload).
     pub fn write_ref(&mut self, rec: &RecordRef<'_>) -> io::Result<()> {
         self.line.clear();
-        encode_record(rec, &mut self.line);
+        self.enc.encode(rec, &mut self.line);
         self.out.write_all(&self.line)
     }
 

@@ -2,10 +2,9 @@
 //! written on the live path at the cost of a few copies.
 //!
 //! A tap calls [`RecordWriter::write`] with what it just read off the wire. The line is
-//! encoded straight into a 64 KiB buffer under a lock: the time with two digits per step, the
-//! payload's hex by table, and the peer's token escaped once and kept while the peer stays the
-//! same (a watch has one). The bytes are exactly those of
-//! `monwire_capture::record::encode_record` (a test holds the two equal). The buffer is
+//! encoded by `monwire_capture::record::RecordEncoder` straight into a 64 KiB buffer under a
+//! lock (the peer's token escaped once while the peer stays the same: a watch has one). The
+//! buffer is
 //! written out when it fills, when [`flush`](RecordWriter::flush) asks (the source has nothing
 //! ready), every 200 ms by a background thread while records arrive, and at
 //! [`finish`](RecordWriter::finish) (or when the writer is dropped).
@@ -39,11 +38,9 @@
 
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use monwire_capture::record::{
-    FramesRef, Header, PayloadRef, RecordRef, encode_header, encode_record,
-};
+use monwire_capture::record::{Header, RecordEncoder, RecordRef, encode_header};
 
 /// The buffer is written out when it holds this much.
 const BUFFER: usize = 64 << 10;
@@ -58,12 +55,8 @@ struct Inner {
     buf: Vec<u8>,
     /// Bytes buffered or written since the last flush of `out`.
     dirty: bool,
-    /// The last peer seen, and its token.
-    peer: String,
-    peer_token: Vec<u8>,
-    /// The last second seen, and its digits.
-    secs: u64,
-    secs_text: Vec<u8>,
+    /// The line encoder (it keeps the peer's token and the second's digits).
+    enc: RecordEncoder,
     on_error: OnError,
 }
 
@@ -132,10 +125,7 @@ impl RecordWriter {
             out: Some(Box::new(out)),
             buf: Vec::with_capacity(BUFFER + 4096),
             dirty: true,
-            peer: String::new(),
-            peer_token: Vec::new(),
-            secs: 0,
-            secs_text: Vec::new(),
+            enc: RecordEncoder::new(),
             on_error: Box::new(on_error),
         }));
         spawn_flusher(Arc::downgrade(&inner));
@@ -149,7 +139,7 @@ impl RecordWriter {
         if inner.out.is_none() {
             return;
         }
-        encode(rec, inner);
+        inner.enc.encode(rec, &mut inner.buf);
         inner.dirty = true;
         if inner.buf.len() >= BUFFER {
             inner.write_out();
@@ -193,151 +183,12 @@ fn spawn_flusher(inner: Weak<Mutex<Inner>>) {
         });
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Every byte's two hex digits.
-const HEX2: [[u8; 2]; 256] = {
-    let mut t = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = [HEX[i >> 4], HEX[i & 15]];
-        i += 1;
-    }
-    t
-};
-
-/// "00" to "99".
-const DIGIT_PAIRS: [[u8; 2]; 100] = {
-    let mut t = [[0u8; 2]; 100];
-    let mut i = 0;
-    while i < 100 {
-        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-        i += 1;
-    }
-    t
-};
-
-/// `n` in decimal, at least `width` digits (zero-padded; `width` at most 20).
-fn push_decimal(out: &mut Vec<u8>, mut n: u64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut i = digits.len();
-    while n >= 100 {
-        i -= 2;
-        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[(n % 100) as usize]);
-        n /= 100;
-    }
-    if n >= 10 {
-        i -= 2;
-        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[n as usize]);
-    } else {
-        i -= 1;
-        digits[i] = b'0' + n as u8;
-    }
-    let start = i.min(digits.len().saturating_sub(width));
-    out.extend_from_slice(&digits[start..]);
-}
-
-fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    if bytes.is_empty() {
-        out.push(b'-');
-        return;
-    }
-    // Grow once, then fill.
-    let start = out.len();
-    out.resize(start + bytes.len() * 2, 0);
-    for (pair, &b) in out[start..].chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&HEX2[usize::from(b)]);
-    }
-}
-
-/// A peer's token, as `monwire_capture` writes it: `%` for the empty text, `%2d` for `-`,
-/// printable ASCII but `%` as it is, every other byte `%xx`.
-fn peer_token(text: &str, out: &mut Vec<u8>) {
-    match text {
-        "" => return out.push(b'%'),
-        "-" => return out.extend_from_slice(b"%2d"),
-        _ => {}
-    }
-    for &b in text.as_bytes() {
-        if (0x21..=0x7e).contains(&b) && b != b'%' {
-            out.push(b);
-        } else {
-            out.push(b'%');
-            out.extend_from_slice(&HEX2[usize::from(b)]);
-        }
-    }
-}
-
-/// One record's line into the buffer: `encode_record`'s bytes, the peer token cached.
-fn encode(rec: &RecordRef<'_>, inner: &mut Inner) {
-    let out = &mut inner.buf;
-    let kind = match rec.payload {
-        PayloadRef::Frames(_) => "frames",
-        PayloadRef::Datagram(_) => "datagram",
-        PayloadRef::Bytes(_) => "bytes",
-        PayloadRef::Text(_) => "text",
-        PayloadRef::Open => "open",
-        PayloadRef::Close => "close",
-        // A payload this version does not know: the capture crate's own encoder.
-        _ => return encode_record(rec, out),
-    };
-    let d = rec.time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    if d.as_secs() != inner.secs || inner.secs_text.is_empty() {
-        inner.secs = d.as_secs();
-        inner.secs_text.clear();
-        push_decimal(&mut inner.secs_text, d.as_secs(), 1);
-    }
-    out.extend_from_slice(&inner.secs_text);
-    out.push(b'.');
-    push_decimal(out, u64::from(d.subsec_nanos()), 9);
-    out.push(b' ');
-    out.extend_from_slice(rec.direction.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(kind.as_bytes());
-    out.push(b' ');
-    match rec.peer {
-        Some(p) => {
-            if p != inner.peer || inner.peer_token.is_empty() {
-                inner.peer.clear();
-                inner.peer.push_str(p);
-                inner.peer_token.clear();
-                peer_token(p, &mut inner.peer_token);
-            }
-            out.extend_from_slice(&inner.peer_token);
-        }
-        None => out.push(b'-'),
-    }
-    match rec.payload {
-        PayloadRef::Frames(FramesRef::Slices(frames)) => {
-            for f in frames {
-                out.push(b' ');
-                push_hex(out, f);
-            }
-        }
-        PayloadRef::Frames(FramesRef::Owned(frames)) => {
-            for f in frames {
-                out.push(b' ');
-                push_hex(out, f);
-            }
-        }
-        PayloadRef::Datagram(b) | PayloadRef::Bytes(b) => {
-            out.push(b' ');
-            push_hex(out, b);
-        }
-        PayloadRef::Text(t) => {
-            out.push(b' ');
-            push_hex(out, t.as_bytes());
-        }
-        _ => {}
-    }
-    out.push(b'\n');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use monwire_capture::record::{Direction, Writer};
+    use monwire_capture::record::{Direction, FramesRef, PayloadRef, Writer, encode_record};
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::UNIX_EPOCH;
 
     /// A `Write` into a shared buffer, to look at what the thread wrote.
     #[derive(Clone, Default)]
@@ -424,10 +275,7 @@ mod tests {
             out: None,
             buf: Vec::new(),
             dirty: false,
-            peer: String::new(),
-            peer_token: Vec::new(),
-            secs: 0,
-            secs_text: Vec::new(),
+            enc: RecordEncoder::new(),
             on_error: Box::new(|_| {}),
         };
         let mut recs = records();
@@ -443,7 +291,7 @@ mod tests {
             let mut want = Vec::new();
             with_ref(r, |r| encode_record(r, &mut want));
             inner.buf.clear();
-            with_ref(r, |r| encode(r, &mut inner));
+            with_ref(r, |r| inner.enc.encode(r, &mut inner.buf));
             assert_eq!(
                 String::from_utf8_lossy(&inner.buf),
                 String::from_utf8_lossy(&want)
@@ -459,7 +307,7 @@ mod tests {
         let mut want = Vec::new();
         encode_record(&before, &mut want);
         inner.buf.clear();
-        encode(&before, &mut inner);
+        inner.enc.encode(&before, &mut inner.buf);
         assert_eq!(inner.buf, want);
     }
 
