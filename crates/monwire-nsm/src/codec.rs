@@ -1,8 +1,8 @@
 //! Decode and encode datagrams.
 //!
 //! A datagram holding one message (all ray-daemon sends) is decoded directly from its bytes into
-//! the typed [`Message`], borrowing while it parses: about half the time of `rosc`'s generic
-//! parse alone of the same bytes (0.43× to 0.69× over the golden datagrams;
+//! the typed [`Message`], borrowing while it parses: a fifth to a half of the time of `rosc`'s
+//! generic parse alone of the same bytes (0.18× to 0.52× over the golden datagrams in one run;
 //! `benches/benches/nsm.rs`). A `#bundle` goes through `rosc`, after the
 //! codec has checked its length and walked its nesting itself, bounded by
 //! [`Limits::max_bundle_depth`] (`rosc` recurses without a bound, so a 60 KB datagram of nested
