@@ -353,10 +353,11 @@ pub fn server_session(data: &[u8]) {
     // Per (peer, family): entries since the last end marker.
     let mut open_lists: HashMap<(u8, bool), i32> = HashMap::new();
     // The server sends the same messages to every peer they concern, and the same state list
-    // again on every announce: the wire check is a pure function of the message, so a message
-    // equal to one of the last few checked needs no second check. (`Message` is not `Hash`; a
-    // short window keeps the look-up cheap and still catches a fan-out's repeats.)
-    let mut checked: std::collections::VecDeque<Message> = std::collections::VecDeque::new();
+    // again on every announce. The wire check is a pure function of the message, so each
+    // distinct message is checked once per run: looked up by its encoding (`Message` is not
+    // `Hash`), and a hit counts only when the message stored there is equal, so two messages
+    // that encode alike are both checked (and the second then fails the check).
+    let mut checked: HashMap<Vec<u8>, Message> = HashMap::new();
     while script.more() {
         match script.byte() % 12 {
             0..=5 => {
@@ -404,12 +405,11 @@ pub fn server_session(data: &[u8]) {
             _ => server.terminate(),
         }
         while let Some((to, m)) = server.poll_transmit() {
-            if !checked.contains(&m) {
-                sendable(&m);
-                if checked.len() == 32 {
-                    checked.pop_front();
-                }
-                checked.push_back(m.clone());
+            let bytes =
+                codec::encode(&m).unwrap_or_else(|e| panic!("{m:?} queued but not encodable: {e}"));
+            if checked.get(&bytes) != Some(&m) {
+                assert_eq!(codec::decode(&bytes).unwrap(), m, "wire round trip");
+                checked.insert(bytes, m.clone());
             }
             match &m {
                 Message::ClientState { family, .. } => {
