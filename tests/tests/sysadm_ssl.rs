@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use common::{Proc, TempDir, monwire, temp_dir};
 use monwire_sysadm::ssl::{SigningKey, new_challenge};
 use monwire_tests::peers;
@@ -30,13 +32,19 @@ use serde_json::Value;
 
 const WITHIN: Duration = Duration::from_secs(30);
 
-fn openssl(args: &[&str]) {
-    let out = Command::new("openssl").args(args).output().unwrap();
+/// Runs `cmd` to its end; it must succeed (else its stderr is the failure). Its stdout.
+fn stdout_of(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
     assert!(
         out.status.success(),
-        "openssl {args:?}: {}",
+        "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
+}
+
+fn openssl(args: &[&str]) {
+    stdout_of(Command::new("openssl").args(args));
 }
 
 /// Keys made by OpenSSL in a fresh directory: `alice.pem` (PKCS#8, what `openssl genrsa`
@@ -312,19 +320,13 @@ asyncio.run(main())
 "#;
 
 fn python_login(url: &str, key: &Path, mode: &str) -> Vec<Value> {
-    let out = Command::new(peers::python())
-        .args(["-c", PY_LOGIN, url])
-        .arg(key)
-        .arg(mode)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python peer failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        Command::new(peers::python())
+            .args(["-c", PY_LOGIN, url])
+            .arg(key)
+            .arg(mode),
     );
-    String::from_utf8(out.stdout)
+    String::from_utf8(out)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -393,72 +395,36 @@ fn our_signature_recovers_to_the_test_string_with_openssl_and_cryptography() {
         let test_string = new_challenge().unwrap();
         let sig = key.sign_challenge(&test_string).unwrap();
         // Python cryptography: RSA_public_decrypt with PKCS#1 padding.
-        let out = Command::new(peers::python())
-            .args(["-c", PY_RECOVER])
-            .arg(keys.path("alice.pub.pem"))
-            .arg(&sig)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = stdout_of(
+            Command::new(peers::python())
+                .args(["-c", PY_RECOVER])
+                .arg(keys.path("alice.pub.pem"))
+                .arg(&sig),
         );
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), test_string);
+        assert_eq!(String::from_utf8(out).unwrap(), test_string);
         // OpenSSL itself.
         let raw = keys.path("sig.bin");
-        std::fs::write(&raw, base64_decode(&sig)).unwrap();
-        let out = Command::new("openssl")
-            .args(["pkeyutl", "-verifyrecover", "-pubin", "-inkey"])
-            .arg(keys.path("alice.pub.pem"))
-            .args(["-pkeyopt", "rsa_padding_mode:pkcs1", "-in"])
-            .arg(&raw)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        std::fs::write(&raw, STANDARD.decode(&sig).unwrap()).unwrap();
+        let out = stdout_of(
+            Command::new("openssl")
+                .args(["pkeyutl", "-verifyrecover", "-pubin", "-inkey"])
+                .arg(keys.path("alice.pub.pem"))
+                .args(["-pkeyopt", "rsa_padding_mode:pkcs1", "-in"])
+                .arg(&raw),
         );
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), test_string);
+        assert_eq!(String::from_utf8(out).unwrap(), test_string);
     }
     // A signature by OpenSSL verifies with our check (the server's), and only for its bytes.
     let msg = keys.path("msg.txt");
     std::fs::write(&msg, "abcdefghijKLMNOPQRST").unwrap();
-    let out = Command::new("openssl")
-        .args(["pkeyutl", "-sign", "-inkey"])
-        .arg(keys.path("alice.pem"))
-        .args(["-pkeyopt", "rsa_padding_mode:pkcs1", "-in"])
-        .arg(&msg)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let sig = stdout_of(
+        Command::new("openssl")
+            .args(["pkeyutl", "-sign", "-inkey"])
+            .arg(keys.path("alice.pem"))
+            .args(["-pkeyopt", "rsa_padding_mode:pkcs1", "-in"])
+            .arg(&msg),
+    );
     let public = key.public_key();
-    assert!(public.verify_raw(b"abcdefghijKLMNOPQRST", &out.stdout));
-    assert!(!public.verify_raw(b"abcdefghijKLMNOPQRSt", &out.stdout));
-}
-
-/// Standard base64 (the test's own, so the check does not lean on the crate under test).
-fn base64_decode(text: &str) -> Vec<u8> {
-    let val = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("not base64: {c}"),
-        }
-    };
-    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
-    let mut out = Vec::new();
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= val(c) << (18 - 6 * i);
-        }
-        let take = chunk.len() * 6 / 8;
-        out.extend_from_slice(&n.to_be_bytes()[1..=take]);
-    }
-    out
+    assert!(public.verify_raw(b"abcdefghijKLMNOPQRST", &sig));
+    assert!(!public.verify_raw(b"abcdefghijKLMNOPQRSt", &sig));
 }
