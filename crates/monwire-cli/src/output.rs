@@ -2,8 +2,10 @@
 //!
 //! The line formats are [`monwire_cli::view`]'s. Output is buffered; the
 //! [`Pipeline`](crate::pipeline::Pipeline) flushes it when the source says it has nothing
-//! ready, when 64 KiB are waiting, and at the end of the run, so a decode into a pipe makes
-//! one write per 64 KiB and a live view shows each event as soon as the source waits.
+//! ready, when 256 KiB are waiting, and at the end of the run, so a decode into a pipe makes
+//! one write per 256 KiB and a live view shows each event as soon as the source waits. When
+//! stdout is a pipe, it is grown to 1 MiB (Linux), so that the writer need not wait for the
+//! reader after every write.
 
 use std::io::{self, IsTerminal, Write};
 use std::ops::ControlFlow;
@@ -50,7 +52,25 @@ pub(crate) struct PrintOptions {
 }
 
 /// Flush at least this often by size.
-const FLUSH_AT: usize = 64 * 1024;
+const FLUSH_AT: usize = 256 * 1024;
+
+/// The pipe size asked for when stdout is a pipe: Linux's default 64 KiB pipe makes every
+/// 256 KiB write wait for the reader four times; at 1 MiB (the default `pipe-max-size`) writer
+/// and reader run side by side.
+#[cfg(target_os = "linux")]
+const PIPE_SIZE: usize = 1 << 20;
+
+/// Grows the pipe stdout writes into to [`PIPE_SIZE`], when it is a smaller pipe. Anything
+/// else (a file, a socket, a refusal by the pipe limits) leaves it as it is.
+#[cfg(target_os = "linux")]
+fn grow_pipe(stdout: &io::Stdout) {
+    if rustix::pipe::fcntl_getpipe_size(stdout).is_ok_and(|size| size < PIPE_SIZE) {
+        let _ = rustix::pipe::fcntl_setpipe_size(stdout, PIPE_SIZE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn grow_pipe(_: &io::Stdout) {}
 
 /// Prints events to stdout (see the module docs).
 pub(crate) struct Printer {
@@ -92,6 +112,9 @@ impl Printer {
             verbose: opts.verbose,
             width: if terminal { terminal_width() } else { None },
         };
+        if !terminal {
+            grow_pipe(&stdout);
+        }
         Printer {
             format,
             view: TextView::new(style),

@@ -15,7 +15,7 @@
 //!
 //! Flushing: until a source first calls [`Pipeline::idle`], every event is flushed at once
 //! (a live source that never says when it waits still shows each event at once). After that,
-//! the sinks are flushed at each `idle`, and the printer by itself every 64 KiB, so a decode
+//! the sinks are flushed at each `idle`, and the printer by itself every 256 KiB, so a decode
 //! writes in large blocks and a live view still shows an event as soon as the source waits.
 
 use std::ops::ControlFlow;

@@ -535,3 +535,39 @@ fn demo_json_has_structured_sysadm_args_and_galaxy_frames_and_no_json_text() {
         assert!(e.attr("galaxy.xdr").is_none() && e.attr("galaxy.pr").is_none());
     }
 }
+
+/// A decode into a pipe grows the pipe to 1 MiB (Linux), so that its 256 KiB writes need not
+/// wait for the reader one by one; the output is the same as into a file.
+#[cfg(target_os = "linux")]
+#[test]
+fn stdout_pipe_is_grown_to_one_mebibyte() {
+    let max: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let path = vector(ZMQ_CAPTURE);
+    // Our own pipe, so that its size is read before the child can touch it.
+    let (read, write) = rustix::pipe::pipe().unwrap();
+    let before = rustix::pipe::fcntl_getpipe_size(&read).unwrap();
+    let mut child = monwire()
+        .args(["decode", "zmq", path.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(write))
+        .spawn()
+        .unwrap();
+    let mut stdout = std::fs::File::from(read);
+    let mut piped = Vec::new();
+    stdout.read_to_end(&mut piped).unwrap();
+    assert!(wait(&mut child).success());
+    let after = rustix::pipe::fcntl_getpipe_size(&stdout).unwrap();
+    if max >= 1 << 20 && before < 1 << 20 {
+        assert_eq!(after, 1 << 20, "grown from {before}");
+    } else {
+        assert!(after >= before, "never shrunk: {before} → {after}");
+    }
+    assert_eq!(
+        piped,
+        run(&["decode", "zmq", path.to_str().unwrap()]).stdout
+    );
+}
