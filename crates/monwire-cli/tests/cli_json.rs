@@ -102,3 +102,25 @@ fn an_event_without_a_json_form_writes_nothing() {
     assert!(out.is_empty());
     assert!(serde_json::to_vec(&before).is_err());
 }
+
+/// The writer checks text 8 bytes at a time (whole words, then the last 8 overlapping): a
+/// character to escape, or one just outside the escaped set, at every position of strings of
+/// every length around the word size is written as serde_json writes it.
+#[test]
+fn an_escape_at_any_position_of_any_word_is_found() {
+    for len in 0..=26 {
+        for at in 0..len.max(1) {
+            for c in [
+                '\0', '\u{1f}', ' ', '"', '\\', '\n', '\u{7f}', 'é', '!', '#', '[',
+            ] {
+                let mut s: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+                if at < len {
+                    s.replace_range(at..=at, c.encode_utf8(&mut [0; 4]));
+                }
+                let e = Event::new(Protocol::Zmq, Kind::Other, s.clone()).with_attr("k", s);
+                let (ours, reference) = both(&e);
+                assert_eq!(ours, reference, "length {len}, {c:?} at {at}");
+            }
+        }
+    }
+}
