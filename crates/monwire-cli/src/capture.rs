@@ -8,12 +8,12 @@ use crate::pipeline::Pipeline;
 use crate::{Failure, Status, diag};
 
 /// Opens `path` (or stdin for `-` or no path) for reading.
-pub(crate) fn open(path: Option<&Path>) -> Result<Box<dyn Read>, Failure> {
+pub(crate) fn open(path: Option<&Path>) -> Result<Box<dyn Read + Send>, Failure> {
     match path {
         None => Ok(Box::new(io::stdin())),
         Some(p) if p == Path::new("-") => Ok(Box::new(io::stdin())),
         Some(p) => std::fs::File::open(p)
-            .map(|f| Box::new(f) as Box<dyn Read>)
+            .map(|f| Box::new(f) as Box<dyn Read + Send>)
             .map_err(|e| Failure::Runtime(format!("{}: {e}", p.display()))),
     }
 }

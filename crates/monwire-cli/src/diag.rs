@@ -19,19 +19,31 @@ pub(crate) const MAX_LINE: usize = 200;
 
 /// Prints `monwire: <place>: <what>` on stderr.
 pub(crate) fn note(place: &str, what: impl Display) {
-    eprintln!(
-        "{}",
-        line(&format!("monwire: {place}: "), &what, usize::MAX)
-    );
+    eprintln!("{}", note_line(place, what));
+}
+
+/// The line [`note`] prints, without its newline.
+pub(crate) fn note_line(place: &str, what: impl Display) -> String {
+    line(&format!("monwire: {place}: "), &what, usize::MAX)
 }
 
 /// Prints `FILE:LINE[:COL]: <what>` on stderr, for a problem in an input file.
 pub(crate) fn input(file: &str, line_no: usize, col: Option<usize>, what: impl Display) {
+    eprintln!("{}", input_line(file, line_no, col, what));
+}
+
+/// The line [`input`] prints, without its newline.
+pub(crate) fn input_line(
+    file: &str,
+    line_no: usize,
+    col: Option<usize>,
+    what: impl Display,
+) -> String {
     let head = match col {
         Some(c) => format!("{file}:{line_no}:{c}: "),
         None => format!("{file}:{line_no}: "),
     };
-    eprintln!("{}", line(&head, &what, usize::MAX));
+    line(&head, &what, usize::MAX)
 }
 
 /// `head` then `what`, on one line of at most `max` characters (cut with `…`).

@@ -9,8 +9,11 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use clap::{Args, ValueEnum};
-use monwire_galaxy::codec::{Codec, StreamDecoder};
+use std::ops::ControlFlow;
+
+use monwire_galaxy::codec::{Codec, Limits, StreamDecoder};
 use monwire_galaxy::event::{gui_event_to_event, to_event};
+use monwire_galaxy::message::Message;
 use monwire_galaxy::message::lossy;
 use monwire_galaxy::script::{Step, default_script};
 use monwire_galaxy::session::{GuiEvent, default_hub_init};
@@ -20,6 +23,7 @@ use monwire_galaxy::tokio::{
 };
 
 use crate::output::note;
+use crate::parallel::{self, At, BlockOut, Blocks, Direct, Emit, Records};
 use crate::pipeline::Pipeline;
 use crate::shutdown::Shutdown;
 use crate::{Failure, Run, Status, capture};
@@ -246,8 +250,20 @@ async fn run_connection(
 /// Runs `decode galaxy`.
 pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
-    let mut input = capture::open(args.file.as_deref())?;
+    let input = capture::open(args.file.as_deref())?;
     let codec = Codec::default();
+    let blocks = MessageBlocks {
+        codec,
+        print: args.print,
+        what: what.as_str().into(),
+    };
+    let records = Messages {
+        max: Limits::default().max_message_size,
+    };
+    let mut input = match parallel::decode(input, &what, out, records, blocks) {
+        Ok(run) => return run,
+        Err(input) => input,
+    };
     let mut dec = StreamDecoder::new(codec);
     // The stream is read in blocks as it is decoded (a pipe from a live capture works too).
     let mut chunk = vec![0u8; 64 * 1024];
@@ -270,10 +286,7 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
             }
             Ok(None) if dec.buffered() == 0 => return Ok(Status::Ok),
             Ok(None) => {
-                note(format!(
-                    "{what}: truncated message at byte {at} ({} bytes left)",
-                    dec.buffered()
-                ));
+                note(truncated(&what, at, dec.buffered()));
                 return Ok(Status::BadInput);
             }
             Err(e) => {
@@ -281,41 +294,120 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
                 return Ok(Status::BadInput);
             }
         };
-        let flow = match args.print {
-            PrintAs::Raw => match codec.encode(&msg) {
-                Ok(b) => out.printer().raw_bytes(&b),
-                Err(e) => {
-                    note(format!("{what}: message at byte {at}: {e}"));
-                    return Ok(Status::BadInput);
+        let mut direct = Direct { out, bad: false };
+        if print_message(args.print, &codec, &msg, at, &what, &mut direct).is_break() {
+            return Ok(if direct.bad {
+                Status::BadInput
+            } else {
+                Status::Ok
+            });
+        }
+    }
+}
+
+fn truncated(what: &str, at: u64, left: usize) -> String {
+    format!("{what}: truncated message at byte {at} ({left} bytes left)")
+}
+
+/// Prints one decoded message as `print` says. `Break` when the run stops: the output is
+/// closed, or the message cannot be printed (said, and marked as bad input).
+fn print_message(
+    print: PrintAs,
+    codec: &Codec,
+    msg: &Message,
+    at: u64,
+    what: &str,
+    emit: &mut dyn Emit,
+) -> ControlFlow<()> {
+    match print {
+        PrintAs::Raw => match codec.encode(msg) {
+            Ok(b) => emit.raw_bytes(&b),
+            Err(e) => {
+                emit.note(format!("monwire: {what}: message at byte {at}: {e}"));
+                emit.bad_input();
+                ControlFlow::Break(())
+            }
+        },
+        PrintAs::Json => match msg.as_frame() {
+            Some(f) => emit.event(
+                &to_event(f)
+                    .with_attr("galaxy.msg_type", msg.msg_type.code())
+                    .with_attr("galaxy.offset", at),
+            ),
+            None => emit.raw_line(&format!("{} (no frame)", msg.msg_type)),
+        },
+        style => match msg.as_frame() {
+            Some(f) => {
+                let t = match style {
+                    PrintAs::Pr => text::pr_frame(f),
+                    PrintAs::Pp => text::pp_frame(f),
+                    _ => text::outline_frame(f),
+                };
+                emit.raw_line(&lossy(&t))
+            }
+            None => match &msg.body {
+                Some(o) => emit.raw_line(&lossy(&text::pr(o))),
+                None => emit.raw_line(msg.msg_type.name()),
+            },
+        },
+    }
+}
+
+/// Galaxy messages as records: an 8-byte header (type, body size), then the body.
+struct Messages {
+    max: u32,
+}
+
+impl Records for Messages {
+    fn whole(&self, buf: &[u8]) -> usize {
+        let mut at = 0usize;
+        while let Some(size) = buf.get(at + 4..at + 8) {
+            let size = i32::from_be_bytes([size[0], size[1], size[2], size[3]]);
+            let Some(size) = u32::try_from(size).ok().filter(|&s| s <= self.max) else {
+                // A header the decoder refuses: hand it over now, for the worker to say so.
+                return buf.len();
+            };
+            let end = at + 8 + size as usize;
+            if end > buf.len() {
+                break;
+            }
+            at = end;
+        }
+        at
+    }
+}
+
+/// A block of whole Galaxy messages, decoded as [`decode`] does on one thread.
+#[derive(Clone)]
+struct MessageBlocks {
+    codec: Codec,
+    print: PrintAs,
+    what: std::sync::Arc<str>,
+}
+
+impl Blocks for MessageBlocks {
+    fn decode(&mut self, block: &[u8], at: At, _last: bool, out: &mut BlockOut) {
+        let mut pos = 0usize;
+        while let Some(rest) = block.get(pos..).filter(|r| !r.is_empty()) {
+            let offset = at.offset + pos as u64;
+            let line = match self.codec.decode(rest) {
+                Ok(Some((msg, used))) => {
+                    pos += used;
+                    if print_message(self.print, &self.codec, &msg, offset, &self.what, out)
+                        .is_break()
+                    {
+                        out.stop();
+                        return;
+                    }
+                    continue;
                 }
-            },
-            PrintAs::Json => match msg.as_frame() {
-                Some(f) => out.event(
-                    &to_event(f)
-                        .with_attr("galaxy.msg_type", msg.msg_type.code())
-                        .with_attr("galaxy.offset", at),
-                ),
-                None => out
-                    .printer()
-                    .raw_line(&format!("{} (no frame)", msg.msg_type)),
-            },
-            style => match msg.as_frame() {
-                Some(f) => {
-                    let t = match style {
-                        PrintAs::Pr => text::pr_frame(f),
-                        PrintAs::Pp => text::pp_frame(f),
-                        _ => text::outline_frame(f),
-                    };
-                    out.printer().raw_line(&lossy(&t))
-                }
-                None => match &msg.body {
-                    Some(o) => out.printer().raw_line(&lossy(&text::pr(o))),
-                    None => out.printer().raw_line(msg.msg_type.name()),
-                },
-            },
-        };
-        if flow.is_break() {
-            return Ok(Status::Ok);
+                Ok(None) => truncated(&self.what, offset, rest.len()),
+                Err(e) => format!("{}: {}", self.what, e.shifted(offset)),
+            };
+            Emit::note(out, format!("monwire: {line}"));
+            Emit::bad_input(out);
+            out.stop();
+            return;
         }
     }
 }

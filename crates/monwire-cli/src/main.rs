@@ -16,6 +16,7 @@ mod galaxy;
 mod nsm;
 mod otlp;
 mod output;
+mod parallel;
 mod pcap;
 mod pipeline;
 mod record;
@@ -108,6 +109,12 @@ enum Command {
   monwire decode zmq capture.txt --format text
   monwire decode nsm datagrams.hex --json | jq .name")]
     Decode {
+        /// Decode on N threads: the input is cut into blocks that N workers decode, and their
+        /// output is written in input order, the same bytes as on one thread. 0: one per
+        /// core (at most 8). Only when stdout is a file or pipe and nothing else (an OTLP
+        /// export) takes the events; otherwise, and with 1, on the main thread.
+        #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+        threads: usize,
         #[command(subcommand)]
         protocol: DecodeCmd,
     },
@@ -225,7 +232,8 @@ fn run(command: Command, out: &mut Pipeline) -> Run {
             }
             source.run(out)
         }
-        Command::Decode { protocol } => {
+        Command::Decode { threads, protocol } => {
+            parallel::set_threads(threads);
             // Recordings and packet captures, known by their first bytes.
             if let Some(run) = pcap::dispatch(&protocol, out) {
                 return run;

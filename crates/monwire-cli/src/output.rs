@@ -72,11 +72,47 @@ fn grow_pipe(stdout: &io::Stdout) {
 #[cfg(not(target_os = "linux"))]
 fn grow_pipe(_: &io::Stdout) {}
 
-/// Prints events to stdout (see the module docs).
-pub(crate) struct Printer {
+/// How events become bytes: the format, the text view, `-q`. A [`Printer`] has one; the
+/// workers of a parallel decode ([`crate::parallel`]) each format with a clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Formatter {
     format: Format,
     view: TextView,
     quiet: bool,
+}
+
+impl Formatter {
+    /// Whether `-q` asked for no events.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Appends the line of `e` to `buf` (`line` is scratch space for text); on an event that
+    /// has no JSON form, appends nothing and returns the note to print.
+    pub(crate) fn write(&self, e: &Event, line: &mut String, buf: &mut Vec<u8>) -> Option<String> {
+        if self.quiet {
+            return None;
+        }
+        match self.format {
+            Format::Json => write_json_line(e, buf).err().map(|err| {
+                crate::diag::note_line(
+                    "output",
+                    format!("{} event {} skipped: {err}", e.protocol, e.name),
+                )
+            }),
+            Format::Text => {
+                line.clear();
+                self.view.write_line(e, line);
+                buf.extend_from_slice(line.as_bytes());
+                None
+            }
+        }
+    }
+}
+
+/// Prints events to stdout (see the module docs).
+pub(crate) struct Printer {
+    fmt: Formatter,
     terminal: bool,
     out: Box<dyn Write>,
     line: String,
@@ -116,9 +152,11 @@ impl Printer {
             grow_pipe(&stdout);
         }
         Printer {
-            format,
-            view: TextView::new(style),
-            quiet: opts.quiet,
+            fmt: Formatter {
+                format,
+                view: TextView::new(style),
+                quiet: opts.quiet,
+            },
             terminal,
             out: Box::new(stdout),
             line: String::with_capacity(256),
@@ -130,7 +168,17 @@ impl Printer {
     /// Whether events print as JSON.
     #[allow(dead_code, reason = "for protocol modules that print their own syntax")]
     pub(crate) fn is_json(&self) -> bool {
-        self.format == Format::Json
+        self.fmt.format == Format::Json
+    }
+
+    /// Whether stdout is a terminal.
+    pub(crate) fn is_terminal(&self) -> bool {
+        self.terminal
+    }
+
+    /// A copy of how this printer formats events.
+    pub(crate) fn formatter(&self) -> Formatter {
+        self.fmt.clone()
     }
 
     fn written(&mut self) -> ControlFlow<()> {
@@ -166,16 +214,30 @@ impl Printer {
 
     /// Prints a line of text as is (for a protocol's own syntax, such as Galaxy PR text).
     pub(crate) fn raw_line(&mut self, line: &str) -> ControlFlow<()> {
-        if !self.quiet {
+        if !self.fmt.quiet {
             self.buf.extend_from_slice(line.as_bytes());
             self.buf.push(b'\n');
         }
         self.written()
     }
 
+    /// Writes a block of formatted output (a parallel decode's), straight from `bytes` when
+    /// it is large, after what is buffered.
+    pub(crate) fn write_block(&mut self, bytes: &[u8]) -> ControlFlow<()> {
+        if bytes.len() < FLUSH_AT {
+            self.buf.extend_from_slice(bytes);
+            return self.written();
+        }
+        self.write_out();
+        if !self.broken && self.out.write_all(bytes).is_err() {
+            self.broken = true;
+        }
+        self.written()
+    }
+
     /// Writes raw bytes (for re-encoded output).
     pub(crate) fn raw_bytes(&mut self, bytes: &[u8]) -> ControlFlow<()> {
-        if !self.quiet {
+        if !self.fmt.quiet {
             self.buf.extend_from_slice(bytes);
         }
         self.written()
@@ -184,23 +246,8 @@ impl Printer {
 
 impl Sink for Printer {
     fn event(&mut self, e: &Event) -> ControlFlow<()> {
-        if self.quiet {
-            return ControlFlow::Continue(());
-        }
-        match self.format {
-            Format::Json => {
-                if let Err(err) = write_json_line(e, &mut self.buf) {
-                    crate::diag::note(
-                        "output",
-                        format!("{} event {} skipped: {err}", e.protocol, e.name),
-                    );
-                }
-            }
-            Format::Text => {
-                self.line.clear();
-                self.view.write_line(e, &mut self.line);
-                self.buf.extend_from_slice(self.line.as_bytes());
-            }
+        if let Some(note) = self.fmt.write(e, &mut self.line, &mut self.buf) {
+            eprintln!("{note}");
         }
         self.written()
     }
@@ -209,7 +256,7 @@ impl Sink for Printer {
         self.write_out();
         if self.terminal {
             // The terminal may have been resized.
-            self.view.set_width(terminal_width());
+            self.fmt.view.set_width(terminal_width());
         }
     }
 

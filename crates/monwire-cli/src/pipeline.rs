@@ -211,6 +211,19 @@ impl Pipeline {
         }
     }
 
+    /// What a parallel decode ([`crate::parallel`]) needs to filter and format events on its
+    /// own threads: `None` unless the printer is the only sink, still takes output, and
+    /// writes to a file or pipe (a terminal's width can change under it).
+    pub(crate) fn block_formatter(&self) -> Option<(Filter, crate::output::Formatter)> {
+        (self.sinks.is_empty() && self.printer_live && !self.printer.is_terminal())
+            .then(|| (self.filter.clone(), self.printer.formatter()))
+    }
+
+    /// Counts events a parallel decode let through its filters.
+    pub(crate) fn add_passed(&mut self, n: u64) {
+        self.passed += n;
+    }
+
     /// The stdout printer, for output that is not events (a protocol's own text syntax).
     /// Filters do not apply to it.
     pub(crate) fn printer(&mut self) -> &mut Printer {

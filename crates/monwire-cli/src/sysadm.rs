@@ -42,6 +42,8 @@ use std::time::{Duration, SystemTime};
 use clap::Args;
 use monwire_event::{Event, Severity};
 use monwire_sysadm::codec::{Limits, decode as decode_message};
+
+use crate::parallel::{Direct, Emit, LineBlocks, Lines};
 use monwire_sysadm::event::{into_event, session, to_event, unwrap_bridged};
 use monwire_sysadm::message::{
     ClassEvent, Dispatcher, EventBody, JobState, LifePreserver, LpClass, Message, Object, Priority,
@@ -327,25 +329,37 @@ pub(crate) struct DecodeArgs {
 pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = crate::capture::name(args.file.as_deref());
     let input = crate::capture::open(args.file.as_deref())?;
-    let mut status = Status::Ok;
     let limits = Limits::default();
-    let read = crate::capture::for_each_line(input, &what, out, |out, n, line| {
+    let name: std::sync::Arc<str> = what.as_str().into();
+    let decode_line = move |n: usize, line: &str, emit: &mut dyn Emit| {
         if line.trim().is_empty() {
             return ControlFlow::Continue(());
         }
         match decode_message(line.as_bytes(), &limits) {
-            Ok(m) => out.event(&message_into_event(m)),
+            Ok(m) => emit.event(&message_into_event(m)),
             Err(e) => {
-                crate::diag::input(&what, n, None, e);
-                status = Status::BadInput;
+                emit.note(crate::diag::input_line(&name, n, None, e));
+                emit.bad_input();
                 ControlFlow::Continue(())
             }
         }
+    };
+    let blocks = LineBlocks::new(&what, decode_line.clone());
+    let input = match crate::parallel::decode(input, &what, out, Lines, blocks) {
+        Ok(run) => return run,
+        Err(input) => input,
+    };
+    let mut bad = false;
+    let read = crate::capture::for_each_line(input, &what, out, |out, n, line| {
+        let mut direct = Direct { out, bad: false };
+        let flow = decode_line(n, line, &mut direct);
+        bad |= direct.bad;
+        flow
     })?;
-    Ok(if read == Status::BadInput {
-        read
+    Ok(if read == Status::BadInput || bad {
+        Status::BadInput
     } else {
-        status
+        Status::Ok
     })
 }
 

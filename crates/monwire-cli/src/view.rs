@@ -43,7 +43,7 @@ pub struct TextStyle {
 }
 
 /// Formats events as text lines (see the [module docs](self)).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TextView {
     style: TextStyle,
     tz: jiff::tz::TimeZone,
