@@ -42,6 +42,7 @@ use monwire_nsm::tokio::{DriverEvent, Monitor, ServerInput, UdpServer, nsm_url, 
 use monwire_nsm::{Capability, ClientEvent, Message};
 
 use crate::output::note;
+use crate::parallel::{self, Emit};
 use crate::pipeline::Pipeline;
 use crate::{Failure, Run, Status, capture, diag};
 
@@ -473,7 +474,6 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
     let what = capture::name(args.file.as_deref());
     let input = capture::open(args.file.as_deref())?;
     let limits = Limits::default();
-    let mut status = Status::Ok;
     let whole = match args.layout {
         Layout::Whole => true,
         Layout::Lines => false,
@@ -494,7 +494,7 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
                         break;
                     }
                 }
-                Ok(status)
+                Ok(Status::Ok)
             }
             Err(e) => {
                 diag::note(&what, e);
@@ -502,10 +502,11 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
             }
         };
     }
-    // One datagram buffer for the whole capture; a datagram holding one message (not a
-    // bundle) is decoded without collecting it into a list first.
+    let name: std::sync::Arc<str> = what.as_str().into();
+    // One datagram buffer per thread; a datagram holding one message (not a bundle) is
+    // decoded without collecting it into a list first.
     let mut datagram = Vec::with_capacity(256);
-    let read = capture::for_each_line(input, &what, out, |out, n, line| {
+    let decode_line = move |n: usize, line: &str, out: &mut dyn Emit| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return ControlFlow::Continue(());
@@ -527,17 +528,13 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
                 }
             }
             Err(e) => {
-                diag::input(&what, n, None, e);
-                status = Status::BadInput;
+                out.note(diag::input_line(&name, n, None, e));
+                out.bad_input();
             }
         }
         ControlFlow::Continue(())
-    })?;
-    Ok(if read == Status::BadInput {
-        read
-    } else {
-        status
-    })
+    };
+    parallel::decode_lines(input, &what, out, decode_line)
 }
 
 /// The demo part: our monitor server and our external monitor over loopback UDP.

@@ -72,7 +72,7 @@ pub(crate) trait Records: Send + 'static {
 }
 
 /// Records that are lines.
-pub(crate) struct Lines;
+struct Lines;
 
 impl Records for Lines {
     fn whole(&self, buf: &[u8]) -> usize {
@@ -387,11 +387,41 @@ fn write(out: &mut Pipeline, results: &[Receiver<Done>]) -> Run {
     Ok(status)
 }
 
+/// Decodes the lines of `input` with `f(line_number, line, emit)`: on the workers when the
+/// run can ([`decode`]), else on this thread through [`crate::capture::for_each_line`].
+pub(crate) fn decode_lines<F>(
+    input: Box<dyn Read + Send>,
+    what: &str,
+    out: &mut Pipeline,
+    f: F,
+) -> Run
+where
+    F: FnMut(usize, &str, &mut dyn Emit) -> ControlFlow<()> + Clone + Send + 'static,
+{
+    let input = match decode(input, what, out, Lines, LineBlocks::new(what, f.clone())) {
+        Ok(run) => return run,
+        Err(input) => input,
+    };
+    let mut f = f;
+    let mut bad = false;
+    let read = crate::capture::for_each_line(input, what, out, |out, n, line| {
+        let mut direct = Direct { out, bad: false };
+        let flow = f(n, line, &mut direct);
+        bad |= direct.bad;
+        flow
+    })?;
+    Ok(if read == Status::BadInput || bad {
+        Status::BadInput
+    } else {
+        Status::Ok
+    })
+}
+
 /// Decodes lines with `f(line_number, line, out)`: the same lines, numbers and UTF-8 checks
 /// as [`crate::capture::for_each_line`] (a line without its `\n` or `\r\n`; one that is not
 /// UTF-8 is reported and skipped).
 #[derive(Clone)]
-pub(crate) struct LineBlocks<F> {
+struct LineBlocks<F> {
     what: Arc<str>,
     f: F,
 }
@@ -401,7 +431,7 @@ where
     F: FnMut(usize, &str, &mut dyn Emit) -> ControlFlow<()> + Clone + Send + 'static,
 {
     /// Lines of the input called `what`, each given to `f`.
-    pub(crate) fn new(what: &str, f: F) -> LineBlocks<F> {
+    fn new(what: &str, f: F) -> LineBlocks<F> {
         LineBlocks {
             what: what.into(),
             f,

@@ -43,7 +43,7 @@ use clap::Args;
 use monwire_event::{Event, Severity};
 use monwire_sysadm::codec::{Limits, decode as decode_message};
 
-use crate::parallel::{Direct, Emit, LineBlocks, Lines};
+use crate::parallel::Emit;
 use monwire_sysadm::event::{into_event, session, to_event, unwrap_bridged};
 use monwire_sysadm::message::{
     ClassEvent, Dispatcher, EventBody, JobState, LifePreserver, LpClass, Message, Object, Priority,
@@ -344,23 +344,7 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
             }
         }
     };
-    let blocks = LineBlocks::new(&what, decode_line.clone());
-    let input = match crate::parallel::decode(input, &what, out, Lines, blocks) {
-        Ok(run) => return run,
-        Err(input) => input,
-    };
-    let mut bad = false;
-    let read = crate::capture::for_each_line(input, &what, out, |out, n, line| {
-        let mut direct = Direct { out, bad: false };
-        let flow = decode_line(n, line, &mut direct);
-        bad |= direct.bad;
-        flow
-    })?;
-    Ok(if read == Status::BadInput || bad {
-        Status::BadInput
-    } else {
-        Status::Ok
-    })
+    crate::parallel::decode_lines(input, &what, out, decode_line)
 }
 
 /// The event printed for a decoded message: a bridged event as itself, anything else through

@@ -12,6 +12,7 @@ use monwire_zmq::zmq::{AttachOptions, Monitor, TryRecv};
 use monwire_zmq::{EventMask, V1MessageRef};
 
 use crate::output::note;
+use crate::parallel::{self, Direct, Emit};
 use crate::pipeline::Pipeline;
 use crate::record::Stamp;
 use crate::{Failure, Run, Status, capture, diag};
@@ -332,7 +333,7 @@ fn decode_one(
     version: Version,
     frames: &[Vec<u8>],
     event: &mut Event,
-    out: &mut Pipeline,
+    out: &mut dyn Emit,
 ) -> Result<ControlFlow<()>, String> {
     match version {
         Version::Auto => to_event_into(
@@ -404,21 +405,29 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
             return Ok(status);
         }
         let mut event = empty_event();
-        if let Err(e) = decode_one(&codec, args.monitor_version, &frames, &mut event, out) {
+        let mut direct = Direct { out, bad: false };
+        if let Err(e) = decode_one(
+            &codec,
+            args.monitor_version,
+            &frames,
+            &mut event,
+            &mut direct,
+        ) {
             diag::note(&what, e);
             status = Status::BadInput;
         }
         return Ok(status);
     }
-    let mut status = Status::Ok;
+    let version = args.monitor_version;
+    let name: std::sync::Arc<str> = what.as_str().into();
+    // The frame buffers and the event are reused from line to line (each worker has its own).
     let mut frames: Vec<Vec<u8>> = Vec::new();
     let mut event = empty_event();
-    let read = capture::for_each_line(input, &what, out, |out, n, line| {
+    let decode_line = move |n: usize, line: &str, out: &mut dyn Emit| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return ControlFlow::Continue(());
         }
-        // The frame buffers are reused from line to line.
         let mut n_frames = 0;
         let mut parsed = Ok(());
         for token in line.split_whitespace() {
@@ -431,26 +440,16 @@ pub(crate) fn decode(args: &DecodeArgs, out: &mut Pipeline) -> Run {
             }
             n_frames += 1;
         }
-        match parsed.and_then(|()| {
-            decode_one(
-                &codec,
-                args.monitor_version,
-                &frames[..n_frames],
-                &mut event,
-                out,
-            )
-        }) {
+        match parsed
+            .and_then(|()| decode_one(&codec, version, &frames[..n_frames], &mut event, out))
+        {
             Ok(flow) => flow,
             Err(e) => {
-                diag::input(&what, n, None, e);
-                status = Status::BadInput;
+                out.note(diag::input_line(&name, n, None, e));
+                out.bad_input();
                 ControlFlow::Continue(())
             }
         }
-    })?;
-    Ok(if read == Status::BadInput {
-        read
-    } else {
-        status
-    })
+    };
+    parallel::decode_lines(input, &what, out, decode_line)
 }
