@@ -8,6 +8,8 @@
 //! point `MONWIRE_BIN` at one). Without it the bench says so and measures nothing. The captures
 //! are made from the golden vectors under `tests/vectors/` (cycled) in a temporary directory,
 //! one at a time (up to 320 MB for SysAdm), each removed after its measurements.
+//! `monwire_json_pipe` and `monwire_text_pipe` run as a user would (on every core: one worker
+//! per core); `monwire_json_pipe_one_thread` is the same decode on one thread.
 //! Goals (issue 12): ≥ 2 M events/s for zmq and NSM, ≥ 1 M events/s for Galaxy and SysAdm.
 // Bench code: a panic is a failed bench.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -172,6 +174,18 @@ fn cli(c: &mut Criterion) {
                 for _ in 0..iters {
                     let mut cmd = Command::new(&bin);
                     cmd.args(["decode", protocol]).arg(path);
+                    total += run_into_pipe(cmd).0;
+                }
+                total
+            })
+        });
+        // The same on one thread (`--threads 1`): the codec, the event and the writer alone.
+        g.bench_function("monwire_json_pipe_one_thread", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut cmd = Command::new(&bin);
+                    cmd.args(["decode", "--threads", "1", protocol]).arg(path);
                     total += run_into_pipe(cmd).0;
                 }
                 total

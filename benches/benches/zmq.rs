@@ -12,7 +12,9 @@
 //!   observed time and source, a `Filter`, and the CLI's own JSON or text line writer
 //!   (`monwire_cli::view`) into a buffer written out when it fills. `_reused_event` is what
 //!   the CLI does (one event refilled per message by `to_event_into`, its source set once);
-//!   `_owned_event` is the path it replaced (a new event and source string per message).
+//!   `_owned_event` is the path it replaced (a new event and source string per message);
+//!   `_recorded` adds `--record`'s tap (the monitor's tap writes each message's frames to a
+//!   `RecordWriter` into /dev/null and stamps the event), for its cost on a real socket read.
 //!
 //! libzmq's monitor endpoints are inproc-only, and no local peer can make a real socket emit a
 //! million monitor events a second (a connect storm gives tens of thousands), so the flood is
@@ -26,6 +28,8 @@ use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use monwire_capture::record::{Direction, FramesRef, Header, PayloadRef, RecordRef};
+use monwire_cli::recording::RecordWriter;
 use monwire_cli::view::{TextStyle, TextView, write_json_line};
 use monwire_event::{Filter, Severity};
 use monwire_zmq::codec::{ByteOrder, Codec};
@@ -332,16 +336,47 @@ fn watch(c: &mut Criterion) {
     });
     // `reused`: what the CLI does, one event refilled per message (`to_event_into`), its
     // source set once; `owned`: the earlier path, a new event (and source) per message.
-    for (format, reuse) in [
-        ("json", true),
-        ("text", true),
-        ("json", false),
-        ("text", false),
+    // `_recorded`: as `watch zmq --record` does, the monitor's tap writes every message's
+    // frames to a recording (the CLI's `RecordWriter`, into /dev/null) and stamps the event
+    // with the record's time, one clock read either way (issue 9 §3: at most 10 % more).
+    let stamp = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    for (format, reuse, record) in [
+        ("json", true, false),
+        ("json", true, true),
+        ("text", true, false),
+        ("json", false, false),
+        ("text", false, false),
     ] {
         let name = format!(
-            "watch_pipeline_{format}_{}",
-            if reuse { "reused_event" } else { "owned_event" }
+            "watch_pipeline_{format}_{}{}",
+            if reuse { "reused_event" } else { "owned_event" },
+            if record { "_recorded" } else { "" }
         );
+        if record {
+            let rec = RecordWriter::new(
+                std::fs::File::create("/dev/null").unwrap(),
+                &Header::new("zmq"),
+                |e| panic!("{e}"),
+            )
+            .unwrap();
+            let stamp = std::sync::Arc::clone(&stamp);
+            mon.set_tap(Some(Box::new(move |frames: &[&[u8]]| {
+                let now = SystemTime::now();
+                let nanos = now
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos();
+                stamp.store(nanos as u64, std::sync::atomic::Ordering::Relaxed);
+                rec.write(&RecordRef {
+                    time: now,
+                    direction: Direction::In,
+                    peer: Some("dealer tcp://127.0.0.1:38317"),
+                    payload: PayloadRef::Frames(FramesRef::Slices(frames)),
+                });
+            })));
+        } else {
+            mon.set_tap(None);
+        }
         g.bench_function(name, |b| {
             let mut out = std::io::sink();
             let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
@@ -363,7 +398,14 @@ fn watch(c: &mut Criterion) {
                         let owned;
                         let e = if reuse {
                             to_event_into(&m, &mut event);
-                            event.observed = Some(SystemTime::now());
+                            event.observed = Some(if record {
+                                SystemTime::UNIX_EPOCH
+                                    + Duration::from_nanos(
+                                        stamp.load(std::sync::atomic::Ordering::Relaxed),
+                                    )
+                            } else {
+                                SystemTime::now()
+                            });
                             &event
                         } else {
                             let mut e = to_event(&m).with_observed(SystemTime::now());
@@ -394,6 +436,7 @@ fn watch(c: &mut Criterion) {
         });
     }
     g.finish();
+    mon.set_tap(None);
     end(&wtx, mon);
 }
 

@@ -12,8 +12,8 @@
 //! ([`Pipeline::block_formatter`]); otherwise (a terminal, an OTLP exporter) the protocol
 //! decodes on the main thread as before.
 //!
-//! Bounds: each worker holds at most one block waiting and one in work, and at most one
-//! finished block waits for the writer, so at most `3 × threads + 1` blocks are in memory
+//! Bounds: the reader fills one block; each worker has at most one block waiting, one in work
+//! and one done that waits for the writer, so at most `3 × threads + 2` blocks are in memory
 //! however fast the input comes or however slow stdout drains. A live pipe is not held up:
 //! the reader hands out whatever whole records a read returned, and the writer flushes
 //! stdout whenever the next block is not ready yet. A signal is seen within 100 ms, and the
@@ -68,23 +68,26 @@ pub(crate) struct At {
 /// How a capture divides into records.
 pub(crate) trait Records: Send + 'static {
     /// The length of the longest prefix of `buf` made of whole records (0: not one yet).
-    fn whole(&self, buf: &[u8]) -> usize;
+    /// `buf[..seen]` was looked at before and held no whole record (so a search for a record's
+    /// end need not look there again, and a long record costs linear time).
+    fn whole(&self, buf: &[u8], seen: usize) -> usize;
 }
 
 /// Records that are lines.
 struct Lines;
 
 impl Records for Lines {
-    fn whole(&self, buf: &[u8]) -> usize {
-        memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1)
+    fn whole(&self, buf: &[u8], seen: usize) -> usize {
+        let new = buf.get(seen..).unwrap_or_default();
+        memchr::memrchr(b'\n', new).map_or(0, |i| seen + i + 1)
     }
 }
 
 /// What a worker does with a block.
 pub(crate) trait Blocks: Clone + Send + 'static {
-    /// Decodes every record of `block` into `out`. `last`: the input ends with this block
-    /// (a record cut short by the end is the decoder's to report).
-    fn decode(&mut self, block: &[u8], at: At, last: bool, out: &mut BlockOut);
+    /// Decodes every record of `block` into `out`. Only the input's last block can end in a
+    /// record cut short (the decoder reports it).
+    fn decode(&mut self, block: &[u8], at: At, out: &mut BlockOut);
 }
 
 /// Where a decoder puts what it makes of a record: on the main thread the pipeline
@@ -184,7 +187,6 @@ enum Job {
     Block {
         data: Vec<u8>,
         at: At,
-        last: bool,
     },
     /// The input failed: the run fails with this message once the blocks before are out.
     Failed(String),
@@ -196,8 +198,8 @@ enum Done {
     Failed(String),
 }
 
-/// Decodes `input` with `blocks` on the workers if this run can (see the module docs), and
-/// returns `None` when it cannot: the caller decodes on its own thread then.
+/// Decodes `input` with `blocks` on the workers if this run can (see the module docs); when
+/// it cannot, gives `input` back (`Err`) for the caller to decode on its own thread.
 pub(crate) fn decode<R: Records, B: Blocks>(
     input: Box<dyn Read + Send>,
     what: &str,
@@ -224,8 +226,7 @@ pub(crate) fn decode<R: Records, B: Blocks>(
             .name("monwire-decode".into())
             .spawn(move || worker.run(&job_rx, &done_tx));
         if spawned.is_err() {
-            // No threads to be had: decode on this one.
-            stop.store(true, Ordering::Relaxed);
+            // No threads to be had: decode on this one (the workers started end with `jobs`).
             return Err(input);
         }
         jobs.push(job_tx);
@@ -257,7 +258,7 @@ impl<B: Blocks> Worker<B> {
     fn run(mut self, jobs: &Receiver<Job>, done: &SyncSender<Done>) {
         while let Ok(job) = jobs.recv() {
             let answer = match job {
-                Job::Block { data, at, last } => {
+                Job::Block { data, at } => {
                     let mut out = BlockOut {
                         filter: self.filter.clone(),
                         format: self.format.clone(),
@@ -269,7 +270,7 @@ impl<B: Blocks> Worker<B> {
                         bad_input: false,
                         stop: false,
                     };
-                    self.blocks.decode(&data, at, last, &mut out);
+                    self.blocks.decode(&data, at, &mut out);
                     Done::Block(out)
                 }
                 Job::Failed(msg) => Done::Failed(msg),
@@ -317,7 +318,11 @@ fn read<R: Records>(
         };
         buf.truncate(start + n);
         let last = n == 0;
-        let whole = if last { buf.len() } else { records.whole(&buf) };
+        let whole = if last {
+            buf.len()
+        } else {
+            records.whole(&buf, start)
+        };
         if whole == 0 && !last {
             continue;
         }
@@ -327,7 +332,7 @@ fn read<R: Records>(
             offset: at.offset + data.len() as u64,
             line: at.line + memchr::memchr_iter(b'\n', &data).count(),
         };
-        if !send(Job::Block { data, at, last }, &mut turn) || last {
+        if !send(Job::Block { data, at }, &mut turn) || last {
             return;
         }
         at = next;
@@ -443,7 +448,7 @@ impl<F> Blocks for LineBlocks<F>
 where
     F: FnMut(usize, &str, &mut dyn Emit) -> ControlFlow<()> + Clone + Send + 'static,
 {
-    fn decode(&mut self, block: &[u8], at: At, _last: bool, out: &mut BlockOut) {
+    fn decode(&mut self, block: &[u8], at: At, out: &mut BlockOut) {
         let body = block.strip_suffix(b"\n").unwrap_or(block);
         if block.is_empty() {
             return;
