@@ -5,6 +5,7 @@
 //! - [`vectors`]: the golden vectors under `tests/vectors/<protocol>/` and the fuzz corpora.
 //! - [`strategies`]: proptest strategies for [`monwire_event::Event`].
 //! - [`otlp`]: a real OTLP collector (rotel) as a child process, its output parsed back.
+//! - [`process`]: child processes: bounded waits, lines off a pipe, real signals.
 //! - one module per protocol with its round-trip bodies, shared by the fuzz targets and the
 //!   stable corpus-replay tests.
 #![deny(missing_docs)]
@@ -20,6 +21,7 @@ pub mod nsm;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 pub mod peers;
+pub mod process;
 pub mod strategies;
 #[cfg(feature = "sysadm")]
 pub mod sysadm;

@@ -12,6 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use monwire_event::{Event, Kind, Protocol, Severity};
+use monwire_tests::process::line_channel;
 
 fn monwire() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_monwire"));
@@ -243,14 +244,7 @@ impl Drop for KillOnDrop {
 }
 
 fn wait(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "monwire did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    monwire_tests::process::wait_exit(child, Duration::from_secs(60))
 }
 
 fn read_all(r: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
@@ -349,18 +343,6 @@ fn await_line(
         }
     }
     panic!("no such line; saw {seen:#?}");
-}
-
-fn line_channel(r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(r).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// `bridge --kind disconnected zmq …`: only the zmq socket's DISCONNECTED events reach the

@@ -14,11 +14,12 @@
 //!   exit 130.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use monwire_tests::process::{line_channel, signal, wait_exit};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -242,35 +243,6 @@ fn galaxy_on_many_threads_is_the_one_thread_output_and_stops_where_it_stops() {
     }
 }
 
-/// Lines from `r` on a channel, read by a thread.
-fn line_channel(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-/// Waits for the child's exit for at most `WAIT`.
-fn wait(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("monwire did not exit within {WAIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_live_pipe_is_printed_as_it_comes_and_sigint_ends_the_wait() {
     let lines = sysadm_lines();
@@ -293,13 +265,8 @@ fn a_live_pipe_is_printed_as_it_comes_and_sigint_ends_the_wait() {
         assert_eq!(e.protocol, monwire_event::Protocol::SysAdm);
     }
     // stdin stays open; the reader waits on it. SIGINT ends the run.
-    let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    let status = wait(&mut child);
+    signal(&child, "-INT");
+    let status = wait_exit(&mut child, WAIT);
     assert_eq!(status.code(), Some(130), "{status}");
     drop(stdin);
 }
@@ -322,7 +289,7 @@ fn a_reader_that_goes_away_ends_the_run_at_once() {
         let mut first = [0u8; 4096];
         stdout.read_exact(&mut first).unwrap();
         drop(stdout);
-        let status = wait(&mut child);
+        let status = wait_exit(&mut child, WAIT);
         assert!(status.success(), "on {threads} threads: {status}");
     }
 }
