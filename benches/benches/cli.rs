@@ -20,12 +20,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use monwire_tests::vectors::capture_lines;
 
 const EVENTS: usize = 1_000_000;
-
-fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
-}
 
 fn binary() -> Option<PathBuf> {
     let bin = std::env::var_os("MONWIRE_BIN").map_or_else(
@@ -44,64 +41,17 @@ fn cycle_lines(path: &Path, lines: &[String]) {
     f.flush().unwrap();
 }
 
-fn files_with(dir: &Path, prefix: &str, ext: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            name.starts_with(prefix) && name.ends_with(ext)
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 /// Writes the capture of `protocol` (`EVENTS` events; Galaxy: at least that many) into `dir`.
 fn capture(protocol: &str, dir: &Path) -> PathBuf {
     match protocol {
-        "zmq" => {
-            let zmq: Vec<String> =
-                std::fs::read_to_string(vectors().join("zmq/v1-libzmq-4.3.4.txt"))
-                    .unwrap()
-                    .lines()
-                    .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-                    .map(str::to_owned)
-                    .collect();
-            let path = dir.join("zmq.txt");
-            cycle_lines(&path, &zmq);
-            path
-        }
-        "nsm" => {
-            let nsm: Vec<String> = files_with(&vectors().join("nsm"), "", ".hex")
-                .iter()
-                .map(|p| {
-                    std::fs::read_to_string(p)
-                        .unwrap()
-                        .split_whitespace()
-                        .collect()
-                })
-                .collect();
-            let path = dir.join("nsm.txt");
-            cycle_lines(&path, &nsm);
-            path
-        }
-        "sysadm" => {
-            let sysadm: Vec<String> = files_with(&vectors().join("sysadm"), "event-", ".json")
-                .iter()
-                .map(|p| {
-                    let v: serde_json::Value =
-                        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
-                    serde_json::to_string(&v).unwrap()
-                })
-                .collect();
-            let path = dir.join("sysadm.txt");
-            cycle_lines(&path, &sysadm);
+        "zmq" | "nsm" | "sysadm" => {
+            let path = dir.join(format!("{protocol}.txt"));
+            cycle_lines(&path, &capture_lines(protocol));
             path
         }
         _ => {
             // cap.hub2gui holds 14 messages; repeat it for at least EVENTS of them.
-            let galaxy = std::fs::read(vectors().join("galaxy/cap.hub2gui")).unwrap();
+            let galaxy = monwire_tests::vectors::read("galaxy", "cap.hub2gui");
             let path = dir.join("galaxy.bin");
             let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
             for _ in 0..EVENTS.div_ceil(14) {

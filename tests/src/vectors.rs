@@ -60,3 +60,31 @@ pub fn unhex(text: &str) -> Vec<u8> {
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
         .collect()
 }
+
+/// The golden vectors of `protocol` as the line captures `monwire decode <protocol>` reads,
+/// one record per line, in file order: `zmq`, the message lines of `v1-libzmq-4.3.4.txt`;
+/// `nsm`, each `.hex` datagram's digits on one line; `sysadm`, each `event-*.json` message as
+/// compact JSON.
+pub fn capture_lines(protocol: &str) -> Vec<String> {
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    match protocol {
+        "zmq" => text(read("zmq", "v1-libzmq-4.3.4.txt"))
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect(),
+        "nsm" => files("nsm", ".hex")
+            .into_iter()
+            .map(|(_, b)| text(b).split_whitespace().collect())
+            .collect(),
+        "sysadm" => files("sysadm", ".json")
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("event-"))
+            .map(|(_, b)| {
+                let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+                serde_json::to_string(&v).unwrap()
+            })
+            .collect(),
+        other => panic!("no line captures for {other}"),
+    }
+}

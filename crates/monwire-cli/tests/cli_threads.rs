@@ -20,15 +20,12 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use monwire_tests::process::{line_channel, signal, wait_exit};
+use monwire_tests::vectors::capture_lines;
 
 const WAIT: Duration = Duration::from_secs(20);
 
 fn monwire() -> Command {
     Command::new(env!("CARGO_BIN_EXE_monwire"))
-}
-
-fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
 }
 
 /// A file of `bytes` in a fresh temporary directory (removed on drop).
@@ -123,22 +120,7 @@ fn capture_of_lines(lines: &[String], bad: &[&[u8]], size: usize) -> Vec<u8> {
 }
 
 fn sysadm_lines() -> Vec<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(vectors().join("sysadm"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy();
-            n.starts_with("event-") && n.ends_with(".json")
-        })
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| {
-            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
-            serde_json::to_string(&v).unwrap()
-        })
-        .collect()
+    capture_lines("sysadm")
 }
 
 #[test]
@@ -164,32 +146,13 @@ fn sysadm_on_many_threads_is_the_one_thread_output() {
 
 #[test]
 fn zmq_and_nsm_on_many_threads_are_the_one_thread_output() {
-    let zmq: Vec<String> = std::fs::read_to_string(vectors().join("zmq/v1-libzmq-4.3.4.txt"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect();
+    let zmq = capture_lines("zmq");
     let input = capture_of_lines(&zmq, &[b"0100 zz", b"# a comment", b"\xc3"], 1_000_000);
     let one = same_on_any_threads(&["zmq"], &input);
     assert_eq!(one.status.code(), Some(1));
     same_on_any_threads(&["zmq", "--format", "text"], &input);
 
-    let mut files: Vec<PathBuf> = std::fs::read_dir(vectors().join("nsm"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "hex"))
-        .collect();
-    files.sort();
-    let nsm: Vec<String> = files
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .split_whitespace()
-                .collect()
-        })
-        .collect();
+    let nsm = capture_lines("nsm");
     let input = capture_of_lines(&nsm, &[b"2f6e736d00", b"not hex", b"\xff"], 1_000_000);
     let one = same_on_any_threads(&["nsm", "--layout", "lines"], &input);
     assert_eq!(one.status.code(), Some(1));
@@ -198,7 +161,7 @@ fn zmq_and_nsm_on_many_threads_are_the_one_thread_output() {
 
 /// The Hub capture repeated `times` times, and the offsets of its messages.
 fn galaxy_stream(times: usize) -> (Vec<u8>, Vec<usize>) {
-    let one = std::fs::read(vectors().join("galaxy/cap.hub2gui")).unwrap();
+    let one = monwire_tests::vectors::read("galaxy", "cap.hub2gui");
     let stream = one.repeat(times);
     let mut starts = Vec::new();
     let mut at = 0;
