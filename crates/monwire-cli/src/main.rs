@@ -109,10 +109,10 @@ enum Command {
   monwire decode zmq capture.txt --format text
   monwire decode nsm datagrams.hex --json | jq .name")]
     Decode {
-        /// Decode on N threads: the input is cut into blocks that N workers decode, and their
-        /// output is written in input order, the same bytes as on one thread. 0: one per
-        /// core (at most 8). Only when stdout is a file or pipe and nothing else (an OTLP
-        /// export) takes the events; otherwise, and with 1, on the main thread.
+        /// Decode on N threads (at most 64): the input is cut into blocks that N workers
+        /// decode, and their output is written in input order, the same bytes as on one
+        /// thread. 0: one per core (at most 8). Only when stdout is a file or pipe and nothing
+        /// else (an OTLP export) takes the events; otherwise, and with 1, on the main thread.
         #[arg(long, global = true, default_value_t = 0, value_name = "N")]
         threads: usize,
         #[command(subcommand)]

@@ -1,7 +1,7 @@
 //! `decode` on every core.
 //!
-//! A capture is a sequence of records that decode one by one: lines (SysAdm JSON, NSM hex
-//! datagrams) or length-prefixed messages (Galaxy). One thread reads the input and cuts it
+//! A capture is a sequence of records that decode one by one: lines (zmq frames and NSM
+//! datagrams in hex, SysAdm JSON) or length-prefixed messages (Galaxy). One thread reads the input and cuts it
 //! into blocks of whole records ([`Records`]), about [`BLOCK`] bytes each, and hands them out
 //! in turn to the workers. Each worker decodes, filters and formats its block into bytes of
 //! output and notes for stderr ([`BlockOut`]); the main thread writes the blocks' output in
@@ -35,8 +35,12 @@ use crate::{Failure, Run, Status};
 /// The size of the blocks the input is read and handed out in.
 pub(crate) const BLOCK: usize = 256 * 1024;
 
-/// The most worker threads a decode starts.
+/// The most worker threads a decode starts by itself (one per core up to this).
 const MAX_THREADS: usize = 8;
+
+/// The most it starts when asked (`--threads`): the blocks in flight, and so the memory, grow
+/// with the number of workers.
+const MAX_ASKED: usize = 64;
 
 static THREADS: OnceLock<usize> = OnceLock::new();
 
@@ -45,14 +49,14 @@ pub(crate) fn set_threads(n: usize) {
     let _ = THREADS.set(n);
 }
 
-/// How many workers to start: `--threads`, else one per core (at most [`MAX_THREADS`]).
-/// 1 means: decode on the main thread.
+/// How many workers to start: `--threads` (at most [`MAX_ASKED`]), else one per core (at
+/// most [`MAX_THREADS`]). 1 means: decode on the main thread.
 fn threads() -> usize {
     match THREADS.get().copied().unwrap_or(0) {
         0 => std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(MAX_THREADS),
-        n => n,
+        n => n.min(MAX_ASKED),
     }
 }
 
