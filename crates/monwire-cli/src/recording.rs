@@ -365,15 +365,15 @@ fn spawn_encoder(shared: Weak<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use monwire_capture::record::Writer;
+    use monwire_capture::record::{Payload, Record, Writer};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::UNIX_EPOCH;
 
     /// A `Write` into a shared buffer, to look at what the thread wrote.
     #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
 
-    impl Write for Shared {
+    impl Write for SharedBuf {
         fn write(&mut self, b: &[u8]) -> io::Result<usize> {
             self.0.lock().unwrap().extend_from_slice(b);
             Ok(b.len())
@@ -383,7 +383,7 @@ mod tests {
         }
     }
 
-    fn records() -> Vec<(SystemTimeLike, Direction, Option<String>, Kind)> {
+    fn records() -> Vec<Record> {
         let mut out = Vec::new();
         for i in 0..5000u64 {
             let peer = match i % 4 {
@@ -392,58 +392,36 @@ mod tests {
                 2 => Some(String::new()),
                 _ => Some(format!("127.0.0.1:{i}")),
             };
-            let kind = match i % 7 {
-                0 => Kind::Frames(vec![vec![1, 0, 7, 0, 0, 0], b"tcp://a:1".to_vec(), vec![]]),
-                1 => Kind::Datagram(vec![i as u8; (i % 300) as usize]),
-                2 => Kind::Bytes(vec![]),
-                3 => Kind::Text(format!("text {i} é \n")),
-                4 => Kind::Open,
-                5 => Kind::Close,
-                _ => Kind::Frames(vec![]),
+            let payload = match i % 7 {
+                0 => Payload::Frames(vec![vec![1, 0, 7, 0, 0, 0], b"tcp://a:1".to_vec(), vec![]]),
+                1 => Payload::Datagram(vec![i as u8; (i % 300) as usize]),
+                2 => Payload::Bytes(vec![]),
+                3 => Payload::Text(format!("text {i} é \n")),
+                4 => Payload::Open,
+                5 => Payload::Close,
+                _ => Payload::Frames(vec![]),
             };
             let dir = if i % 3 == 0 {
                 Direction::Out
             } else {
                 Direction::In
             };
-            out.push((1_700_000_000_000_000_000 + i * 1_000_003, dir, peer, kind));
+            out.push(record(
+                1_700_000_000_000_000_000 + i * 1_000_003,
+                dir,
+                peer,
+                payload,
+            ));
         }
         out
     }
 
-    type SystemTimeLike = u64;
-
-    enum Kind {
-        Frames(Vec<Vec<u8>>),
-        Datagram(Vec<u8>),
-        Bytes(Vec<u8>),
-        Text(String),
-        Open,
-        Close,
-    }
-
-    fn with_ref<R>(
-        (t, d, p, k): &(SystemTimeLike, Direction, Option<String>, Kind),
-        f: impl FnOnce(&RecordRef<'_>) -> R,
-    ) -> R {
-        let slices: Vec<&[u8]> = match k {
-            Kind::Frames(f) => f.iter().map(Vec::as_slice).collect(),
-            _ => Vec::new(),
-        };
-        let payload = match k {
-            Kind::Frames(_) => PayloadRef::Frames(FramesRef::Slices(&slices)),
-            Kind::Datagram(b) => PayloadRef::Datagram(b),
-            Kind::Bytes(b) => PayloadRef::Bytes(b),
-            Kind::Text(s) => PayloadRef::Text(s),
-            Kind::Open => PayloadRef::Open,
-            Kind::Close => PayloadRef::Close,
-        };
-        f(&RecordRef {
-            time: UNIX_EPOCH + Duration::from_nanos(*t),
-            direction: *d,
-            peer: p.as_deref(),
-            payload,
-        })
+    fn record(nanos: u64, dir: Direction, peer: Option<String>, payload: Payload) -> Record {
+        let r = Record::new(UNIX_EPOCH + Duration::from_nanos(nanos), dir, payload);
+        match peer {
+            Some(p) => r.with_peer(p),
+            None => r,
+        }
     }
 
     /// Every record, staged alone or after others, in one batch or many (the peer token
@@ -455,19 +433,29 @@ mod tests {
             .into_iter()
             .enumerate()
         {
-            recs.push((i as u64, Direction::In, Some(peer.to_owned()), Kind::Open));
+            recs.push(record(
+                i as u64,
+                Direction::In,
+                Some(peer.to_owned()),
+                Payload::Open,
+            ));
         }
-        recs.push((0, Direction::In, None, Kind::Close));
-        recs.push((u64::MAX, Direction::Out, None, Kind::Bytes(vec![0, 255])));
+        recs.push(record(0, Direction::In, None, Payload::Close));
+        recs.push(record(
+            u64::MAX,
+            Direction::Out,
+            None,
+            Payload::Bytes(vec![0, 255]),
+        ));
         let mut enc = RecordEncoder::new();
         let mut staged = Staged::default();
         let mut all = Vec::new();
         let mut want_all = Vec::new();
         for r in &recs {
             let mut want = Vec::new();
-            with_ref(r, |r| encode_record(r, &mut want));
+            encode_record(&r.as_ref(), &mut want);
             let mut one = Vec::new();
-            with_ref(r, |r| staged.push(r));
+            staged.push(&r.as_ref());
             staged.encode(&mut enc, &mut one);
             assert_eq!(
                 String::from_utf8_lossy(&one),
@@ -476,7 +464,7 @@ mod tests {
             want_all.extend_from_slice(&want);
         }
         for r in &recs {
-            with_ref(r, |r| staged.push(r));
+            staged.push(&r.as_ref());
         }
         staged.encode(&mut RecordEncoder::new(), &mut all);
         assert!(all == want_all, "one batch of every record");
@@ -501,14 +489,14 @@ mod tests {
         let recs = records();
         let mut want = Writer::new(Vec::new(), &header).unwrap();
         for r in &recs {
-            with_ref(r, |r| want.write_ref(r)).unwrap();
+            want.write_ref(&r.as_ref()).unwrap();
         }
         let want = want.into_inner().unwrap();
 
-        let out = Shared::default();
+        let out = SharedBuf::default();
         let rec = RecordWriter::new(out.clone(), &header, |e| panic!("{e}")).unwrap();
         for (i, r) in recs.iter().enumerate() {
-            with_ref(r, |r| rec.write(r));
+            rec.write(&r.as_ref());
             if i % 1000 == 0 {
                 rec.flush();
             }
@@ -519,7 +507,7 @@ mod tests {
         }
         rec.finish();
         // Records after the end are dropped.
-        with_ref(&recs[0], |r| rec.write(r));
+        rec.write(&recs[0].as_ref());
         rec.finish();
         assert_eq!(*out.0.lock().unwrap(), want);
         assert!(
@@ -532,7 +520,7 @@ mod tests {
     /// it, the tap encodes and writes them itself.
     #[test]
     fn the_stage_stays_bounded() {
-        let out = Shared::default();
+        let out = SharedBuf::default();
         let rec = RecordWriter::new(out.clone(), &Header::new("nsm"), |e| panic!("{e}")).unwrap();
         let big = vec![7u8; 1000];
         let mut most = 0;
@@ -586,11 +574,11 @@ mod tests {
         })
         .unwrap();
         for r in &records()[..100] {
-            with_ref(r, |r| rec.write(r));
+            rec.write(&r.as_ref());
         }
         rec.flush();
         for r in &records()[..100] {
-            with_ref(r, |r| rec.write(r));
+            rec.write(&r.as_ref());
         }
         rec.flush();
         rec.finish();
